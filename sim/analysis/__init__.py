@@ -1,0 +1,1 @@
+"""Metrics, comparisons and figures computed from tidy event tables (real or simulated)."""

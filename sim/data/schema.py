@@ -1,0 +1,176 @@
+"""Declarative column specifications and the checker that enforces them on a CSV table.
+
+Each data file is described once as a :class:`TableSpec`; :func:`read_table` reads the file as text,
+checks every column (presence, blanks, pattern, allowed values, numeric range) and the table's key,
+and returns typed columns. The first problem found is raised as a :class:`SimInputError` naming the
+file, the line and the field, because one precise message is more useful than a page of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from sim.errors import SimInputError
+
+Kind = Literal["str", "int", "float"]
+
+ISO3_PATTERN = r"[A-Z]{3}"
+DATE_PATTERN = r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?"
+URL_PATTERN = r"https?://[^\s]+"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column's contract.
+
+    Attributes:
+        name: Header name.
+        kind: How to type the column after checking ("int" columns must hold whole numbers).
+        required: Whether blanks are an error.
+        allowed: The closed set of permitted values, if any.
+        lo: Smallest permitted numeric value (inclusive).
+        hi: Largest permitted numeric value (inclusive).
+        pattern: A regular expression every non-blank value must match in full.
+    """
+
+    name: str
+    kind: Kind = "str"
+    required: bool = True
+    allowed: Collection[str] | None = None
+    lo: float | None = None
+    hi: float | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A data file's contract: its columns (all required in the header) and its unique key."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def column_names(self) -> list[str]:
+        """Header names in the documented order."""
+        return [c.name for c in self.columns]
+
+
+def line_of(index: int) -> int:
+    """Map a 0-based data row index to its line in the file (the header is line 1)."""
+    return int(index) + 2
+
+
+def fail_at(path: Path, index: int | None, column: str | None, message: str) -> SimInputError:
+    """Build the error for data row ``index`` (0-based) and ``column``."""
+    return SimInputError(path, message, row=None if index is None else line_of(index), field=column)
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    """Read a CSV file with every cell as text (blank cells become missing).
+
+    Raises:
+        SimInputError: when the file is missing, unreadable, empty or not parseable as CSV.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SimInputError(path, "file not found")
+    try:
+        return pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=False,
+            encoding="utf-8",
+        )
+    except UnicodeDecodeError:
+        raise SimInputError(path, "file is not valid UTF-8 text") from None
+    except pd.errors.EmptyDataError:
+        raise SimInputError(path, "file is empty (no header row)") from None
+    except pd.errors.ParserError as exc:
+        raise SimInputError(path, f"not a well-formed CSV file ({exc})") from None
+    except OSError as exc:
+        raise SimInputError(path, f"cannot read file ({exc.strerror})") from None
+
+
+def check_table(raw: pd.DataFrame, spec: TableSpec, path: Path) -> pd.DataFrame:
+    """Check ``raw`` (all-text cells) against ``spec`` and return it with typed columns.
+
+    Raises:
+        SimInputError: at the first violation, naming file, line and field.
+    """
+    path = Path(path)
+    header = list(raw.columns)
+    for col in spec.column_names:
+        if col not in header:
+            raise SimInputError(
+                path, "required column is missing from the header", row=1, field=col
+            )
+    extra = [c for c in header if c not in spec.column_names]
+    if extra:
+        raise SimInputError(path, "unknown column (check its spelling)", row=1, field=str(extra[0]))
+    if raw.empty:
+        raise SimInputError(path, "file has a header but no data rows")
+
+    out = pd.DataFrame(index=raw.index)
+    for col in spec.columns:
+        values = raw[col.name].str.strip()
+        blank = values.isna()
+        if col.required and blank.any():
+            raise fail_at(path, blank.idxmax(), col.name, "value is required but blank")
+        present = values[~blank]
+        if col.pattern is not None:
+            bad = ~present.str.fullmatch(col.pattern)
+            if bad.any():
+                i = bad.idxmax()
+                raise fail_at(path, i, col.name, f"malformed value {present[i]!r}")
+        if col.allowed is not None:
+            bad = ~present.isin(list(col.allowed))
+            if bad.any():
+                i = bad.idxmax()
+                choices = ", ".join(sorted(col.allowed))
+                raise fail_at(path, i, col.name, f"{present[i]!r} is not one of: {choices}")
+        if col.kind == "str":
+            out[col.name] = values
+            continue
+        numbers = pd.to_numeric(present, errors="coerce")
+        if numbers.isna().any():
+            i = numbers.isna().idxmax()
+            raise fail_at(path, i, col.name, f"{present[i]!r} is not a number")
+        if col.kind == "int" and (numbers != numbers.round()).any():
+            i = (numbers != numbers.round()).idxmax()
+            raise fail_at(path, i, col.name, f"{present[i]!r} is not a whole number")
+        if col.lo is not None and (numbers < col.lo).any():
+            i = (numbers < col.lo).idxmax()
+            raise fail_at(path, i, col.name, f"{present[i]} is below the minimum {col.lo:g}")
+        if col.hi is not None and (numbers > col.hi).any():
+            i = (numbers > col.hi).idxmax()
+            raise fail_at(path, i, col.name, f"{present[i]} is above the maximum {col.hi:g}")
+        typed = pd.Series(numbers, index=present.index).reindex(raw.index)
+        out[col.name] = typed.astype("Int64" if col.kind == "int" else "float64")
+
+    if spec.key:
+        dup = out.duplicated(subset=list(spec.key), keep="first")
+        if dup.any():
+            i = dup.idxmax()
+            first = out.index[(out[list(spec.key)] == out.loc[i, list(spec.key)]).all(axis=1)][0]
+            key = ", ".join(f"{k}={out.loc[i, k]}" for k in spec.key)
+            raise fail_at(path, i, spec.key[0], f"duplicate of line {line_of(first)} ({key})")
+    return out
+
+
+def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
+    """Read and check one CSV file against its spec."""
+    return check_table(read_csv_text(path), spec, Path(path))
+
+
+def matches(pattern: str, value: str) -> bool:
+    """Whether ``value`` matches ``pattern`` in full (helper for cross-field checks)."""
+    return re.fullmatch(pattern, value) is not None

@@ -1,0 +1,94 @@
+"""The contract of each shipped data file (columns, allowed values, ranges, keys).
+
+Documented for people in ``sim/data/README.md``; this module is what the loaders enforce.
+"""
+
+from __future__ import annotations
+
+from sim.data.schema import DATE_PATTERN, ISO3_PATTERN, URL_PATTERN, Column, TableSpec
+from sim.data.taxonomy import (
+    BARRIER_AFFECTS,
+    BARRIER_KINDS,
+    CONTINENTS,
+    DEVELOPMENT_CLASSES,
+    ENTITIES,
+    INDICATOR_METHODS,
+    INDICATORS,
+    INDUSTRIES,
+    MODES,
+    RECORD_YEARS,
+    REGIONS,
+)
+
+FIRST_YEAR, LAST_YEAR = RECORD_YEARS
+
+EVENTS = TableSpec(
+    name="events.csv",
+    columns=(
+        Column("event_id", pattern=r"E\d{3,4}"),
+        Column("year", "int", lo=FIRST_YEAR, hi=LAST_YEAR),
+        Column("date", required=False, pattern=DATE_PATTERN),
+        Column("target"),
+        Column("country_iso3", pattern=ISO3_PATTERN),
+        Column("region", allowed=REGIONS),
+        Column("industry", allowed=INDUSTRIES),
+        Column("mode", allowed=MODES),
+        Column("entity", allowed=ENTITIES),
+        Column("amount_usd_m", "float", required=False, lo=0.0, hi=100_000.0),
+        Column("stake_pct", "float", required=False, lo=0.01, hi=100.0),
+        Column("round_size_usd_m", "float", required=False, lo=0.0, hi=100_000.0),
+        Column("source_url", pattern=URL_PATTERN),
+        Column("confidence", allowed=("high", "medium")),
+        Column("notes", required=False),
+    ),
+    key=("event_id",),
+)
+
+MARKETS = TableSpec(
+    name="markets.csv",
+    columns=(
+        Column("iso3", pattern=ISO3_PATTERN),
+        Column("name"),
+        Column("region", allowed=REGIONS),
+        Column("continent", allowed=CONTINENTS),
+        Column("capital"),
+        Column("capital_lat", "float", lo=-90.0, hi=90.0),
+        Column("capital_lon", "float", lo=-180.0, hi=180.0),
+        Column("distance_km", "float", lo=0.0, hi=20_040.0),
+        Column("cultural_distance", "float", required=False, lo=0.0, hi=50.0),
+        Column("hofstede_dims", "int", lo=0, hi=6),
+        Column("development", allowed=DEVELOPMENT_CLASSES),
+        Column("coord_source"),
+        Column("hofstede_source", required=False),
+    ),
+    key=("iso3",),
+)
+
+INDICATOR_ROWS = TableSpec(
+    name="market_indicators.csv",
+    columns=(
+        Column("iso3", pattern=ISO3_PATTERN),
+        Column("year", "int", lo=FIRST_YEAR, hi=LAST_YEAR),
+        Column("indicator", allowed=tuple(INDICATORS)),
+        Column("value", "float"),
+        Column("method", allowed=INDICATOR_METHODS),
+        Column("source"),
+        Column("vintage"),
+    ),
+    key=("iso3", "year", "indicator"),
+)
+
+BARRIER_EVENTS = TableSpec(
+    name="barrier_events.csv",
+    columns=(
+        Column("barrier_id", pattern=r"B\d{2,3}"),
+        Column("date", pattern=DATE_PATTERN),
+        Column("country_iso3", pattern=ISO3_PATTERN),
+        Column("kind", allowed=BARRIER_KINDS),
+        Column("affects", allowed=BARRIER_AFFECTS),
+        Column("description"),
+        Column("source_url", pattern=URL_PATTERN),
+        Column("notes", required=False),
+    ),
+    key=("barrier_id",),
+)

@@ -1,0 +1,150 @@
+"""The record's categories, defined once: entry modes, industries, entities, regions, scopes.
+
+These are classifications (definitions), not measurements; ``sim/data/README.md`` states the
+rule behind each. The loaders reject any value outside these sets, so a typo in a data file
+cannot silently create a new category.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+#: Entry modes of a deal event, from most to least committing. ``other`` covers fund commitments
+#: and deals that failed, were blocked or abandoned.
+MODES: tuple[str, ...] = ("control", "minority", "cooperation", "other")
+#: Modes that put the firm's equity into the target.
+EQUITY_MODES: frozenset[str] = frozenset({"control", "minority"})
+
+#: Target industries (13 named + ``other``; the paper counts 13 target industries).
+INDUSTRIES: tuple[str, ...] = (
+    "ecommerce",
+    "fintech",
+    "logistics",
+    "social",
+    "media_entertainment",
+    "gaming",
+    "mobility",
+    "enterprise_tech",
+    "cybersecurity",
+    "hardware",
+    "local_services_travel",
+    "retail",
+    "government_trade",
+    "other",
+)
+
+#: Which arm of the group made the deal. Kept apart so a comparison picks its scope explicitly.
+ENTITIES: tuple[str, ...] = (
+    "Alibaba Group",
+    "Ant Financial",
+    "Alibaba Pictures",
+    "Alibaba Cloud",
+    "Cainiao",
+    "Lazada",
+    "Alibaba Health",
+    "UCWeb",
+    "AliExpress",
+    "Alibaba Capital Partners",
+)
+
+#: Named entity scopes for comparing simulated deals with the record.
+#: ``group``: Alibaba Group Holding and the businesses it consolidates.
+#: ``group_and_ant``: plus Ant Financial (an affiliate, not a subsidiary); the paper's own examples
+#: (Paytm, WorldFirst) mix the two, so this is the default for comparisons with the paper.
+ENTITY_SCOPES: MappingProxyType[str, frozenset[str]] = MappingProxyType(
+    {
+        "group": frozenset(e for e in ENTITIES if e != "Ant Financial"),
+        "group_and_ant": frozenset(ENTITIES),
+        "ant_only": frozenset({"Ant Financial"}),
+    }
+)
+DEFAULT_SCOPE = "group_and_ant"
+
+#: Regions used for shares and diversification; every market belongs to exactly one.
+REGIONS: tuple[str, ...] = (
+    "north_america",
+    "latin_america",
+    "europe",
+    "middle_east",
+    "africa",
+    "south_asia",
+    "southeast_asia",
+    "east_asia",
+    "central_asia",
+    "oceania",
+)
+
+#: Continents as GeoNames codes them; the paper reports shares by continent.
+CONTINENTS: tuple[str, ...] = ("AF", "AS", "EU", "NA", "OC", "SA")
+
+#: Development classes (rule in the data README).
+DEVELOPMENT_CLASSES: tuple[str, ...] = ("emerging", "mature")
+
+#: Indicators allowed in ``market_indicators.csv`` with their plausible value range.
+INDICATORS: MappingProxyType[str, tuple[float, float]] = MappingProxyType(
+    {
+        "gdp_pc_usd": (100.0, 250_000.0),
+        "gdp_growth_pct": (-60.0, 100.0),
+        "population": (1.0e4, 2.0e9),
+        "internet_users_pct": (0.0, 100.0),
+        "db_score": (0.0, 100.0),
+        "db_rank": (1.0, 200.0),
+        "unctad_b2c_rank": (1.0, 200.0),
+    }
+)
+#: Indicators every market must have for every simulated year (gaps are errors for these).
+CORE_INDICATORS: tuple[str, ...] = (
+    "gdp_pc_usd",
+    "gdp_growth_pct",
+    "population",
+    "internet_users_pct",
+)
+#: How an indicator value was obtained; anything but ``observed`` is a documented fill.
+INDICATOR_METHODS: tuple[str, ...] = (
+    "observed",
+    "carried_backward",
+    "carried_forward",
+    "interpolated",
+)
+
+#: Kinds of dated China-specific barrier events.
+BARRIER_KINDS: tuple[str, ...] = (
+    "investment_screening",
+    "app_ban",
+    "deal_block",
+    "sanction_order",
+    "other",
+)
+BARRIER_AFFECTS: tuple[str, ...] = ("investment", "operations", "both")
+
+#: Places whose deals are domestic for this record (home country and its special regions).
+OUT_OF_SCOPE_ISO3: frozenset[str] = frozenset({"CHN", "HKG", "MAC"})
+
+#: Country-group codes allowed where a barrier applies to a bloc, with the markets they cover.
+#: EUU: the European Union's member states among our markets (the UK left on 31 Jan 2020, before the
+#: EU screening regulation applied, so it is not included).
+COUNTRY_GROUPS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
+    {
+        "EUU": frozenset(
+            {
+                "AUT",
+                "BEL",
+                "CZE",
+                "DEU",
+                "DNK",
+                "ESP",
+                "FIN",
+                "FRA",
+                "IRL",
+                "ITA",
+                "LUX",
+                "NLD",
+                "POL",
+                "SWE",
+            }
+        ),
+    }
+)
+
+#: Years the historical record covers.
+RECORD_YEARS: tuple[int, int] = (2010, 2021)

@@ -1,0 +1,79 @@
+"""The shipped data files load, validate and hold what the data README promises."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.data import load_dataset
+from sim.data.taxonomy import CORE_INDICATORS, ENTITY_SCOPES, MODES, OUT_OF_SCOPE_ISO3, RECORD_YEARS
+
+
+def test_shipped_data_loads_and_cross_checks():
+    data = load_dataset()
+    assert len(data.events) >= 90
+    assert len(data.markets) >= 40
+    assert set(data.events["mode"]) <= set(MODES)
+    assert data.events["country_iso3"].isin(data.markets["iso3"]).all()
+
+
+def test_every_event_has_a_source_and_is_foreign():
+    events = load_dataset().events
+    assert events["source_url"].str.match(r"https?://").all()
+    assert not events["country_iso3"].isin(OUT_OF_SCOPE_ISO3).any()
+    assert events["year"].between(*RECORD_YEARS).all()
+
+
+def test_every_entity_belongs_to_the_widest_scope():
+    events = load_dataset().events
+    assert events["entity"].isin(ENTITY_SCOPES["group_and_ant"]).all()
+
+
+def test_markets_cover_every_country_in_the_record_and_some_never_entered():
+    data = load_dataset()
+    entered = set(data.events["country_iso3"])
+    never = set(data.markets["iso3"]) - entered
+    assert entered <= set(data.markets["iso3"])
+    assert len(never) >= 10
+
+
+def test_core_indicators_complete_for_every_market_and_year():
+    data = load_dataset()
+    core = data.indicators[data.indicators["indicator"].isin(CORE_INDICATORS)]
+    per = core.groupby(["iso3", "indicator"])["year"].nunique()
+    n_years = RECORD_YEARS[1] - RECORD_YEARS[0] + 1
+    assert (per == n_years).all()
+    assert len(per) == len(data.markets) * len(CORE_INDICATORS)
+
+
+def test_filled_indicator_values_are_marked_and_observed_values_dominate():
+    ind = load_dataset().indicators
+    core = ind[ind["indicator"].isin(CORE_INDICATORS)]
+    share_observed = (core["method"] == "observed").mean()
+    assert share_observed > 0.9
+
+
+def test_distances_are_great_circle_from_beijing():
+    markets = load_dataset().markets.set_index("iso3")
+    # Independent check with the haversine formula on the file's own coordinates.
+    import numpy as np
+
+    lat0, lon0 = np.radians(39.9075), np.radians(116.39723)
+    lat, lon = np.radians(markets["capital_lat"]), np.radians(markets["capital_lon"])
+    a = np.sin((lat - lat0) / 2) ** 2 + np.cos(lat0) * np.cos(lat) * np.sin((lon - lon0) / 2) ** 2
+    km = 2 * 6371.0088 * np.arcsin(np.sqrt(a))
+    assert np.allclose(km, markets["distance_km"], atol=0.1)
+    assert 16_000 < markets.loc["BRA", "distance_km"] < 17_500  # Brasilia, not the country centre
+    assert markets.loc["KOR", "distance_km"] < markets.loc["USA", "distance_km"]
+
+
+def test_development_class_follows_the_documented_rule():
+    data = load_dataset()
+    ind = data.indicators
+    gdp = ind[ind["indicator"] == "gdp_pc_usd"].groupby("iso3")["value"].mean()
+    net = ind[(ind["indicator"] == "internet_users_pct") & (ind["year"] == 2015)]
+    net = net.set_index("iso3")["value"]
+    expected = ((gdp >= 20_000) & (net >= 70)).map({True: "mature", False: "emerging"})
+    got = data.markets.set_index("iso3")["development"]
+    pd.testing.assert_series_equal(
+        got.sort_index(), expected.reindex(got.index).sort_index(), check_names=False
+    )
