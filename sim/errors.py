@@ -34,9 +34,10 @@ class SimInputError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = self.path
+        where = []
         if self.row is not None:
-            where += f", line {self.row}"
+            where.append(f"line {self.row}")
         if self.field is not None:
-            where += f", field '{self.field}'"
-        return f"{where}: {self.message}"
+            where.append(f"field '{self.field}'")
+        location = f"{', '.join(where)}: " if where else ""
+        return f"{self.path}: {location}{self.message}"

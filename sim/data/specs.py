@@ -86,6 +86,7 @@ BARRIER_EVENTS = TableSpec(
         Column("country_iso3", pattern=ISO3_PATTERN),
         Column("kind", allowed=BARRIER_KINDS),
         Column("affects", allowed=BARRIER_AFFECTS),
+        Column("china_specific", allowed=("yes", "no")),
         Column("description"),
         Column("source_url", pattern=URL_PATTERN),
         Column("notes", required=False),
