@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_env.sh
 sim_make_venv ".[test]"
-"${SIM_VENV:-.venv}/bin/python" -m pytest "$@"
+"${SIM_VENV:-.venv}/bin/python" -m pytest -q "$@"
