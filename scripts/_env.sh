@@ -30,9 +30,7 @@ sim_make_venv() {
     if [ ! -x "$venv/bin/python" ]; then
         py=$(sim_find_python) || return 1
         echo "Creating $venv with $("$py" --version 2>&1)"
-        # PYENV_VERSION lets pyenv shims (python3.12) run even when another version is global.
-        PYENV_VERSION="$(basename "$(dirname "$(dirname "$py")")")" "$py" -m venv "$venv" 2>/dev/null \
-            || "$py" -m venv "$venv" || return 1
+        "$py" -m venv "$venv" || return 1
     fi
     "$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
     "$venv/bin/python" -m pip install --quiet "$1" || return 1
