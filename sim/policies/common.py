@@ -1,0 +1,73 @@
+"""Scoring pieces shared by several policies (attractiveness, mode constants, ladders, entropy).
+
+Kept here so each policy file states only what makes its theory different.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.modes import RANK
+from sim.policies.base import MarketView
+
+_RANK_ABOVE_COOPERATION = (RANK - 1).astype(float)
+
+
+def attractiveness(
+    market: MarketView,
+    *,
+    size: float = 0.0,
+    growth: float = 0.0,
+    distance: float = 0.0,
+    culture: float = 0.0,
+    barriers: float = 0.0,
+    maturity: float = 0.0,
+) -> np.ndarray:
+    """Linear location utility per market (a conditional-logit index, Buckley et al. 2007).
+
+    Positive weights reward size, growth and maturity; positive ``distance``, ``culture`` and
+    ``barriers`` weights penalise those attributes.
+    """
+    return (
+        size * market.size
+        + growth * market.growth
+        + maturity * market.maturity
+        - distance * market.distance
+        - culture * market.culture
+        - barriers * market.barriers
+    )
+
+
+def mode_constants(
+    mature: np.ndarray, emerging_row: tuple[float, float, float], mature_row: tuple[float, float, float]
+) -> np.ndarray:
+    """Per-option mode preferences, one row for emerging and one for mature markets."""
+    return np.where(mature[:, None], np.asarray(mature_row), np.asarray(emerging_row))
+
+
+def barrier_mode_penalty(barriers: np.ndarray, weight: float) -> np.ndarray:
+    """Higher barriers make higher commitment less attractive (Anderson & Gatignon 1986)."""
+    return -weight * barriers[:, None] * _RANK_ABOVE_COOPERATION[None, :]
+
+
+def rungs_skipped(commitment: np.ndarray) -> np.ndarray:
+    """How many rungs each option would skip above the next one, shape (n_markets, n_modes)."""
+    return np.maximum(0, RANK[None, :].astype(int) - commitment[:, None].astype(int) - 1)
+
+
+def entropy_gain(counts: np.ndarray) -> np.ndarray:
+    """Gain in Shannon entropy of ``counts`` from adding one unit to each category in turn.
+
+    Returns an array like ``counts``: element i is H(counts + e_i) - H(counts).
+    """
+    counts = counts.astype(float)
+    total = counts.sum()
+
+    def entropy(c: np.ndarray, n: float) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = c / n
+            return -np.nansum(np.where(p > 0, p * np.log(p), 0.0), axis=-1)
+
+    base = entropy(counts, total) if total > 0 else 0.0
+    bumped = counts[None, :] + np.eye(counts.shape[0])
+    return entropy(bumped, total + 1.0) - base

@@ -1,0 +1,54 @@
+"""Diversification across regions and entry modes (Li & Li 2022, sections 3 and 4).
+
+On top of market attractiveness, a candidate scores by how much it spreads the portfolio: the gain
+in Shannon entropy of the firm's deals over regions and over entry modes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
+from sim.policies.common import attractiveness, entropy_gain
+
+
+class DiversificationParams(PolicyParams):
+    """Location weights and the value of spreading over regions and modes."""
+
+    beta_size: float = Field(1.0, ge=0.0, le=5.0, description="weight on market size")
+    beta_growth: float = Field(0.5, ge=0.0, le=5.0, description="weight on GDP growth")
+    beta_distance: float = Field(0.5, ge=0.0, le=5.0, description="penalty on geographic distance")
+    beta_barriers: float = Field(1.0, ge=0.0, le=5.0, description="penalty on entry barriers")
+    beta_region_entropy: float = Field(
+        3.0, ge=0.0, le=10.0, description="value of one unit of region-entropy gain"
+    )
+    beta_mode_entropy: float = Field(
+        1.5, ge=0.0, le=10.0, description="value of one unit of mode-entropy gain"
+    )
+    alpha_minority: float = Field(0.5, ge=-3.0, le=3.0, description="minority stake vs cooperation")
+    alpha_control: float = Field(-1.0, ge=-5.0, le=3.0, description="control vs cooperation")
+
+
+@register
+class DiversificationPolicy(Policy):
+    """Attractiveness plus the portfolio-entropy gain over regions and modes."""
+
+    name = "diversification"
+    Params = DiversificationParams
+    summary = "attractiveness plus the gain in portfolio entropy over regions and entry modes"
+
+    def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
+        """Location index + region-entropy gain per market + mode-entropy gain per mode."""
+        p = self.params
+        location = attractiveness(
+            market,
+            size=p.beta_size,
+            growth=p.beta_growth,
+            distance=p.beta_distance,
+            barriers=p.beta_barriers,
+        )
+        region_gain = entropy_gain(firm.region_deals)[market.region]
+        mode_gain = entropy_gain(firm.mode_deals)
+        modes = np.array([0.0, p.alpha_minority, p.alpha_control]) + p.beta_mode_entropy * mode_gain
+        return (location + p.beta_region_entropy * region_gain)[:, None] + modes[None, :]

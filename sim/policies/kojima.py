@@ -1,0 +1,60 @@
+"""Kojima's marginal expansion, "encircling the cities from the countryside" (Li & Li 2022, 3.1).
+
+The firm first invests where the gap to home is small (emerging, less mature markets) and moves
+to mature markets later: an eligibility ceiling on maturity rises every year. With
+``direction = -1`` the order flips (mature markets first), the counterfactual of
+``scenarios/mature_first.yaml``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
+from sim.policies.common import attractiveness
+
+
+class KojimaParams(PolicyParams):
+    """The moving maturity ceiling and the location weights inside it."""
+
+    ceiling_start: float = Field(
+        0.45, ge=0.0, le=1.0, description="maturity ceiling in the first year (0-1 scale)"
+    )
+    ceiling_rate: float = Field(
+        0.05, ge=0.0, le=0.2, description="yearly rise of the maturity ceiling"
+    )
+    softness: float = Field(
+        10.0, ge=1.0, le=30.0, description="log-utility penalty per unit of maturity above ceiling"
+    )
+    beta_size: float = Field(1.0, ge=0.0, le=5.0, description="weight on market size")
+    beta_growth: float = Field(1.0, ge=0.0, le=5.0, description="weight on GDP growth")
+    beta_distance: float = Field(1.0, ge=0.0, le=5.0, description="penalty on geographic distance")
+    alpha_minority: float = Field(0.5, ge=-3.0, le=3.0, description="minority stake vs cooperation")
+    alpha_control: float = Field(-0.5, ge=-5.0, le=3.0, description="control vs cooperation")
+    direction: Literal[1, -1] = Field(
+        1, description="1: emerging markets first (Kojima); -1: mature markets first"
+    )
+
+
+@register
+class KojimaPolicy(Policy):
+    """Markets above a rising maturity ceiling are penalised; order reversible by ``direction``."""
+
+    name = "kojima"
+    Params = KojimaParams
+    summary = "emerging (less mature) markets first; a maturity ceiling rises each year"
+
+    def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
+        """Attractiveness minus a penalty for maturity beyond this year's ceiling."""
+        p = self.params
+        ceiling = p.ceiling_start + p.ceiling_rate * firm.step
+        readiness = market.maturity if p.direction == 1 else 1.0 - market.maturity
+        penalty = p.softness * np.maximum(0.0, readiness - ceiling)
+        location = attractiveness(
+            market, size=p.beta_size, growth=p.beta_growth, distance=p.beta_distance
+        )
+        modes = np.array([0.0, p.alpha_minority, p.alpha_control])
+        return (location - penalty)[:, None] + modes[None, :]

@@ -1,0 +1,60 @@
+"""Springboard internationalization (Luo & Tung 2007): buy strategic assets in mature markets.
+
+The rival hypothesis to dual-track: aggressive acquisitions (control, large stakes) in mature
+markets, to catch up on technology and brands, and low commitment in emerging markets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
+from sim.policies.common import attractiveness, mode_constants
+
+
+class SpringboardParams(PolicyParams):
+    """Preference for mature, large markets and the mode rows of the two market types."""
+
+    beta_maturity: float = Field(2.0, ge=0.0, le=5.0, description="weight on market maturity")
+    beta_size: float = Field(1.0, ge=0.0, le=5.0, description="weight on market size")
+    beta_distance: float = Field(0.2, ge=0.0, le=5.0, description="penalty on geographic distance")
+    beta_barriers: float = Field(0.5, ge=0.0, le=5.0, description="penalty on entry barriers")
+    mature_minority: float = Field(
+        1.0, ge=-3.0, le=5.0, description="mature markets: minority stake vs cooperation"
+    )
+    mature_control: float = Field(
+        2.0, ge=-3.0, le=5.0, description="mature markets: control vs cooperation"
+    )
+    emerging_minority: float = Field(
+        0.0, ge=-3.0, le=5.0, description="emerging markets: minority stake vs cooperation"
+    )
+    emerging_control: float = Field(
+        -2.0, ge=-8.0, le=3.0, description="emerging markets: control vs cooperation"
+    )
+
+
+@register
+class SpringboardPolicy(Policy):
+    """Mature markets first, with control; emerging markets by light modes."""
+
+    name = "springboard"
+    Params = SpringboardParams
+    summary = "aggressive acquisition of strategic assets in mature markets"
+
+    def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
+        """Maturity-led location index with the springboard's mode rows."""
+        p = self.params
+        location = attractiveness(
+            market,
+            maturity=p.beta_maturity,
+            size=p.beta_size,
+            distance=p.beta_distance,
+            barriers=p.beta_barriers,
+        )
+        modes = mode_constants(
+            market.mature,
+            emerging_row=(0.0, p.emerging_minority, p.emerging_control),
+            mature_row=(0.0, p.mature_minority, p.mature_control),
+        )
+        return location[:, None] + modes

@@ -1,0 +1,63 @@
+"""The Uppsala model of incremental internationalization (Johanson & Vahlne 1977, 2009).
+
+Markets enter the firm's view as a psychic-distance frontier widens with accumulated experience;
+within a market commitment climbs one rung at a time (cooperation, then minority, then control),
+and only once experience in that market passes a threshold. Learning spills over within a region.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from sim.modes import RANK
+from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
+
+
+class UppsalaParams(PolicyParams):
+    """Frontier, learning and ladder parameters."""
+
+    frontier_start: float = Field(
+        0.3, ge=0.0, le=1.0, description="cultural-distance frontier before any experience"
+    )
+    frontier_rate: float = Field(
+        0.02, ge=0.0, le=0.5, description="frontier widening per unit of total experience"
+    )
+    softness: float = Field(
+        10.0, ge=1.0, le=30.0, description="log-utility penalty per unit of distance past frontier"
+    )
+    beta_experience: float = Field(
+        1.0, ge=0.0, le=3.0, description="preference for markets already known (log experience)"
+    )
+    beta_region: float = Field(
+        0.5, ge=0.0, le=3.0, description="preference for regions already known (log experience)"
+    )
+    beta_size: float = Field(0.5, ge=0.0, le=3.0, description="weight on market size")
+    climb_threshold: float = Field(
+        1.5, ge=0.0, le=5.0, description="market experience needed per rung before climbing"
+    )
+
+
+@register
+class UppsalaPolicy(Policy):
+    """Psychic-distance frontier plus a one-rung-at-a-time commitment ladder."""
+
+    name = "uppsala"
+    Params = UppsalaParams
+    summary = "psychic-distance frontier widening with experience; one rung of commitment at a time"
+
+    def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
+        """Known, close markets first; options above the next earned rung are forbidden."""
+        p = self.params
+        frontier = p.frontier_start + p.frontier_rate * float(firm.experience.sum())
+        beyond = p.softness * np.maximum(0.0, market.culture - frontier)
+        known = p.beta_experience * np.log1p(firm.experience) + p.beta_region * np.log1p(
+            firm.region_experience[market.region]
+        )
+        location = known + p.beta_size * market.size - beyond
+        commitment = firm.commitment.astype(int)
+        next_rung = commitment + 1
+        earned = (firm.experience >= p.climb_threshold * commitment) | (commitment == 0)
+        top = np.where(earned, next_rung, commitment)
+        allowed = RANK[None, :] <= np.maximum(top, 1)[:, None]
+        return np.where(allowed, location[:, None], -np.inf)

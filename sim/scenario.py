@@ -1,0 +1,284 @@
+"""Scenario files: the validated configuration that is the only door into a run.
+
+A scenario is data (YAML), in the spirit of NetLogo BehaviorSpace experiments and the EMA
+workbench vocabulary: *levers* are the strategies (policy and parameters), *uncertainties* are the
+firm's inputs and dated shocks, *replications* are seeds. Unknown keys are rejected, so a typo
+never silently falls back to a default. Relative data paths are read relative to the scenario file.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.data.loaders import DataPaths
+from sim.data.taxonomy import DEFAULT_SCOPE, ENTITY_SCOPES, RECORD_YEARS
+from sim.errors import SimInputError
+from sim.policies import Policy, PolicyParams, get_policy
+
+
+class Strict(BaseModel):
+    """Base for every scenario section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataFiles(Strict):
+    """Input files; blank means the packaged copy."""
+
+    events: Path | None = None
+    markets: Path | None = None
+    indicators: Path | None = None
+    barriers: Path | None = None
+    finance: Path | None = None
+
+
+class History(Strict):
+    """Which part of the record simulated runs are compared with."""
+
+    scope: Literal["group", "group_and_ant", "ant_only"] = Field(
+        DEFAULT_SCOPE, description="entities whose deals count (see sim/data/README.md)"
+    )
+
+
+class Multiplier(Strict):
+    """A dated multiplier on the firm's yearly capacity."""
+
+    from_year: int = Field(description="first year the multiplier applies")
+    to_year: int | None = Field(None, description="last year it applies (blank: to the end)")
+    multiplier: float = Field(gt=0.0, le=10.0, description="factor on capacity")
+    label: str = Field("", description="what it stands for, with its source")
+
+
+class Firm(Strict):
+    """The firm's resources and how host-country barriers stop its deals.
+
+    Yearly capacity (capital units) = base_capacity x (revenue / revenue in the reference year) **
+    finance_elasticity x the product of the multipliers in force; the policy's aggressiveness and
+    a mean-one Gamma noise then give the year's budget.
+    """
+
+    base_capacity: float = Field(
+        8.0, gt=0.0, le=200.0, description="capital units per year at the reference revenue"
+    )
+    finance_reference_year: int = Field(
+        2015, description="calendar year whose revenue defines index 1"
+    )
+    finance_elasticity: float = Field(
+        0.5, ge=0.0, le=2.0, description="elasticity of capacity to group revenue"
+    )
+    ipo_year: int | None = Field(2014, description="year of the IPO (blank: no IPO)")
+    ipo_month: int = Field(9, ge=1, le=12, description="month of the IPO")
+    ipo_multiplier: float = Field(
+        1.5, gt=0.0, le=10.0, description="capacity multiplier after the IPO"
+    )
+    organisation: list[Multiplier] = Field(
+        default_factory=lambda: [
+            Multiplier(from_year=2012, multiplier=1.1, label="2012 business-group structure "
+                       "(Li & Li 2022, 2.3)"),
+            Multiplier(from_year=2015, multiplier=1.1, label="2015 middle-platform structure "
+                       "(Li & Li 2022, 2.3)"),
+        ],
+        description="organisational changes as capacity multipliers",
+    )
+    home_climate: list[Multiplier] = Field(
+        default_factory=lambda: [
+            Multiplier(from_year=2020, to_year=2021, multiplier=0.6,
+                       label="home regulatory tightening on platform firms 2020-21"),
+        ],
+        description="home regulatory climate as capacity multipliers",
+    )
+    budget_noise: float = Field(
+        4.0, gt=0.0, le=1000.0, description="Gamma shape of the yearly budget noise (mean 1)"
+    )
+    block_base: float = Field(
+        0.02, ge=0.0, le=1.0, description="probability a deal is blocked at zero barriers"
+    )
+    block_slope: float = Field(
+        0.3, ge=0.0, le=1.0, description="added block probability per unit of barriers"
+    )
+    max_deals_per_year: int = Field(40, ge=1, le=500, description="hard cap on deals per year")
+    region_spillover: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of market experience that spills to its region"
+    )
+
+
+class Strategy(Strict):
+    """A lever: a named policy with its parameters."""
+
+    label: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="name used in outputs")
+    policy: str = Field(description="registered policy name or 'module:Class'")
+    params: dict[str, Any] = Field(default_factory=dict, description="policy parameters")
+
+    def policy_class(self) -> type[Policy]:
+        """The policy class this strategy names (registry name or import path)."""
+        if ":" in self.policy:
+            module, _, cls = self.policy.partition(":")
+            return getattr(importlib.import_module(module), cls)
+        return get_policy(self.policy)
+
+    def make_params(self) -> PolicyParams:
+        """The policy's validated parameters."""
+        return self.policy_class().Params(**self.params)
+
+    @model_validator(mode="after")
+    def _known_policy_and_params(self) -> Strategy:
+        try:
+            cls = self.policy_class()
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"cannot import policy {self.policy!r} ({exc})") from None
+        cls.Params(**self.params)
+        return self
+
+
+class BarrierShock(Strict):
+    """Raise (or lower) a market's barriers from a year on."""
+
+    type: Literal["barrier"]
+    market: str = Field(pattern=r"^[A-Z]{3}$")
+    year: int
+    delta: float = Field(ge=-2.0, le=2.0, description="change in the barrier index")
+
+
+class ExcludeShock(Strict):
+    """Close a market to the firm for some years."""
+
+    type: Literal["exclude"]
+    market: str = Field(pattern=r"^[A-Z]{3}$")
+    from_year: int
+    to_year: int | None = None
+
+
+class CapitalShock(Strict):
+    """Multiply the firm's capacity for some years."""
+
+    type: Literal["capital"]
+    from_year: int
+    to_year: int | None = None
+    multiplier: float = Field(gt=0.0, le=10.0)
+
+
+class MoveBarriersShock(Strict):
+    """Re-date a market's recorded barrier events of one year to another year."""
+
+    type: Literal["move_barriers"]
+    market: str = Field(pattern=r"^[A-Z]{3}$")
+    from_year: int
+    to_year: int
+
+
+Shock = Annotated[
+    BarrierShock | ExcludeShock | CapitalShock | MoveBarriersShock, Field(discriminator="type")
+]
+
+
+class Scenario(Strict):
+    """A whole experiment: years, seed, replications, data, firm, strategies and shocks."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="name of the results folder")
+    description: str = ""
+    years: tuple[int, int] = Field(RECORD_YEARS, description="first and last simulated year")
+    seed: int = Field(0, ge=0, description="root seed of every random stream")
+    replications: int = Field(100, ge=1, le=10_000_000, description="runs per strategy")
+    data: DataFiles = DataFiles()
+    history: History = History()
+    firm: Firm = Firm()
+    strategies: list[Strategy] = Field(min_length=1)
+    shocks: list[Shock] = Field(default_factory=list)
+
+    @field_validator("years")
+    @classmethod
+    def _years_in_record(cls, years: tuple[int, int]) -> tuple[int, int]:
+        first, last = years
+        if not (RECORD_YEARS[0] <= first <= last <= RECORD_YEARS[1]):
+            raise ValueError(
+                f"years must satisfy {RECORD_YEARS[0]} <= first <= last <= {RECORD_YEARS[1]}"
+            )
+        return years
+
+    @field_validator("strategies")
+    @classmethod
+    def _unique_labels(cls, strategies: list[Strategy]) -> list[Strategy]:
+        labels = [s.label for s in strategies]
+        dup = {x for x in labels if labels.count(x) > 1}
+        if dup:
+            raise ValueError(f"duplicate strategy label(s): {', '.join(sorted(dup))}")
+        return strategies
+
+    @property
+    def year_range(self) -> range:
+        """The simulated years as a range."""
+        return range(self.years[0], self.years[1] + 1)
+
+    def data_paths(self) -> DataPaths:
+        """The data files as loader paths (finance is read by the world builder)."""
+        d = self.data
+        return DataPaths(events=d.events, markets=d.markets, indicators=d.indicators,
+                         barriers=d.barriers)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        elif item in {"barrier", "exclude", "capital", "move_barriers"} and parts:
+            continue  # discriminator tag pydantic inserts; not a key the user wrote
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
+    data = raw.get("data")
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, str) and value and not Path(value).is_absolute():
+                data[key] = str((base / value).resolve())
+
+
+def parse_scenario(raw: Any, path: Path) -> Scenario:
+    """Validate an already-parsed mapping as a scenario, with errors naming file and field."""
+    if not isinstance(raw, dict):
+        raise SimInputError(path, "a scenario must be a mapping of keys to values")
+    _resolve_paths(raw, Path(path).parent)
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling)"
+        raise SimInputError(path, message, field=_location(err["loc"]) or None) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file.
+
+    Raises:
+        SimInputError: when the file is missing, not YAML, or not a valid scenario.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SimInputError(path, "scenario file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise SimInputError(path, f"not valid YAML ({problem})", row=line) from None
+    except UnicodeDecodeError:
+        raise SimInputError(path, "file is not valid UTF-8 text") from None
+    return parse_scenario(raw, path)
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (for editors and documentation)."""
+    return Scenario.model_json_schema()
