@@ -21,6 +21,7 @@ def _add_data_paths(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--markets", type=Path, help="market attributes CSV")
     group.add_argument("--indicators", type=Path, help="yearly market indicators CSV")
     group.add_argument("--barriers", type=Path, help="dated barrier events CSV")
+    group.add_argument("--finance", type=Path, help="firm's yearly financial figures CSV")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_SCOPE,
         help=f"which entities' deals count (default: {DEFAULT_SCOPE})",
     )
+    run = commands.add_parser(
+        "run", help="run a scenario file and compare strategies with the record"
+    )
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run.add_argument("--out", type=Path, help="output directory (default: results/<scenario name>)")
+    run.add_argument("--replications", type=int, help="runs per strategy (overrides the file)")
+    run.add_argument("--seed", type=int, help="root seed (overrides the file)")
+
+    scen = commands.add_parser("scenario", help="scenario files: validate, JSON Schema")
+    scen_commands = scen.add_subparsers(dest="scenario_command", required=True)
+    scen_check = scen_commands.add_parser("check", help="validate a scenario file and its data")
+    scen_check.add_argument("scenario", type=Path)
+    schema = scen_commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.add_argument("--out", type=Path, help="write to this file instead of printing")
+
+    commands.add_parser("policies", help="list policies with their parameters, defaults, ranges")
     return parser
 
 
@@ -63,7 +80,11 @@ def _data_paths(args: argparse.Namespace):
     from sim.data import DataPaths
 
     return DataPaths(
-        events=args.events, markets=args.markets, indicators=args.indicators, barriers=args.barriers
+        events=args.events,
+        markets=args.markets,
+        indicators=args.indicators,
+        barriers=args.barriers,
+        finance=args.finance,
     )
 
 
@@ -79,6 +100,7 @@ def cmd_data_check(args: argparse.Namespace) -> int:
     print(f"markets.csv: {len(data.markets)} markets — ok")
     print(f"market_indicators.csv: {len(data.indicators)} values — ok")
     print(f"barrier_events.csv: {len(data.barriers)} events — ok")
+    print(f"firm_finance.csv: {len(data.finance)} figures — ok")
     return 0
 
 
@@ -93,12 +115,89 @@ def cmd_data_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a scenario, write its outputs and print a comparison table."""
+    from sim.experiment.job import run_scenario, terminal_table
+
+    for name in ("replications", "seed"):
+        value = getattr(args, name)
+        if value is not None and value < (1 if name == "replications" else 0):
+            raise SimInputError(
+                args.scenario,
+                f"--{name} must be at least {1 if name == 'replications' else 0}",
+                field=name,
+            )
+    result = run_scenario(
+        args.scenario, out_dir=args.out, replications=args.replications, seed=args.seed
+    )
+    print(terminal_table(result))
+    print(
+        f"\nWrote {result.out_dir} (runs {result.timings['runs_s']:.1f} s, "
+        f"total {sum(result.timings.values()):.1f} s); see {result.out_dir / 'report.md'}"
+    )
+    return 0
+
+
+def cmd_scenario_check(args: argparse.Namespace) -> int:
+    """Validate a scenario file, its data files and its shocks' markets."""
+    from sim.data import load_dataset
+    from sim.scenario import load_scenario
+    from sim.world import build_world
+
+    scenario = load_scenario(args.scenario)
+    build_world(load_dataset(scenario.data_paths()), scenario, source=str(args.scenario))
+    labels = ", ".join(f"{s.label} ({s.policy})" for s in scenario.strategies)
+    print(
+        f"{args.scenario}: ok — {scenario.replications} runs x {len(scenario.strategies)} "
+        f"strategies: {labels}"
+    )
+    return 0
+
+
+def cmd_scenario_schema(args: argparse.Namespace) -> int:
+    """Print or write the JSON Schema of scenario files."""
+    import json
+
+    from sim.io import write_text_atomic
+    from sim.scenario import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema(), indent=2)
+    if args.out:
+        write_text_atomic(args.out, text + "\n")
+        print(f"Wrote {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_policies(args: argparse.Namespace) -> int:
+    """List registered policies and their parameters."""
+    from sim.policies import get_policy, policy_names
+
+    for name in policy_names():
+        cls = get_policy(name)
+        print(f"{name}: {cls.summary}")
+        for field, info in cls.Params.model_fields.items():
+            bounds = {
+                m.__class__.__name__: getattr(m, m.__class__.__name__.lower(), None)
+                for m in info.metadata
+            }
+            lo, hi = bounds.get("Ge"), bounds.get("Le")
+            rng = f" [{lo}, {hi}]" if lo is not None or hi is not None else ""
+            print(f"    {field} = {info.default!r}{rng}  {info.description or ''}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sim`` console script."""
     args = build_parser().parse_args(argv)
     handlers = {
         ("data", "check"): cmd_data_check,
         ("data", "summary"): cmd_data_summary,
+        ("run", None): cmd_run,
+        ("scenario", "check"): cmd_scenario_check,
+        ("scenario", "schema"): cmd_scenario_schema,
+        ("policies", None): cmd_policies,
     }
     key = (args.command, getattr(args, f"{args.command}_command", None))
     try:

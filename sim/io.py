@@ -6,6 +6,7 @@ A crash or a full disk must never leave a half-written results file that looks c
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,3 +59,28 @@ def write_atomic(target: Path, writer: Callable[[Path], object]) -> Path:
 def write_text_atomic(target: Path, text: str) -> Path:
     """Write ``text`` to ``target`` atomically (UTF-8)."""
     return write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+@contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield a fresh temporary directory beside ``target``; on success it replaces ``target``.
+
+    An existing ``target`` is swapped out only after the new one is complete, so readers see
+    either the old results or the new ones, never a mixture; on failure the temporary directory
+    is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    ensure_writable_dir(target.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.data.loaders import DataPaths
-from sim.data.taxonomy import DEFAULT_SCOPE, ENTITY_SCOPES, RECORD_YEARS
+from sim.data.taxonomy import DEFAULT_SCOPE, RECORD_YEARS
 from sim.errors import SimInputError
 from sim.policies import Policy, PolicyParams, get_policy
 
@@ -78,17 +78,27 @@ class Firm(Strict):
     )
     organisation: list[Multiplier] = Field(
         default_factory=lambda: [
-            Multiplier(from_year=2012, multiplier=1.1, label="2012 business-group structure "
-                       "(Li & Li 2022, 2.3)"),
-            Multiplier(from_year=2015, multiplier=1.1, label="2015 middle-platform structure "
-                       "(Li & Li 2022, 2.3)"),
+            Multiplier(
+                from_year=2012,
+                multiplier=1.1,
+                label="2012 business-group structure (Li & Li 2022, 2.3)",
+            ),
+            Multiplier(
+                from_year=2015,
+                multiplier=1.1,
+                label="2015 middle-platform structure (Li & Li 2022, 2.3)",
+            ),
         ],
         description="organisational changes as capacity multipliers",
     )
     home_climate: list[Multiplier] = Field(
         default_factory=lambda: [
-            Multiplier(from_year=2020, to_year=2021, multiplier=0.6,
-                       label="home regulatory tightening on platform firms 2020-21"),
+            Multiplier(
+                from_year=2020,
+                to_year=2021,
+                multiplier=0.6,
+                label="home regulatory tightening on platform firms 2020-21",
+            ),
         ],
         description="home regulatory climate as capacity multipliers",
     )
@@ -219,8 +229,9 @@ class Scenario(Strict):
     def data_paths(self) -> DataPaths:
         """The data files as loader paths (finance is read by the world builder)."""
         d = self.data
-        return DataPaths(events=d.events, markets=d.markets, indicators=d.indicators,
-                         barriers=d.barriers)
+        return DataPaths(
+            events=d.events, markets=d.markets, indicators=d.indicators, barriers=d.barriers
+        )
 
 
 def _location(loc: tuple[Any, ...]) -> str:

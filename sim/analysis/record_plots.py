@@ -22,7 +22,8 @@ MODE_COLOURS = {
 }
 
 
-def _save(fig: plt.Figure, target: Path) -> Path:
+def save_figure(fig: plt.Figure, target: Path) -> Path:
+    """Write a figure as PNG atomically and close it."""
     write_atomic(target, lambda p: fig.savefig(p, format="png", dpi=150, bbox_inches="tight"))
     plt.close(fig)
     return target
@@ -44,7 +45,7 @@ def plot_events_per_year(
     ax.set_title(title)
     ax.legend(title="entry mode", frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
-    return _save(fig, target)
+    return save_figure(fig, target)
 
 
 def plot_events_by_country(events: pd.DataFrame, target: Path, title: str) -> Path:
@@ -62,4 +63,4 @@ def plot_events_by_country(events: pd.DataFrame, target: Path, title: str) -> Pa
     ax.set_title(title)
     ax.legend(title="entry mode", frameon=False, loc="lower right")
     ax.spines[["top", "right"]].set_visible(False)
-    return _save(fig, target)
+    return save_figure(fig, target)

@@ -27,12 +27,13 @@ from sim.errors import SimInputError
 
 #: Fewest Hofstede dimensions for a comparable Kogut-Singh index (else the distance is a gap).
 MIN_HOFSTEDE_DIMS = 4
-DATA_FILES = ("events", "markets", "indicators", "barriers")
+DATA_FILES = ("events", "markets", "indicators", "barriers", "finance")
 _FILE_NAMES = {
     "events": specs.EVENTS.name,
     "markets": specs.MARKETS.name,
     "indicators": specs.INDICATOR_ROWS.name,
     "barriers": specs.BARRIER_EVENTS.name,
+    "finance": specs.FINANCE.name,
 }
 
 
@@ -49,6 +50,7 @@ class DataPaths:
     markets: Path | None = None
     indicators: Path | None = None
     barriers: Path | None = None
+    finance: Path | None = None
 
     def resolve(self, name: str) -> Path:
         """The concrete path for ``name``, falling back to the packaged file."""
@@ -222,6 +224,25 @@ def load_barriers(path: Path | None = None, markets: pd.DataFrame | None = None)
     return df
 
 
+def load_finance(path: Path | None = None) -> pd.DataFrame:
+    """Load the firm's yearly financial figures (the source of its deal capacity)."""
+    path = Path(path) if path is not None else packaged_path("finance")
+    df = read_table(path, specs.FINANCE)
+    bad = df["period_end"].str.slice(0, 4).astype(int) != df["fiscal_year"]
+    if bad.any():
+        i = bad.idxmax()
+        raise fail_at(
+            path,
+            i,
+            "period_end",
+            f"{df.loc[i, 'period_end']} does not end fiscal year {df.loc[i, 'fiscal_year']}",
+        )
+    mixed = df.groupby("measure")["currency"].nunique() > 1
+    if mixed.any():
+        raise SimInputError(path, f"measure {mixed.idxmax()} mixes currencies", field="currency")
+    return df
+
+
 @dataclass(frozen=True)
 class Dataset:
     """All validated inputs of a run, loaded together so cross-file checks hold."""
@@ -230,6 +251,7 @@ class Dataset:
     markets: pd.DataFrame
     indicators: pd.DataFrame
     barriers: pd.DataFrame
+    finance: pd.DataFrame
 
 
 def load_dataset(paths: DataPaths | None = None) -> Dataset:
@@ -241,4 +263,5 @@ def load_dataset(paths: DataPaths | None = None) -> Dataset:
         markets=markets,
         indicators=load_indicators(paths.resolve("indicators"), markets),
         barriers=load_barriers(paths.resolve("barriers"), markets),
+        finance=load_finance(paths.resolve("finance")),
     )

@@ -93,3 +93,18 @@ BARRIER_EVENTS = TableSpec(
     ),
     key=("barrier_id",),
 )
+
+FINANCE = TableSpec(
+    name="firm_finance.csv",
+    columns=(
+        Column("fiscal_year", "int", lo=2000, hi=2035),
+        Column("period_end", pattern=DATE_PATTERN),
+        Column("measure", allowed=("total_revenue",)),
+        Column("value", "float", lo=0.0),
+        Column("currency", allowed=("RMB", "USD")),
+        Column("unit", allowed=("million",)),
+        Column("source", pattern=r"(https?://|github:)\S+"),
+        Column("notes", required=False),
+    ),
+    key=("fiscal_year", "measure"),
+)

@@ -33,9 +33,9 @@ class PolicyParams(BaseModel):
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MarketView:
-    """This year's market attributes, all arrays of length n_markets, normalised to about [0, 1].
+    """This year's market attributes, arrays of length n_markets, mostly normalised to [0, 1].
 
     Attributes:
         distance: Great-circle distance from home, divided by the largest.
@@ -43,7 +43,7 @@ class MarketView:
         maturity: Economic and digital maturity (income and internet use).
         barriers: Entry barriers (regulatory rank plus dated China-specific barrier events).
         growth: Real GDP growth, scaled.
-        size: Size of the economy (log GDP), scaled.
+        size: Log GDP relative to the largest market (<= 0): weight 1 = proportional to GDP.
         mature: Whether the market is classed mature (else emerging).
         region: Region index of each market.
         n_regions: Number of regions.
@@ -60,27 +60,69 @@ class MarketView:
     n_regions: int
 
 
-@dataclass(frozen=True)
 class FirmView:
     """What the firm knows of itself when it decides (read-only views of its state).
+
+    Region aggregates are computed on demand, so policies that do not use them cost nothing.
 
     Attributes:
         year: Calendar year being decided.
         step: Years since the first simulated year (0-based).
         commitment: Highest commitment rung reached per market (0 = none, 3 = control).
         experience: Accumulated market-specific experience per market.
-        region_experience: Accumulated experience per region (with spill-over).
-        region_deals: Deals so far per region.
-        mode_deals: Deals so far per mode.
+        deals: Completed deals per market.
+        mode_deals: Completed deals per mode.
+        region: Region index of each market.
+        n_regions: Number of regions.
+        spillover: Share of market experience that counts for its whole region.
     """
 
-    year: int
-    step: int
-    commitment: np.ndarray
-    experience: np.ndarray
-    region_experience: np.ndarray
-    region_deals: np.ndarray
-    mode_deals: np.ndarray
+    __slots__ = (
+        "commitment",
+        "deals",
+        "experience",
+        "mode_deals",
+        "n_regions",
+        "region",
+        "spillover",
+        "step",
+        "year",
+    )
+
+    def __init__(
+        self,
+        *,
+        year: int,
+        step: int,
+        commitment: np.ndarray,
+        experience: np.ndarray,
+        deals: np.ndarray,
+        mode_deals: np.ndarray,
+        region: np.ndarray,
+        n_regions: int,
+        spillover: float,
+    ) -> None:
+        self.year = year
+        self.step = step
+        self.commitment = commitment
+        self.experience = experience
+        self.deals = deals
+        self.mode_deals = mode_deals
+        self.region = region
+        self.n_regions = n_regions
+        self.spillover = spillover
+
+    @property
+    def region_deals(self) -> np.ndarray:
+        """Completed deals per region."""
+        return np.bincount(self.region, weights=self.deals, minlength=self.n_regions)
+
+    @property
+    def region_experience(self) -> np.ndarray:
+        """Experience per region: the spill-over share of its markets' experience."""
+        return self.spillover * np.bincount(
+            self.region, weights=self.experience, minlength=self.n_regions
+        )
 
 
 class Policy:
@@ -98,6 +140,25 @@ class Policy:
 
     def __init__(self, params: PolicyParams) -> None:
         self.params = params
+        self._memo: dict[tuple[int, str], tuple[MarketView, np.ndarray]] = {}
+
+    def memo(self, market: MarketView, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """Cache a part of the utilities that depends only on this year's market view.
+
+        A world builds one :class:`MarketView` per year and shares it across replications, so a
+        policy computes its year-specific location index once per year, not once per run. The
+        cached array must not be modified by the caller.
+        """
+        slot = (id(market), key)
+        hit = self._memo.get(slot)
+        if hit is None or hit[0] is not market:
+            if len(self._memo) > 4096:
+                self._memo.clear()
+            value = compute()
+            value.setflags(write=False)
+            self._memo[slot] = (market, value)
+            return value
+        return hit[1]
 
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """Log-utility of each option, shape (n_markets, n_modes); ``-inf`` forbids an option."""

@@ -38,9 +38,10 @@ def attractiveness(
     )
 
 
-def mode_constants(
-    mature: np.ndarray, emerging_row: tuple[float, float, float], mature_row: tuple[float, float, float]
-) -> np.ndarray:
+Row = tuple[float, float, float]
+
+
+def mode_constants(mature: np.ndarray, emerging_row: Row, mature_row: Row) -> np.ndarray:
     """Per-option mode preferences, one row for emerging and one for mature markets."""
     return np.where(mature[:, None], np.asarray(mature_row), np.asarray(emerging_row))
 

@@ -16,7 +16,9 @@ from sim.policies.common import attractiveness, entropy_gain
 class DiversificationParams(PolicyParams):
     """Location weights and the value of spreading over regions and modes."""
 
-    beta_size: float = Field(1.0, ge=0.0, le=5.0, description="weight on market size")
+    beta_size: float = Field(
+        1.0, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
+    )
     beta_growth: float = Field(0.5, ge=0.0, le=5.0, description="weight on GDP growth")
     beta_distance: float = Field(0.5, ge=0.0, le=5.0, description="penalty on geographic distance")
     beta_barriers: float = Field(1.0, ge=0.0, le=5.0, description="penalty on entry barriers")
@@ -41,12 +43,16 @@ class DiversificationPolicy(Policy):
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """Location index + region-entropy gain per market + mode-entropy gain per mode."""
         p = self.params
-        location = attractiveness(
+        location = self.memo(
             market,
-            size=p.beta_size,
-            growth=p.beta_growth,
-            distance=p.beta_distance,
-            barriers=p.beta_barriers,
+            "location",
+            lambda: attractiveness(
+                market,
+                size=p.beta_size,
+                growth=p.beta_growth,
+                distance=p.beta_distance,
+                barriers=p.beta_barriers,
+            ),
         )
         region_gain = entropy_gain(firm.region_deals)[market.region]
         mode_gain = entropy_gain(firm.mode_deals)

@@ -17,7 +17,9 @@ from sim.policies.common import attractiveness, mode_constants, rungs_skipped
 class DualTrackParams(PolicyParams):
     """Location weights, one row of mode preferences per track, and the mature-track pacing."""
 
-    beta_size: float = Field(1.0, ge=0.0, le=5.0, description="weight on market size")
+    beta_size: float = Field(
+        1.0, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
+    )
     beta_growth: float = Field(1.0, ge=0.0, le=5.0, description="weight on GDP growth")
     beta_distance: float = Field(0.5, ge=0.0, le=5.0, description="penalty on geographic distance")
     beta_barriers: float = Field(1.0, ge=0.0, le=5.0, description="penalty on entry barriers")
@@ -36,12 +38,17 @@ class DualTrackParams(PolicyParams):
     mature_skip_penalty: float = Field(
         3.0, ge=0.0, le=10.0, description="mature track: penalty per rung skipped (gradualism)"
     )
+    beta_presence: float = Field(
+        1.0, ge=0.0, le=5.0, description="both tracks: preference for markets already entered"
+    )
     focus: float = Field(
         1.5, ge=0.0, le=5.0, description="mature track: bonus for deepening an entered market"
     )
     spread_penalty: float = Field(
-        1.0, ge=0.0, le=5.0, description="mature track: penalty on a new mature market while "
-        "another is being deepened",
+        1.0,
+        ge=0.0,
+        le=5.0,
+        description="mature track: penalty on a new mature market while another is being deepened",
     )
 
 
@@ -56,23 +63,52 @@ class DualTrackPolicy(Policy):
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """Track-specific mode preferences on a common location index."""
         p = self.params
-        location = attractiveness(
+        base = self.memo(market, "unentered", lambda: self._unentered(market))
+        entered = np.flatnonzero(firm.commitment > 0)
+        if entered.size == 0:
+            return base
+        out = base.copy()
+        out[entered] += p.beta_presence
+        mature_entered = entered[market.mature[entered]]
+        if mature_entered.size:
+            # Mature markets already entered: focus bonus, and gradualism from their rung.
+            rungs = firm.commitment[mature_entered]
+            location = self.memo(market, "location", lambda: self._location(market))
+            out[mature_entered] = (
+                self._modes(market)[mature_entered]
+                + (location[mature_entered] + p.focus + p.beta_presence)[:, None]
+                - p.mature_skip_penalty * rungs_skipped(rungs)
+            )
+            if ((rungs > 0) & (rungs < 3)).any():
+                out[market.mature & (firm.commitment == 0)] -= p.spread_penalty
+        return out
+
+    def _location(self, market: MarketView) -> np.ndarray:
+        p = self.params
+        return attractiveness(
             market,
             size=p.beta_size,
             growth=p.beta_growth,
             distance=p.beta_distance,
             barriers=p.beta_barriers,
         )
-        mature = market.mature
-        entered = firm.commitment > 0
-        deepening = mature & entered & (firm.commitment < 3)
-        track = np.where(mature & entered, p.focus, 0.0)
-        if deepening.any():
-            track = track - np.where(mature & ~entered, p.spread_penalty, 0.0)
-        modes = mode_constants(
-            mature,
-            emerging_row=(0.0, p.emerging_minority, p.emerging_control),
-            mature_row=(0.0, p.mature_minority, p.mature_control),
+
+    def _modes(self, market: MarketView) -> np.ndarray:
+        p = self.params
+        return self.memo(
+            market,
+            "modes",
+            lambda: mode_constants(
+                market.mature,
+                emerging_row=(0.0, p.emerging_minority, p.emerging_control),
+                mature_row=(0.0, p.mature_minority, p.mature_control),
+            ),
         )
-        gradual = np.where(mature[:, None], -p.mature_skip_penalty * rungs_skipped(firm.commitment), 0.0)
-        return (location + track)[:, None] + modes + gradual
+
+    def _unentered(self, market: MarketView) -> np.ndarray:
+        # Utilities when no mature market has been entered; emerging rows never change.
+        p = self.params
+        location = self.memo(market, "location", lambda: self._location(market))
+        skipped = rungs_skipped(np.zeros(market.mature.shape[0], dtype=np.int8))
+        gradual = np.where(market.mature[:, None], -p.mature_skip_penalty * skipped, 0.0)
+        return location[:, None] + self._modes(market) + gradual

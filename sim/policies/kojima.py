@@ -29,7 +29,9 @@ class KojimaParams(PolicyParams):
     softness: float = Field(
         10.0, ge=1.0, le=30.0, description="log-utility penalty per unit of maturity above ceiling"
     )
-    beta_size: float = Field(1.0, ge=0.0, le=5.0, description="weight on market size")
+    beta_size: float = Field(
+        1.0, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
+    )
     beta_growth: float = Field(1.0, ge=0.0, le=5.0, description="weight on GDP growth")
     beta_distance: float = Field(1.0, ge=0.0, le=5.0, description="penalty on geographic distance")
     alpha_minority: float = Field(0.5, ge=-3.0, le=3.0, description="minority stake vs cooperation")
@@ -49,8 +51,12 @@ class KojimaPolicy(Policy):
 
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """Attractiveness minus a penalty for maturity beyond this year's ceiling."""
+        return self.memo(market, f"utilities{firm.step}", lambda: self._static(market, firm.step))
+
+    def _static(self, market: MarketView, step: int) -> np.ndarray:
+        # Depends only on the year, not on the firm's portfolio: one computation per year.
         p = self.params
-        ceiling = p.ceiling_start + p.ceiling_rate * firm.step
+        ceiling = p.ceiling_start + p.ceiling_rate * step
         readiness = market.maturity if p.direction == 1 else 1.0 - market.maturity
         penalty = p.softness * np.maximum(0.0, readiness - ceiling)
         location = attractiveness(

@@ -17,7 +17,9 @@ from sim.policies.common import attractiveness, barrier_mode_penalty
 class OliParams(PolicyParams):
     """Logit weights of the location and mode choice."""
 
-    beta_size: float = Field(1.5, ge=0.0, le=5.0, description="weight on market size (log GDP)")
+    beta_size: float = Field(
+        1.0, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
+    )
     beta_growth: float = Field(0.5, ge=0.0, le=5.0, description="weight on GDP growth")
     beta_maturity: float = Field(0.5, ge=-3.0, le=3.0, description="weight on market maturity")
     beta_distance: float = Field(1.0, ge=0.0, le=5.0, description="penalty on geographic distance")
@@ -51,6 +53,8 @@ class OliLogitPolicy(Policy):
             barriers=p.beta_barriers,
         )
         modes = np.array([0.0, p.alpha_minority, p.alpha_control])
-        return location[:, None] + modes[None, :] + barrier_mode_penalty(
-            market.barriers, p.gamma_barrier_mode
+        return (
+            location[:, None]
+            + modes[None, :]
+            + barrier_mode_penalty(market.barriers, p.gamma_barrier_mode)
         )

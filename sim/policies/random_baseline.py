@@ -25,4 +25,4 @@ class RandomPolicy(Policy):
 
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """All zeros: no option is preferred."""
-        return self.blank(market)
+        return self.memo(market, "zeros", lambda: self.blank(market))

@@ -17,7 +17,9 @@ class SpringboardParams(PolicyParams):
     """Preference for mature, large markets and the mode rows of the two market types."""
 
     beta_maturity: float = Field(2.0, ge=0.0, le=5.0, description="weight on market maturity")
-    beta_size: float = Field(1.0, ge=0.0, le=5.0, description="weight on market size")
+    beta_size: float = Field(
+        1.0, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
+    )
     beta_distance: float = Field(0.2, ge=0.0, le=5.0, description="penalty on geographic distance")
     beta_barriers: float = Field(0.5, ge=0.0, le=5.0, description="penalty on entry barriers")
     mature_minority: float = Field(
@@ -44,6 +46,10 @@ class SpringboardPolicy(Policy):
 
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """Maturity-led location index with the springboard's mode rows."""
+        return self.memo(market, "utilities", lambda: self._static(market))
+
+    def _static(self, market: MarketView) -> np.ndarray:
+        # Independent of the firm's state: computed once per year for all runs.
         p = self.params
         location = attractiveness(
             market,

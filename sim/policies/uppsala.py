@@ -32,7 +32,9 @@ class UppsalaParams(PolicyParams):
     beta_region: float = Field(
         0.5, ge=0.0, le=3.0, description="preference for regions already known (log experience)"
     )
-    beta_size: float = Field(0.5, ge=0.0, le=3.0, description="weight on market size")
+    beta_size: float = Field(
+        0.5, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
+    )
     climb_threshold: float = Field(
         1.5, ge=0.0, le=5.0, description="market experience needed per rung before climbing"
     )
@@ -54,7 +56,8 @@ class UppsalaPolicy(Policy):
         known = p.beta_experience * np.log1p(firm.experience) + p.beta_region * np.log1p(
             firm.region_experience[market.region]
         )
-        location = known + p.beta_size * market.size - beyond
+        size = self.memo(market, "size", lambda: p.beta_size * market.size)
+        location = known + size - beyond
         commitment = firm.commitment.astype(int)
         next_rung = commitment + 1
         earned = (firm.experience >= p.climb_threshold * commitment) | (commitment == 0)

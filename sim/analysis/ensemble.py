@@ -1,0 +1,149 @@
+"""Per-run summaries of simulated (and recorded) events, computed with integer bincounts.
+
+Simulated events come as an integer table (one row per attempted deal); the historical record is
+encoded the same way, so one function summarises both. Blocked deals count as mode ``other``, as
+the record counts failed and blocked deals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.modes import AMOUNT_CLASS, COST, MODE_NAMES
+from sim.world import World
+
+#: Modes as compared with the record: the model's three plus ``other`` (blocked deals).
+COMPARE_MODES: tuple[str, ...] = (*MODE_NAMES, "other")
+OTHER = len(MODE_NAMES)
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """Counts per run, each array's first axis indexing runs.
+
+    Attributes:
+        yearly: Events per year, shape (runs, T).
+        modes: Events per compared mode, shape (runs, 4), columns :data:`COMPARE_MODES`.
+        regions: Events per region, shape (runs, n_regions).
+        countries: Events per market, shape (runs, n_markets).
+        capital: Capital units committed, shape (runs,).
+        blocked: Blocked deals, shape (runs,).
+        emerging_modes: Events per compared mode in emerging markets, shape (runs, 4).
+        mature_modes: Events per compared mode in mature markets, shape (runs, 4).
+    """
+
+    yearly: np.ndarray
+    modes: np.ndarray
+    regions: np.ndarray
+    countries: np.ndarray
+    capital: np.ndarray
+    blocked: np.ndarray
+    emerging_modes: np.ndarray
+    mature_modes: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        """Events per run."""
+        return self.yearly.sum(axis=1)
+
+    def scalars(self, world: World) -> pd.DataFrame:
+        """Headline numbers per run, one row per run."""
+        total = self.total.astype(float)
+        safe = np.where(total > 0, total, 1.0)
+        us = world.iso3.index("USA") if "USA" in world.iso3 else None
+        region_p = self.regions / safe[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            entropy = -np.nansum(np.where(region_p > 0, region_p * np.log(region_p), 0.0), axis=1)
+        return pd.DataFrame(
+            {
+                "total_events": total,
+                "peak_year": world.years[self.yearly.argmax(axis=1)],
+                "distinct_countries": (self.countries > 0).sum(axis=1),
+                "us_share": self.countries[:, us] / safe if us is not None else np.nan,
+                "control_share": self.modes[:, MODE_NAMES.index("control")] / safe,
+                "equity_share": (
+                    self.modes[:, MODE_NAMES.index("control")]
+                    + self.modes[:, MODE_NAMES.index("minority")]
+                )
+                / safe,
+                "cooperation_share": self.modes[:, MODE_NAMES.index("cooperation")] / safe,
+                "blocked": self.blocked,
+                "capital_used": self.capital,
+                "region_entropy": entropy,
+            }
+        )
+
+
+def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: World) -> RunStats:
+    """Count events per run.
+
+    Args:
+        events: Integer table with columns year, market, mode, blocked (as the model writes).
+        run: Dense run index (0 .. n_runs-1) of each event row.
+        n_runs: Number of runs (runs without events still get a row of zeros).
+        world: Years, regions and development classes.
+    """
+    years, markets, modes, blocked = events[:, 0], events[:, 1], events[:, 2], events[:, 3]
+    t = years - world.years[0]
+    n_t, n_m, n_r = world.n_years, world.n_markets, len(world.regions)
+    compare = np.where(blocked == 1, OTHER, modes)
+    n_c = len(COMPARE_MODES)
+
+    def count(key: np.ndarray, width: int, weights: np.ndarray | None = None) -> np.ndarray:
+        flat = np.bincount(run * width + key, weights=weights, minlength=n_runs * width)
+        return flat.reshape(n_runs, width)
+
+    mature = world.mature[markets]
+    return RunStats(
+        yearly=count(t, n_t),
+        modes=count(compare, n_c),
+        regions=count(world.region[markets], n_r),
+        countries=count(markets, n_m),
+        capital=np.bincount(run, weights=COST[modes], minlength=n_runs),
+        blocked=np.bincount(run, weights=blocked, minlength=n_runs),
+        emerging_modes=count(np.where(mature, n_c, compare), n_c + 1)[:, :n_c],
+        mature_modes=count(np.where(mature, compare, n_c), n_c + 1)[:, :n_c],
+    )
+
+
+def encode_record(events: pd.DataFrame, world: World) -> np.ndarray:
+    """The historical record as the model's integer event table (year, market, mode, blocked).
+
+    Record rows with mode ``other`` become blocked deals of mode cooperation (the mode is not
+    used once blocked); rows outside the simulated years are dropped.
+    """
+    rows = events[events["year"].between(world.years[0], world.years[-1])]
+    market = rows["country_iso3"].map({c: i for i, c in enumerate(world.iso3)}).to_numpy()
+    mode_index = {m: i for i, m in enumerate(MODE_NAMES)}
+    is_other = (rows["mode"] == "other").to_numpy()
+    mode = rows["mode"].map(mode_index).fillna(0).to_numpy(dtype=np.int64)
+    out = np.column_stack([rows["year"].to_numpy(), market, mode, is_other.astype(np.int64)])
+    return out.astype(np.int64)
+
+
+def tidy_events(events: np.ndarray, labels: tuple[str, ...], world: World) -> pd.DataFrame:
+    """Readable event table: one row per simulated attempted deal (ensemble columns)."""
+    strategy, point, rep, year, market, mode, blocked, industry = events.T
+    return pd.DataFrame(
+        {
+            "strategy": pd.Categorical.from_codes(strategy, categories=list(labels)),
+            "point": point,
+            "replication": rep,
+            "year": year,
+            "iso3": pd.Categorical.from_codes(market, categories=list(world.iso3)),
+            "region": pd.Categorical.from_codes(
+                world.region[market], categories=list(world.regions)
+            ),
+            "mode": pd.Categorical.from_codes(mode, categories=list(MODE_NAMES)),
+            "blocked": blocked.astype(bool),
+            "record_mode": pd.Categorical.from_codes(
+                np.where(blocked == 1, OTHER, mode), categories=list(COMPARE_MODES)
+            ),
+            "industry": pd.Categorical.from_codes(industry, categories=list(world.industries)),
+            "amount_class": pd.Categorical(np.asarray(AMOUNT_CLASS)[mode]),
+            "cost": COST[mode],
+        }
+    )

@@ -1,0 +1,150 @@
+"""The plain-language ``report.md`` of a scenario run: tables, figures, a reading per strategy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.tables import RECORD
+
+PERCENT_PATTERNS = {"us_share", "control_share", "equity_share"}
+
+
+def _fmt(pattern: str, value: float) -> str:
+    if pattern in PERCENT_PATTERNS:
+        return f"{100 * value:.1f} %"
+    return f"{value:.0f}"
+
+
+def _md(df: pd.DataFrame) -> str:
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    rule = "| " + " | ".join("---" for _ in df.columns) + " |"
+    body = ["| " + " | ".join(map(str, row)) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def fit_markdown(fit: pd.DataFrame) -> str:
+    """The fit table as markdown, best yearly-count likelihood first."""
+    shown = fit.sort_values("nb_loglik", ascending=False).assign(
+        nb_loglik=lambda d: d["nb_loglik"].map("{:.1f}".format),
+        poisson_loglik=lambda d: d["poisson_loglik"].map("{:.1f}".format),
+        jsd_region=lambda d: d["jsd_region"].map("{:.3f}".format),
+        jsd_mode=lambda d: d["jsd_mode"].map("{:.3f}".format),
+        jsd_country=lambda d: d["jsd_country"].map("{:.3f}".format),
+        patterns=lambda d: d["patterns_hit"].astype(str) + " / " + d["patterns_total"].astype(str),
+    )[
+        [
+            "strategy",
+            "runs",
+            "nb_loglik",
+            "poisson_loglik",
+            "jsd_region",
+            "jsd_mode",
+            "jsd_country",
+            "patterns",
+        ]
+    ]
+    return _md(shown)
+
+
+def pattern_markdown(patterns: pd.DataFrame) -> str:
+    """Patterns as rows, strategies as columns: median [5-95 %], quantile, hit."""
+    rows = []
+    for name, part in patterns.groupby("pattern", sort=False):
+        row = {"pattern": name, "observed": _fmt(name, part["observed"].iloc[0])}
+        for r in part.itertuples():
+            mark = "hit" if r.hit else "miss"
+            row[r.strategy] = (
+                f"{_fmt(name, r.median)} [{_fmt(name, r.p05)}-{_fmt(name, r.p95)}] "
+                f"q={r.quantile:.2f} {mark}"
+            )
+        rows.append(row)
+    return _md(pd.DataFrame(rows))
+
+
+def reading(
+    label: str,
+    fit: pd.DataFrame,
+    patterns: pd.DataFrame,
+    summary: pd.DataFrame,
+    yearly: pd.DataFrame,
+) -> str:
+    """One paragraph that says in plain words how a strategy compares with the record."""
+    f = fit.set_index("strategy").loc[label]
+    p = patterns[patterns["strategy"] == label].set_index("pattern")
+    s = summary.set_index("strategy")
+    rec = s.loc[RECORD]
+    mine = s.loc[label]
+    ranked = fit.sort_values("nb_loglik", ascending=False)["strategy"].tolist()
+    series = yearly[yearly["strategy"] == label]
+    peak = int(series.loc[series["median"].idxmax(), "year"])
+    hits = [n for n in p.index if p.loc[n, "hit"]]
+    misses = [n for n in p.index if not p.loc[n, "hit"]]
+    text = (
+        f"**{label}** produces a median of {mine['events_median']:.0f} deal events "
+        f"(5-95 %: {mine['events_p05']:.0f}-{mine['events_p95']:.0f}) against "
+        f"{rec['events_median']:.0f} in the record; its median yearly series peaks in {peak} "
+        f"(record: {int(p.loc['peak_year', 'observed'])}). Controlling deals are "
+        f"{100 * mine['mode_share_control']:.1f} % of its events (record "
+        f"{100 * rec['mode_share_control']:.1f} %), equity deals "
+        f"{100 * (mine['mode_share_control'] + mine['mode_share_minority']):.1f} % (record "
+        f"{100 * (rec['mode_share_control'] + rec['mode_share_minority']):.1f} %), and the "
+        f"United States takes {100 * mine['us_share_median']:.1f} % (record "
+        f"{100 * rec['us_share_median']:.1f} %). It ranks {ranked.index(label) + 1} of "
+        f"{len(ranked)} on the likelihood of the yearly counts and hits {len(hits)} of "
+        f"{len(p)} patterns"
+    )
+    text += f" (misses: {', '.join(misses)})." if misses else "."
+    if np.isfinite(f["jsd_region"]):
+        text += (
+            f" Its pooled region mix is {'close to' if f['jsd_region'] < 0.05 else 'unlike'} "
+            f"the record's (JSD {f['jsd_region']:.3f})."
+        )
+    return text
+
+
+def build_report(
+    title: str,
+    description: str,
+    header: dict[str, str],
+    fit: pd.DataFrame,
+    patterns: pd.DataFrame,
+    summary: pd.DataFrame,
+    yearly: pd.DataFrame,
+    figures: list[str],
+) -> str:
+    """The whole report as markdown text."""
+    lines = [f"# {title}", "", description.strip(), ""]
+    lines += [f"- **{k}**: {v}" for k, v in header.items()]
+    lines += [
+        "",
+        "## Fit to the record",
+        "",
+        "Higher log-likelihood of the yearly counts (negative binomial fitted to each year's "
+        "ensemble) is better; Jensen-Shannon divergence (JSD, 0-1) of pooled region, mode "
+        "and country shares is better when lower.",
+        "",
+        fit_markdown(fit),
+        "",
+        "## Patterns",
+        "",
+        "Each cell: ensemble median [5-95 %], the observed value's quantile q in the "
+        "ensemble, and hit/miss (hit: observed inside the band widened by its own sampling "
+        "error).",
+        "",
+        pattern_markdown(patterns),
+        "",
+        "## Reading",
+        "",
+    ]
+    for label in fit["strategy"]:
+        lines += [reading(label, fit, patterns, summary, yearly), ""]
+    lines += ["## Figures", ""]
+    lines += [f"![{name}](figures/{name})" for name in figures]
+    lines += [
+        "",
+        "Files: `events.parquet`/`events.csv` (every simulated deal), `yearly.csv`, "
+        "`summary.csv`, `fit.csv`, `manifest.json`.",
+        "",
+    ]
+    return "\n".join(lines)

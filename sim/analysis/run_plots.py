@@ -1,0 +1,118 @@
+"""Figures of a scenario run: simulated vs actual deals per year, mode mix, regions, countries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from sim.analysis.ensemble import COMPARE_MODES, RunStats
+from sim.analysis.record_plots import save_figure
+from sim.analysis.tables import RECORD
+from sim.world import World
+
+PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+
+
+def _colour(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def plot_deals_per_year(yearly: pd.DataFrame, labels: tuple[str, ...], target: Path) -> Path:
+    """Median and 5-95 % band of deals per year for each strategy, with the record over them."""
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    for i, label in enumerate(labels):
+        part = yearly[yearly["strategy"] == label]
+        ax.fill_between(
+            part["year"], part["p05"], part["p95"], color=_colour(i), alpha=0.18, linewidth=0
+        )
+        ax.plot(
+            part["year"], part["median"], color=_colour(i), lw=2, label=f"{label} (median, 5-95 %)"
+        )
+    record = yearly[yearly["strategy"] == RECORD]
+    ax.plot(
+        record["year"], record["median"], color="black", lw=2.2, marker="o", label="actual record"
+    )
+    ax.set_xticks(sorted(record["year"].unique()))
+    ax.set_xlabel("year")
+    ax.set_ylabel("deal events per year")
+    ax.set_title("Simulated vs actual deals per year")
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return save_figure(fig, target)
+
+
+def _grouped(ax: plt.Axes, categories: list[str], series: dict[str, np.ndarray]) -> None:
+    width = 0.8 / len(series)
+    x = np.arange(len(categories))
+    for i, (name, values) in enumerate(series.items()):
+        colour = "black" if name == RECORD else _colour(i)
+        ax.bar(
+            x + (i - (len(series) - 1) / 2) * width,
+            values,
+            width,
+            label=name,
+            color=colour,
+            alpha=0.85 if name != RECORD else 0.9,
+        )
+    ax.set_xticks(x)
+    ax.set_xticklabels(categories, rotation=30, ha="right")
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _pooled(counts: np.ndarray) -> np.ndarray:
+    total = counts.sum()
+    return counts.sum(axis=0) / total if total else counts.sum(axis=0)
+
+
+def plot_mix(
+    kind: str,
+    simulated: RunStats,
+    strategy_of_run: np.ndarray,
+    labels: tuple[str, ...],
+    observed: RunStats,
+    world: World,
+    target: Path,
+) -> Path:
+    """Pooled shares by entry mode (``kind="mode"``) or region (``kind="region"``)."""
+    field, names = ("modes", COMPARE_MODES) if kind == "mode" else ("regions", world.regions)
+    series = {
+        label: _pooled(getattr(simulated, field)[strategy_of_run == s])
+        for s, label in enumerate(labels)
+    }
+    series[RECORD] = _pooled(getattr(observed, field))
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    _grouped(ax, list(names), series)
+    ax.set_ylabel("share of events")
+    ax.set_title(f"{kind.capitalize()} mix: simulated (pooled over runs) vs actual")
+    return save_figure(fig, target)
+
+
+def plot_top_countries(
+    simulated: RunStats,
+    strategy_of_run: np.ndarray,
+    labels: tuple[str, ...],
+    observed: RunStats,
+    world: World,
+    target: Path,
+    top: int = 12,
+) -> Path:
+    """Events per run in the record's most active countries: simulated mean vs actual."""
+    actual = observed.countries[0]
+    order = [i for i in np.argsort(-actual, kind="stable")[:top] if actual[i] > 0]
+    series = {
+        label: simulated.countries[strategy_of_run == s][:, order].mean(axis=0)
+        for s, label in enumerate(labels)
+    }
+    series[RECORD] = actual[order].astype(float)
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    _grouped(ax, [world.iso3[i] for i in order], series)
+    ax.set_ylabel("events (simulated: mean per run)")
+    ax.set_title("Top countries of the record: simulated vs actual")
+    return save_figure(fig, target)

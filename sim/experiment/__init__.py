@@ -1,0 +1,1 @@
+"""Running ensembles of model runs: seeds, strategies, replications, tidy outputs."""
