@@ -262,7 +262,9 @@ def parse_scenario(raw: Any, path: Path) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # A misspelt key also makes the intended key "missing": report the misspelling.
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key (check its spelling)"
