@@ -68,6 +68,7 @@ def reading(
     patterns: pd.DataFrame,
     summary: pd.DataFrame,
     yearly: pd.DataFrame,
+    copied: frozenset[str] = frozenset(),
 ) -> str:
     """One paragraph that says in plain words how a strategy compares with the record."""
     f = fit.set_index("strategy").loc[label]
@@ -96,9 +97,15 @@ def reading(
     )
     text += f" (misses: {', '.join(misses)})." if misses else "."
     if np.isfinite(f["jsd_region"]):
+        by_region = fit.sort_values("jsd_region")["strategy"].tolist()
         text += (
-            f" Its pooled region mix is {'close to' if f['jsd_region'] < 0.05 else 'unlike'} "
-            f"the record's (JSD {f['jsd_region']:.3f})."
+            f" Its pooled region mix diverges from the record's by JSD {f['jsd_region']:.3f} "
+            f"({by_region.index(label) + 1} of {len(by_region)}, closest first)."
+        )
+    if label in copied:
+        text += (
+            " Its yearly counts are copied from the record by design, so its count likelihood "
+            "and total are not evidence for it."
         )
     return text
 
@@ -112,8 +119,9 @@ def build_report(
     summary: pd.DataFrame,
     yearly: pd.DataFrame,
     figures: list[str],
+    copied: frozenset[str] = frozenset(),
 ) -> str:
-    """The whole report as markdown text."""
+    """The whole report as markdown text (``copied``: strategies whose counts copy the record)."""
     lines = [f"# {title}", "", description.strip(), ""]
     lines += [f"- **{k}**: {v}" for k, v in header.items()]
     lines += [
@@ -137,8 +145,14 @@ def build_report(
         "## Reading",
         "",
     ]
+    if copied:
+        lines[lines.index("## Patterns") - 1 : lines.index("## Patterns") - 1] = [
+            "",
+            f"Strategies whose yearly counts are copied from the record by design "
+            f"({', '.join(sorted(copied))}): their count likelihood and total are not evidence.",
+        ]
     for label in fit["strategy"]:
-        lines += [reading(label, fit, patterns, summary, yearly), ""]
+        lines += [reading(label, fit, patterns, summary, yearly, copied), ""]
     lines += ["## Figures", ""]
     lines += [f"![{name}](figures/{name})" for name in figures]
     lines += [

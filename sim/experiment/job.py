@@ -187,6 +187,9 @@ def run_scenario(
             "record scope": f"`{scenario.history.scope}` ({len(history)} events)",
             "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         }
+        copied = frozenset(
+            s.label for s in scenario.strategies if s.policy_class().matches_record_counts
+        )
         report = build_report(
             f"Scenario `{scenario.name}`",
             scenario.description,
@@ -196,6 +199,7 @@ def run_scenario(
             summary,
             yearly,
             names,
+            copied,
         )
         (tmp / "report.md").write_text(report, encoding="utf-8")
         manifest = {
