@@ -6,6 +6,7 @@ Bad input ends in one line on stderr naming the file and field, and exit code 2,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -205,3 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SimInputError as exc:
         print(f"sim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # Output piped into a reader that stopped early (e.g. `| head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

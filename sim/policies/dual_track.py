@@ -39,10 +39,10 @@ class DualTrackParams(PolicyParams):
         3.0, ge=0.0, le=10.0, description="mature track: penalty per rung skipped (gradualism)"
     )
     beta_presence: float = Field(
-        1.0, ge=0.0, le=5.0, description="both tracks: preference for markets already entered"
+        0.5, ge=0.0, le=5.0, description="both tracks: preference for markets already entered"
     )
     focus: float = Field(
-        1.5, ge=0.0, le=5.0, description="mature track: bonus for deepening an entered market"
+        0.5, ge=0.0, le=5.0, description="mature track: bonus for deepening an entered market"
     )
     spread_penalty: float = Field(
         1.0,
