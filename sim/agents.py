@@ -26,6 +26,18 @@ from sim.scenario import Firm
 
 _NONE = np.empty(0, dtype=np.int64)
 
+
+def _repeats(control: np.ndarray, markets: np.ndarray) -> list[int]:
+    """Positions of control draws in a market that already had one earlier in the list."""
+    seen: set[int] = set()
+    repeats = []
+    for i, m in zip(control.tolist(), markets[control].tolist(), strict=True):
+        if m in seen:
+            repeats.append(i)
+        seen.add(m)
+    return repeats
+
+
 if TYPE_CHECKING:
     from sim.model import InternationalizationModel
 
@@ -134,6 +146,7 @@ class FirmAgent(mesa.Agent):
         self._u_block = rng.random((world.n_years, config.max_deals_per_year))
         k = config.budget_noise
         self._budget_noise = rng.gamma(k, 1.0 / k, size=world.n_years)
+        self._p_block = np.minimum(config.block_base + config.block_slope * world.barriers, 0.95)
         self._view = FirmView(
             year=int(world.years[0]),
             step=0,
@@ -155,7 +168,7 @@ class FirmAgent(mesa.Agent):
         utilities = self._feasible(self.policy.utilities(market, self._view), t)
         markets, modes = self._draw(utilities, t)
         if markets.size:
-            self._act(markets, modes, market.barriers, t)
+            self._act(markets, modes, t)
 
     def _feasible(self, utilities: np.ndarray, t: int) -> np.ndarray:
         """Forbid closed markets and a second controlling entry into a controlled market."""
@@ -175,36 +188,40 @@ class FirmAgent(mesa.Agent):
         to six in the US). Draws are taken in order until the budget is spent. A market takes at
         most one controlling acquisition a year; later control draws there are dropped.
         """
-        top = utilities.max()
-        if top == -np.inf:
+        # Built-in utilities stay far below exp's overflow point, so the usual max-shift is only
+        # applied when needed (e.g. a user policy with huge utilities); -inf gives weight 0.
+        with np.errstate(over="ignore"):
+            weights = np.cumsum(np.exp(utilities).ravel())
+        if not np.isfinite(weights[-1]):
+            weights = np.cumsum(np.exp(utilities - utilities.max()).ravel())
+        if not weights[-1] > 0.0:
             return _NONE, _NONE
-        weights = np.cumsum(np.exp(utilities - top).ravel())
         k = self.config.max_deals_per_year
         if self.policy.matches_record_counts:
             k = min(k, int(self.model.world.record_counts[t]))
+        # u < 1 strictly, so every pick is a valid option index with positive weight.
         picks = np.searchsorted(weights, self._u_draw[t, :k] * weights[-1], side="right")
-        markets, modes = np.divmod(np.minimum(picks, weights.shape[0] - 1), N_MODES)
-        control = np.flatnonzero(modes == CONTROL)
-        if control.size > 1:
-            seen: set[int] = set()
-            repeats = []
-            for i, m in zip(control.tolist(), markets[control].tolist(), strict=True):
-                if m in seen:
-                    repeats.append(i)
-                seen.add(m)
-            if repeats:
-                markets, modes = np.delete(markets, repeats), np.delete(modes, repeats)
-        if not self.policy.matches_record_counts:
-            budget = self._aggressiveness * self.model.world.capacity[t] * self._budget_noise[t]
-            n_take = int(np.searchsorted(np.cumsum(COST[modes]), budget, side="right"))
-            markets, modes = markets[:n_take], modes[:n_take]
-        return markets, modes
+        markets, modes = np.divmod(picks, N_MODES)
+        while True:
+            n = self._affordable(modes, t)
+            control = np.flatnonzero(modes[:n] == CONTROL)
+            repeats = _repeats(control, markets) if control.size > 1 else []
+            if not repeats:
+                return markets[:n], modes[:n]
+            keep = np.ones(markets.shape[0], dtype=bool)
+            keep[repeats] = False
+            markets, modes = markets[keep], modes[keep]
 
-    def _act(self, markets: np.ndarray, modes: np.ndarray, barriers: np.ndarray, t: int) -> None:
+    def _affordable(self, modes: np.ndarray, t: int) -> int:
+        """How many of the drawn deals, in order, fit this year's budget."""
+        if self.policy.matches_record_counts:
+            return modes.shape[0]
+        budget = self._aggressiveness * self.model.world.capacity[t] * self._budget_noise[t]
+        return int(np.searchsorted(np.cumsum(COST[modes]), budget, side="right"))
+
+    def _act(self, markets: np.ndarray, modes: np.ndarray, t: int) -> None:
         """Attempt the deals: some are blocked by the host country; the rest change the firm."""
-        cfg = self.config
-        p_block = np.minimum(cfg.block_base + cfg.block_slope * barriers[markets], 0.95)
-        blocked = self._u_block[t, : markets.shape[0]] < p_block
+        blocked = self._u_block[t, : markets.shape[0]] < self._p_block[t, markets]
         ok = ~blocked
         done, done_modes = markets[ok], modes[ok]
         np.maximum.at(self.commitment, done, RANK[done_modes])

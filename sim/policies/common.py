@@ -51,9 +51,13 @@ def barrier_mode_penalty(barriers: np.ndarray, weight: float) -> np.ndarray:
     return -weight * barriers[:, None] * _RANK_ABOVE_COOPERATION[None, :]
 
 
+#: Rungs skipped by each mode (columns) from each commitment level 0-3 (rows).
+_SKIPPED = np.maximum(0, RANK[None, :].astype(int) - np.arange(4)[:, None] - 1)
+
+
 def rungs_skipped(commitment: np.ndarray) -> np.ndarray:
     """How many rungs each option would skip above the next one, shape (n_markets, n_modes)."""
-    return np.maximum(0, RANK[None, :].astype(int) - commitment[:, None].astype(int) - 1)
+    return _SKIPPED[commitment]
 
 
 def entropy_gain(counts: np.ndarray) -> np.ndarray:

@@ -64,7 +64,7 @@ class DualTrackPolicy(Policy):
         """Track-specific mode preferences on a common location index."""
         p = self.params
         base = self.memo(market, "unentered", lambda: self._unentered(market))
-        entered = np.flatnonzero(firm.commitment > 0)
+        entered = np.flatnonzero(firm.commitment)
         if entered.size == 0:
             return base
         out = base.copy()
@@ -73,15 +73,19 @@ class DualTrackPolicy(Policy):
         if mature_entered.size:
             # Mature markets already entered: focus bonus, and gradualism from their rung.
             rungs = firm.commitment[mature_entered]
-            location = self.memo(market, "location", lambda: self._location(market))
-            out[mature_entered] = (
-                self._modes(market)[mature_entered]
-                + (location[mature_entered] + p.focus + p.beta_presence)[:, None]
-                - p.mature_skip_penalty * rungs_skipped(rungs)
+            deepen = self.memo(market, "deepen", lambda: self._deepen(market))
+            out[mature_entered] = deepen[mature_entered] - p.mature_skip_penalty * rungs_skipped(
+                rungs
             )
-            if ((rungs > 0) & (rungs < 3)).any():
+            if (rungs < 3).any():
                 out[market.mature & (firm.commitment == 0)] -= p.spread_penalty
         return out
+
+    def _deepen(self, market: MarketView) -> np.ndarray:
+        # Utilities of entered mature markets before the gradualism penalty.
+        p = self.params
+        location = self.memo(market, "location", lambda: self._location(market))
+        return self._modes(market) + (location + p.focus + p.beta_presence)[:, None]
 
     def _location(self, market: MarketView) -> np.ndarray:
         p = self.params
