@@ -44,6 +44,10 @@ class RunStats:
     emerging_modes: np.ndarray
     mature_modes: np.ndarray
 
+    def take(self, rows: np.ndarray) -> RunStats:
+        """The runs ``rows`` only."""
+        return RunStats(**{k: getattr(self, k)[rows] for k in self.__dataclass_fields__})
+
     @property
     def total(self) -> np.ndarray:
         """Events per run."""
@@ -75,6 +79,29 @@ class RunStats:
                 "region_entropy": entropy,
             }
         )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Simulated runs of several strategies beside the record, ready for tables and figures.
+
+    Attributes:
+        simulated: Statistics of every run (all strategies stacked).
+        observed: Statistics of the record (one "run").
+        strategy_of_run: Strategy index of each simulated run.
+        labels: Strategy labels.
+        world: The world the runs used.
+    """
+
+    simulated: RunStats
+    observed: RunStats
+    strategy_of_run: np.ndarray
+    labels: tuple[str, ...]
+    world: World
+
+    def runs_of(self, strategy: int) -> RunStats:
+        """Statistics of one strategy's runs."""
+        return self.simulated.take(np.flatnonzero(self.strategy_of_run == strategy))
 
 
 def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: World) -> RunStats:

@@ -15,8 +15,7 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from sim.analysis.ensemble import RunStats
-from sim.world import World
+from sim.analysis.ensemble import Comparison, RunStats
 
 #: Smallest expected yearly count used in likelihoods (a year the model never fills would
 #: otherwise make one observed deal infinitely unlikely).
@@ -120,29 +119,17 @@ def fit_summary(observed: RunStats, simulated: RunStats) -> dict[str, float]:
     }
 
 
-def subset(stats_: RunStats, rows: np.ndarray) -> RunStats:
-    """The runs ``rows`` of a :class:`RunStats`."""
-    return RunStats(**{k: getattr(stats_, k)[rows] for k in stats_.__dataclass_fields__})
-
-
-def compare_strategies(
-    observed: RunStats,
-    simulated: RunStats,
-    strategy_of_run: np.ndarray,
-    labels: tuple[str, ...],
-    world: World,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def compare_strategies(c: Comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit table (one row per strategy) and pattern table (strategy x pattern)."""
-    obs_scalars = observed.scalars(world).iloc[0]
-    sim_scalars = simulated.scalars(world)
+    obs_scalars = c.observed.scalars(c.world).iloc[0]
+    sim_scalars = c.simulated.scalars(c.world)
     fits, patterns = [], []
-    for s, label in enumerate(labels):
-        rows = np.flatnonzero(strategy_of_run == s)
-        part = subset(simulated, rows)
+    for s, label in enumerate(c.labels):
+        rows = np.flatnonzero(c.strategy_of_run == s)
         table = pattern_table(obs_scalars, sim_scalars.iloc[rows])
         table.insert(0, "strategy", label)
         patterns.append(table)
-        fit = {"strategy": label, "runs": len(rows), **fit_summary(observed, part)}
+        fit = {"strategy": label, "runs": len(rows), **fit_summary(c.observed, c.runs_of(s))}
         fit["patterns_hit"] = int(table["hit"].sum())
         fit["patterns_total"] = len(table)
         fits.append(fit)

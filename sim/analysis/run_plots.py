@@ -11,10 +11,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sim.analysis.ensemble import COMPARE_MODES, RunStats
+from sim.analysis.ensemble import COMPARE_MODES, Comparison
 from sim.analysis.record_plots import save_figure
 from sim.analysis.tables import RECORD
-from sim.world import World
 
 PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
 
@@ -71,22 +70,11 @@ def _pooled(counts: np.ndarray) -> np.ndarray:
     return counts.sum(axis=0) / total if total else counts.sum(axis=0)
 
 
-def plot_mix(
-    kind: str,
-    simulated: RunStats,
-    strategy_of_run: np.ndarray,
-    labels: tuple[str, ...],
-    observed: RunStats,
-    world: World,
-    target: Path,
-) -> Path:
+def plot_mix(kind: str, c: Comparison, target: Path) -> Path:
     """Pooled shares by entry mode (``kind="mode"``) or region (``kind="region"``)."""
-    field, names = ("modes", COMPARE_MODES) if kind == "mode" else ("regions", world.regions)
-    series = {
-        label: _pooled(getattr(simulated, field)[strategy_of_run == s])
-        for s, label in enumerate(labels)
-    }
-    series[RECORD] = _pooled(getattr(observed, field))
+    field, names = ("modes", COMPARE_MODES) if kind == "mode" else ("regions", c.world.regions)
+    series = {label: _pooled(getattr(c.runs_of(s), field)) for s, label in enumerate(c.labels)}
+    series[RECORD] = _pooled(getattr(c.observed, field))
     fig, ax = plt.subplots(figsize=(8.5, 4.2))
     _grouped(ax, list(names), series)
     ax.set_ylabel("share of events")
@@ -94,25 +82,16 @@ def plot_mix(
     return save_figure(fig, target)
 
 
-def plot_top_countries(
-    simulated: RunStats,
-    strategy_of_run: np.ndarray,
-    labels: tuple[str, ...],
-    observed: RunStats,
-    world: World,
-    target: Path,
-    top: int = 12,
-) -> Path:
+def plot_top_countries(c: Comparison, target: Path, top: int = 12) -> Path:
     """Events per run in the record's most active countries: simulated mean vs actual."""
-    actual = observed.countries[0]
+    actual = c.observed.countries[0]
     order = [i for i in np.argsort(-actual, kind="stable")[:top] if actual[i] > 0]
     series = {
-        label: simulated.countries[strategy_of_run == s][:, order].mean(axis=0)
-        for s, label in enumerate(labels)
+        label: c.runs_of(s).countries[:, order].mean(axis=0) for s, label in enumerate(c.labels)
     }
     series[RECORD] = actual[order].astype(float)
     fig, ax = plt.subplots(figsize=(9, 4.2))
-    _grouped(ax, [world.iso3[i] for i in order], series)
+    _grouped(ax, [c.world.iso3[i] for i in order], series)
     ax.set_ylabel("events (simulated: mean per run)")
     ax.set_title("Top countries of the record: simulated vs actual")
     return save_figure(fig, target)

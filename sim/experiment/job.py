@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis.ensemble import encode_record, summarise_runs, tidy_events
+from sim.analysis.ensemble import Comparison, encode_record, summarise_runs, tidy_events
 from sim.analysis.fit import compare_strategies
 from sim.analysis.record_summary import in_scope
 from sim.analysis.report import build_report
@@ -91,19 +91,19 @@ def _fit_long(fit: pd.DataFrame, patterns: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([fit_rows, pat], ignore_index=True).reindex(columns=cols)
 
 
-def analyse(ensemble: Ensemble, history: pd.DataFrame, world: World):
-    """Per-run statistics of the ensemble and of the record, and the comparison tables."""
+def compare(ensemble: Ensemble, history: pd.DataFrame, world: World) -> Comparison:
+    """Per-run statistics of the ensemble beside those of the record."""
     events = ensemble.events
     n_runs = len(ensemble.labels) * ensemble.replications
     run = events[:, 0] * ensemble.replications + events[:, 2]
-    simulated = summarise_runs(events[:, 3:7], run, n_runs, world)
     record = encode_record(history, world)
-    observed = summarise_runs(record, np.zeros(record.shape[0], dtype=np.int64), 1, world)
-    strategy_of_run = np.repeat(np.arange(len(ensemble.labels)), ensemble.replications)
-    fit, patterns = compare_strategies(observed, simulated, strategy_of_run, ensemble.labels, world)
-    yearly = yearly_table(simulated, strategy_of_run, ensemble.labels, world, observed)
-    summary = summary_table(simulated, strategy_of_run, ensemble.labels, world, observed)
-    return simulated, observed, strategy_of_run, fit, patterns, yearly, summary
+    return Comparison(
+        simulated=summarise_runs(events[:, 3:7], run, n_runs, world),
+        observed=summarise_runs(record, np.zeros(record.shape[0], dtype=np.int64), 1, world),
+        strategy_of_run=np.repeat(np.arange(len(ensemble.labels)), ensemble.replications),
+        labels=ensemble.labels,
+        world=world,
+    )
 
 
 def run_scenario(
@@ -138,9 +138,10 @@ def run_scenario(
     )
     t2 = time.perf_counter()
     history = in_scope(data.events, scenario.history.scope)
-    simulated, observed, strategy_of_run, fit, patterns, yearly, summary = analyse(
-        ensemble, history, world
-    )
+    comparison = compare(ensemble, history, world)
+    fit, patterns = compare_strategies(comparison)
+    yearly = yearly_table(comparison)
+    summary = summary_table(comparison)
     with atomic_dir(target) as tmp:
         tidy = tidy_events(ensemble.events, ensemble.labels, world)
         tidy.to_parquet(tmp / "events.parquet", index=False)
@@ -151,32 +152,9 @@ def run_scenario(
         figures = tmp / "figures"
         names = [
             plot_deals_per_year(yearly, ensemble.labels, figures / "deals_per_year.png").name,
-            plot_mix(
-                "mode",
-                simulated,
-                strategy_of_run,
-                ensemble.labels,
-                observed,
-                world,
-                figures / "mode_mix.png",
-            ).name,
-            plot_mix(
-                "region",
-                simulated,
-                strategy_of_run,
-                ensemble.labels,
-                observed,
-                world,
-                figures / "region_mix.png",
-            ).name,
-            plot_top_countries(
-                simulated,
-                strategy_of_run,
-                ensemble.labels,
-                observed,
-                world,
-                figures / "top_countries.png",
-            ).name,
+            plot_mix("mode", comparison, figures / "mode_mix.png").name,
+            plot_mix("region", comparison, figures / "region_mix.png").name,
+            plot_top_countries(comparison, figures / "top_countries.png").name,
         ]
         t3 = time.perf_counter()
         timings = {"load_and_build_s": t1 - t0, "runs_s": t2 - t1, "analysis_and_output_s": t3 - t2}
