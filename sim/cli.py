@@ -14,6 +14,7 @@ from pathlib import Path
 from sim.errors import SimInputError
 
 EXIT_BAD_INPUT = 2
+EXIT_RUN_FAILED = 1
 
 
 def _add_data_paths(parser: argparse.ArgumentParser) -> None:
@@ -65,6 +66,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="output directory (default: results/<scenario name>)")
     run.add_argument("--replications", type=int, help="runs per strategy (overrides the file)")
     run.add_argument("--seed", type=int, help="root seed (overrides the file)")
+    execution = run.add_argument_group("execution (never changes the results)")
+    execution.add_argument(
+        "--executor",
+        choices=("serial", "local", "dask"),
+        default="local",
+        help="serial; local worker processes (default); dask cluster",
+    )
+    execution.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    execution.add_argument(
+        "--scheduler", help="dask scheduler address, e.g. tcp://host:8786 (default: a LocalCluster)"
+    )
+    execution.add_argument(
+        "--chunk-size",
+        type=int,
+        default=250,
+        help="replications per task and stored chunk (default: 250)",
+    )
+    execution.add_argument("--quiet", action="store_true", help="no progress bar")
+    execution.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse finished chunks of an interrupted run (the default)",
+    )
+    execution.add_argument(
+        "--fresh", action="store_true", help="discard stored chunks of this run and recompute them"
+    )
 
     scen = commands.add_parser("scenario", help="scenario files: validate, JSON Schema")
     scen_commands = scen.add_subparsers(dest="scenario_command", required=True)
@@ -118,22 +145,46 @@ def cmd_data_summary(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario, write its outputs and print a comparison table."""
+    from sim.experiment.experiment import Options
     from sim.experiment.job import run_scenario, terminal_table
+    from sim.experiment.worker import RunFailed
 
-    for name in ("replications", "seed"):
+    for name, low in (("replications", 1), ("seed", 0), ("workers", 1), ("chunk_size", 1)):
         value = getattr(args, name)
-        if value is not None and value < (1 if name == "replications" else 0):
-            raise SimInputError(
-                args.scenario,
-                f"--{name} must be at least {1 if name == 'replications' else 0}",
-                field=name,
-            )
-    result = run_scenario(
-        args.scenario, out_dir=args.out, replications=args.replications, seed=args.seed
+        if value is not None and value < low:
+            flag = "--" + name.replace("_", "-")
+            raise SimInputError(args.scenario, f"{flag} must be at least {low}", field=name)
+    if args.resume and args.fresh:
+        raise SimInputError(
+            args.scenario, "--resume and --fresh contradict each other", field="fresh"
+        )
+    options = Options(
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        chunk_size=args.chunk_size,
+        progress=not args.quiet,
+        fresh=args.fresh,
     )
+    try:
+        result = run_scenario(
+            args.scenario,
+            out_dir=args.out,
+            replications=args.replications,
+            seed=args.seed,
+            options=options,
+        )
+    except RunFailed as exc:
+        print(
+            f"sim: error: {exc}\nFinished chunks are kept; fix the cause and run the same "
+            "command again to resume.",
+            file=sys.stderr,
+        )
+        return EXIT_RUN_FAILED
     print(terminal_table(result))
+    reused = f", {result.reused} chunks reused" if result.reused else ""
     print(
-        f"\nWrote {result.out_dir} (runs {result.timings['runs_s']:.1f} s, "
+        f"\nWrote {result.out_dir} (runs {result.timings['runs_s']:.1f} s{reused}, "
         f"total {sum(result.timings.values()):.1f} s); see {result.out_dir / 'report.md'}"
     )
     return 0

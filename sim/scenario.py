@@ -188,6 +188,44 @@ Shock = Annotated[
 ]
 
 
+class SweepParameter(Strict):
+    """One swept parameter: a policy parameter by name, or ``firm.<field>``."""
+
+    name: str = Field(description="policy parameter name, or firm.<field>")
+    values: list[float] | None = Field(None, description="grid: the values to try")
+    low: float | None = Field(None, description="Latin hypercube: lower bound")
+    high: float | None = Field(None, description="Latin hypercube: upper bound")
+
+    @model_validator(mode="after")
+    def _values_or_range(self) -> SweepParameter:
+        if self.values is None and (self.low is None or self.high is None):
+            raise ValueError("give either values (grid) or low and high (lhs)")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError("low must not exceed high")
+        return self
+
+
+class Sweep(Strict):
+    """A parameter sweep: a grid or a Latin hypercube of points, each run ``replications`` times."""
+
+    method: Literal["grid", "lhs"] = Field("grid", description="full grid or Latin hypercube")
+    samples: int = Field(10, ge=1, le=1_000_000, description="lhs: number of points")
+    replications: int | None = Field(
+        None, ge=1, le=10_000_000, description="runs per point (default: the scenario's)"
+    )
+    strategies: list[str] | None = Field(None, description="labels to sweep (default: all)")
+    parameters: list[SweepParameter] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _method_fits(self) -> Sweep:
+        for p in self.parameters:
+            if self.method == "grid" and p.values is None:
+                raise ValueError(f"grid sweep: parameter {p.name!r} needs values")
+            if self.method == "lhs" and (p.low is None or p.high is None):
+                raise ValueError(f"lhs sweep: parameter {p.name!r} needs low and high")
+        return self
+
+
 class Scenario(Strict):
     """A whole experiment: years, seed, replications, data, firm, strategies and shocks."""
 
@@ -201,6 +239,7 @@ class Scenario(Strict):
     firm: Firm = Firm()
     strategies: list[Strategy] = Field(min_length=1)
     shocks: list[Shock] = Field(default_factory=list)
+    sweep: Sweep | None = Field(None, description="optional parameter sweep")
 
     @field_validator("years")
     @classmethod
@@ -221,6 +260,28 @@ class Scenario(Strict):
             raise ValueError(f"duplicate strategy label(s): {', '.join(sorted(dup))}")
         return strategies
 
+    @model_validator(mode="after")
+    def _sweep_names_known(self) -> Scenario:
+        if self.sweep is None:
+            return self
+        labels = [s.label for s in self.strategies]
+        for label in self.sweep.strategies or []:
+            if label not in labels:
+                raise ValueError(f"sweep.strategies: unknown strategy label {label!r}")
+        swept = [s for s in self.strategies if label_swept(self.sweep, s.label)]
+        for p in self.sweep.parameters:
+            if p.name.startswith("firm."):
+                if p.name[5:] not in Firm.model_fields:
+                    raise ValueError(f"sweep: unknown firm field {p.name[5:]!r}")
+                continue
+            for s in swept:
+                if p.name not in s.policy_class().Params.model_fields:
+                    raise ValueError(
+                        f"sweep: {p.name!r} is not a parameter of policy {s.policy!r} "
+                        f"(strategy {s.label!r})"
+                    )
+        return self
+
     @property
     def year_range(self) -> range:
         """The simulated years as a range."""
@@ -232,6 +293,11 @@ class Scenario(Strict):
         return DataPaths(
             events=d.events, markets=d.markets, indicators=d.indicators, barriers=d.barriers
         )
+
+
+def label_swept(sweep: Sweep | None, label: str) -> bool:
+    """Whether the strategy ``label`` is swept."""
+    return sweep is not None and (sweep.strategies is None or label in sweep.strategies)
 
 
 def _location(loc: tuple[Any, ...]) -> str:

@@ -201,7 +201,7 @@ def test_failed_run_keeps_previous_results(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         run_scenario(ROOT / "scenarios" / "baseline.yaml", out_dir=out, replications=3)
     assert (out / "events.csv").read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".chunks", "res"]
 
 
 def test_cli_run_prints_comparison_table(tmp_path, capsys):

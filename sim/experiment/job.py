@@ -17,18 +17,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from sim.analysis.ensemble import Comparison, encode_record, summarise_runs, tidy_events
+from sim.analysis.ensemble import Comparison, tidy_events
 from sim.analysis.fit import compare_strategies
 from sim.analysis.record_summary import in_scope
 from sim.analysis.report import build_report
 from sim.analysis.run_plots import plot_deals_per_year, plot_mix, plot_top_countries
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import load_dataset
-from sim.experiment.runner import Ensemble, run_strategies
-from sim.io import atomic_dir
+from sim.experiment.experiment import Experiment, Options, compare, ordered_chunks, plan, run
+from sim.experiment.store import code_version
+from sim.io import atomic_dir, ensure_writable_dir
 from sim.scenario import Scenario, load_scenario
-from sim.world import World, build_world
 
 PACKAGES = ("sim", "mesa", "numpy", "pandas", "scipy", "pydantic", "matplotlib", "pyarrow")
 
@@ -42,6 +44,8 @@ class RunResult:
     patterns: pd.DataFrame
     summary: pd.DataFrame
     timings: dict[str, float]
+    computed: int = 0
+    reused: int = 0
 
 
 def _git_commit() -> str | None:
@@ -91,19 +95,106 @@ def _fit_long(fit: pd.DataFrame, patterns: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([fit_rows, pat], ignore_index=True).reindex(columns=cols)
 
 
-def compare(ensemble: Ensemble, history: pd.DataFrame, world: World) -> Comparison:
-    """Per-run statistics of the ensemble beside those of the record."""
-    events = ensemble.events
-    n_runs = len(ensemble.labels) * ensemble.replications
-    run = events[:, 0] * ensemble.replications + events[:, 2]
-    record = encode_record(history, world)
-    return Comparison(
-        simulated=summarise_runs(events[:, 3:7], run, n_runs, world),
-        observed=summarise_runs(record, np.zeros(record.shape[0], dtype=np.int64), 1, world),
-        strategy_of_run=np.repeat(np.arange(len(ensemble.labels)), ensemble.replications),
-        labels=ensemble.labels,
-        world=world,
+CSV_ROW_LIMIT = 2_000_000
+ROW_GROUP = 1_000_000
+MAX_FIGURE_GROUPS = 8
+
+
+def _export_events(experiment: Experiment, out: Path) -> tuple[int, bool]:
+    """Stream every chunk, in order, into events.parquet (fixed row groups) and events.csv.
+
+    Row groups have a fixed size whatever the chunking, so the files are byte-identical across
+    executors and chunk sizes. The CSV copy is skipped above ``CSV_ROW_LIMIT`` rows.
+    """
+    total = sum(
+        pq.ParquetFile(experiment.store.path(t)).metadata.num_rows for t in experiment.tasks
     )
+    write_csv = total <= CSV_ROW_LIMIT
+    world, labels = experiment.world, experiment.labels
+    writer: pq.ParquetWriter | None = None
+    buffer: list[pa.Table] = []
+    buffered = 0
+    csv_header = True
+
+    def flush(n_rows: int) -> None:
+        nonlocal buffer, buffered, writer
+        table = pa.concat_tables(buffer)
+        head, rest = table.slice(0, n_rows), table.slice(n_rows)
+        if writer is None:
+            writer = pq.ParquetWriter(out / "events.parquet", head.schema)
+        writer.write_table(head, row_group_size=ROW_GROUP)
+        buffer, buffered = ([rest] if rest.num_rows else []), rest.num_rows
+
+    for group, _task, events in ordered_chunks(experiment):
+        events = events.copy()
+        events[:, 0] = group
+        tidy = tidy_events(events, labels, world)
+        table = pa.Table.from_pandas(tidy, preserve_index=False)
+        buffer.append(table)
+        buffered += table.num_rows
+        while buffered >= ROW_GROUP:
+            flush(ROW_GROUP)
+        if write_csv:
+            tidy.to_csv(out / "events.csv", mode="a", header=csv_header, index=False)
+            csv_header = False
+    if buffered or writer is None:
+        if not buffer:
+            empty = tidy_events(np.empty((0, 8), dtype=np.int64), labels, world)
+            buffer = [pa.Table.from_pandas(empty, preserve_index=False)]
+        flush(sum(t.num_rows for t in buffer))
+    if writer is not None:
+        writer.close()
+    return total, write_csv
+
+
+def _figure_groups(fit: pd.DataFrame) -> list[str]:
+    """The groups drawn in figures: all, or the best by count likelihood when there are many."""
+    if len(fit) <= MAX_FIGURE_GROUPS:
+        return fit["strategy"].tolist()
+    return fit.nlargest(MAX_FIGURE_GROUPS, "nb_loglik")["strategy"].tolist()
+
+
+def _sweep_table(experiment: Experiment, fit: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per swept point: its parameter values and outcomes."""
+    rows = []
+    f = fit.set_index("strategy")
+    s = summary.set_index("strategy")
+    for pt in experiment.points:
+        if not pt.swept:
+            continue
+        row = {
+            "strategy": experiment.scenario.strategies[pt.strategy].label,
+            "point": pt.point,
+            **pt.swept,
+            "runs": pt.replications,
+        }
+        row |= s.loc[
+            pt.label,
+            [
+                "events_median",
+                "events_p05",
+                "events_p95",
+                "distinct_countries_median",
+                "us_share_median",
+                "mode_share_control",
+                "mode_share_minority",
+                "mode_share_cooperation",
+                "mode_share_other",
+            ],
+        ].to_dict()
+        row |= f.loc[
+            pt.label,
+            [
+                "nb_loglik",
+                "poisson_loglik",
+                "jsd_region",
+                "jsd_mode",
+                "jsd_country",
+                "patterns_hit",
+            ],
+        ].to_dict()
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def run_scenario(
@@ -112,8 +203,9 @@ def run_scenario(
     replications: int | None = None,
     seed: int | None = None,
     results_root: str | Path = "results",
+    options: Options | None = None,
 ) -> RunResult:
-    """Run every strategy of a scenario and write all outputs (see the README for the files).
+    """Run every strategy (and sweep point) of a scenario and write all outputs.
 
     Args:
         scenario_path: The scenario YAML file.
@@ -121,7 +213,10 @@ def run_scenario(
         replications: Overrides the scenario's replications.
         seed: Overrides the scenario's seed.
         results_root: Parent of the default output directory.
+        options: How to execute (executor, workers, chunk size, progress); results do not
+            depend on them.
     """
+    options = options or Options()
     t0 = time.perf_counter()
     scenario = load_scenario(scenario_path)
     updates = {
@@ -131,42 +226,60 @@ def run_scenario(
         scenario = Scenario.model_validate(scenario.model_dump() | updates)
     target = Path(out_dir) if out_dir is not None else Path(results_root) / scenario.name
     data = load_dataset(scenario.data_paths())
-    world = build_world(data, scenario, source=str(scenario_path))
+    chunk_root = ensure_writable_dir(target.parent) / ".chunks"
+    experiment = plan(scenario, data, chunk_root, options, source=str(scenario_path))
     t1 = time.perf_counter()
-    ensemble = run_strategies(
-        world, scenario.strategies, scenario.firm, scenario.seed, scenario.replications
-    )
+    run(experiment, options)
     t2 = time.perf_counter()
     history = in_scope(data.events, scenario.history.scope)
-    comparison = compare(ensemble, history, world)
+    comparison = compare(experiment, history)
     fit, patterns = compare_strategies(comparison)
     yearly = yearly_table(comparison)
     summary = summary_table(comparison)
     with atomic_dir(target) as tmp:
-        tidy = tidy_events(ensemble.events, ensemble.labels, world)
-        tidy.to_parquet(tmp / "events.parquet", index=False)
-        tidy.to_csv(tmp / "events.csv", index=False)
+        n_events, wrote_csv = _export_events(experiment, tmp)
         yearly.to_csv(tmp / "yearly.csv", index=False, float_format="%.6g")
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
         _fit_long(fit, patterns).to_csv(tmp / "fit.csv", index=False, float_format="%.6g")
+        sweep = _sweep_table(experiment, fit, summary) if scenario.sweep else None
+        if sweep is not None:
+            sweep.to_csv(tmp / "sweep.csv", index=False, float_format="%.6g")
+        shown = _figure_groups(fit)
+        keep = np.isin(np.asarray(comparison.labels), shown)
+        drawn = Comparison(
+            simulated=comparison.simulated.take(np.flatnonzero(keep[comparison.strategy_of_run])),
+            observed=comparison.observed,
+            strategy_of_run=np.searchsorted(
+                np.flatnonzero(keep), comparison.strategy_of_run[keep[comparison.strategy_of_run]]
+            ),
+            labels=tuple(label for label in comparison.labels if label in shown),
+            world=comparison.world,
+        )
         figures = tmp / "figures"
         names = [
-            plot_deals_per_year(yearly, ensemble.labels, figures / "deals_per_year.png").name,
-            plot_mix("mode", comparison, figures / "mode_mix.png").name,
-            plot_mix("region", comparison, figures / "region_mix.png").name,
-            plot_top_countries(comparison, figures / "top_countries.png").name,
+            plot_deals_per_year(yearly, drawn.labels, figures / "deals_per_year.png").name,
+            plot_mix("mode", drawn, figures / "mode_mix.png").name,
+            plot_mix("region", drawn, figures / "region_mix.png").name,
+            plot_top_countries(drawn, figures / "top_countries.png").name,
         ]
         t3 = time.perf_counter()
-        timings = {"load_and_build_s": t1 - t0, "runs_s": t2 - t1, "analysis_and_output_s": t3 - t2}
+        timings = {
+            "load_and_build_s": t1 - t0,
+            "runs_s": t2 - t1,
+            "analysis_and_output_s": t3 - t2,
+        }
         header = {
             "scenario": f"`{scenario.name}` ({Path(scenario_path).name})",
             "years": f"{scenario.years[0]}-{scenario.years[1]}",
-            "runs": f"{scenario.replications} per strategy, seed {scenario.seed}",
+            "runs": f"{sum(p.replications for p in experiment.points)} in "
+            f"{len(experiment.points)} strategy points, seed {scenario.seed}",
             "record scope": f"`{scenario.history.scope}` ({len(history)} events)",
             "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         }
         copied = frozenset(
-            s.label for s in scenario.strategies if s.policy_class().matches_record_counts
+            p.label
+            for p in experiment.points
+            if scenario.strategies[p.strategy].policy_class().matches_record_counts
         )
         report = build_report(
             f"Scenario `{scenario.name}`",
@@ -179,21 +292,74 @@ def run_scenario(
             names,
             copied,
         )
+        if sweep is not None:
+            report += _sweep_markdown(sweep)
+        if not wrote_csv:
+            report += (
+                f"\n`events.csv` was not written: {n_events} events exceed "
+                f"{CSV_ROW_LIMIT}; use `events.parquet`.\n"
+            )
         (tmp / "report.md").write_text(report, encoding="utf-8")
         manifest = {
             "scenario_file": str(Path(scenario_path).resolve()),
             "config": scenario.model_dump(mode="json"),
             "seed": scenario.seed,
             "replications": scenario.replications,
+            "points": [
+                {
+                    "label": p.label,
+                    "params": p.params,
+                    "swept": p.swept,
+                    "replications": p.replications,
+                }
+                for p in experiment.points
+            ],
             "versions": _versions(),
+            "code_version": code_version(),
             "git_commit": _git_commit(),
             "platform": platform.platform(),
+            "execution": {
+                "executor": options.executor,
+                "workers": options.workers,
+                "chunk_size": options.chunk_size,
+                "chunks": len(experiment.tasks),
+                "chunks_computed": experiment.computed,
+                "chunks_reused": experiment.reused,
+                "chunk_store": str(experiment.store.dir),
+            },
             "timings_s": timings,
-            "events": int(ensemble.events.shape[0]),
+            "events": n_events,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    return RunResult(out_dir=target, fit=fit, patterns=patterns, summary=summary, timings=timings)
+    return RunResult(
+        out_dir=target,
+        fit=fit,
+        patterns=patterns,
+        summary=summary,
+        timings=timings,
+        computed=experiment.computed,
+        reused=experiment.reused,
+    )
+
+
+def _sweep_markdown(sweep: pd.DataFrame) -> str:
+    top = sweep.sort_values("nb_loglik", ascending=False).head(10)
+    shown = top.copy()
+    for col in shown.columns:
+        if shown[col].dtype.kind == "f":
+            shown[col] = shown[col].map("{:.3g}".format)
+    lines = [
+        "",
+        "## Sweep",
+        "",
+        f"{len(sweep)} points; the ten with the highest count likelihood (all in `sweep.csv`):",
+        "",
+        "| " + " | ".join(shown.columns) + " |",
+        "| " + " | ".join("---" for _ in shown.columns) + " |",
+    ]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in shown.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
 
 
 def terminal_table(result: RunResult) -> str:

@@ -1,0 +1,163 @@
+"""One runner behind ``sim run`` and the Python API: points x replications, chunked and resumable.
+
+Plans every (strategy, parameter point) and splits its replications into chunks; skips chunks the
+store already holds; runs the rest on the chosen executor, storing each chunk as it arrives (with
+a progress bar on a terminal); then reads the chunks back in a fixed order, so the results do not
+depend on executor, worker count, chunk size or completion order.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from sim.analysis.ensemble import Comparison, RunStats, encode_record, summarise_runs
+from sim.data import Dataset
+from sim.data.loaders import DATA_FILES
+from sim.experiment.executors import default_workers, execute
+from sim.experiment.plan import Point, Task, plan_points, plan_tasks
+from sim.experiment.store import ChunkStore, fingerprint
+from sim.experiment.worker import PointJob, run_task
+from sim.scenario import Scenario
+from sim.world import World, build_world
+
+#: Below this many runs to compute, the local executor runs in process: starting worker
+#: processes would cost more than it saves.
+SMALL_ENSEMBLE = 1000
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to execute an experiment (never changes its results).
+
+    Attributes:
+        executor: ``serial``, ``local`` (joblib/loky processes) or ``dask``.
+        workers: Worker processes (default: every core).
+        scheduler: dask scheduler address (``tcp://host:port``); a LocalCluster when blank.
+        chunk_size: Replications per task and per stored chunk.
+        progress: Show a progress bar (only on a terminal).
+        fresh: Discard stored chunks of this experiment and recompute them.
+    """
+
+    executor: str = "local"
+    workers: int | None = None
+    scheduler: str | None = None
+    chunk_size: int = 250
+    progress: bool = True
+    fresh: bool = False
+
+
+@dataclass
+class Experiment:
+    """A planned (and, after :func:`run`, finished) experiment."""
+
+    scenario: Scenario
+    points: list[Point]
+    tasks: list[Task]
+    worlds: dict[tuple[int, int], World]
+    store: ChunkStore
+    computed: int = 0
+    reused: int = 0
+    jobs: dict[tuple[int, int], PointJob] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Output label of every point, in order."""
+        return tuple(p.label for p in self.points)
+
+    @property
+    def world(self) -> World:
+        """The world of the first point (markets and years are the same for every point)."""
+        return next(iter(self.worlds.values()))
+
+
+def plan(
+    scenario: Scenario, data: Dataset, chunk_root: Path, options: Options, source: str = "scenario"
+) -> Experiment:
+    """Plan points, worlds, jobs and tasks; locate the chunk store."""
+    points = plan_points(scenario, source)
+    worlds: dict[tuple[int, int], World] = {}
+    by_firm: dict[str, World] = {}
+    jobs: dict[tuple[int, int], PointJob] = {}
+    for pt in points:
+        key = pt.firm.model_dump_json()
+        if key not in by_firm:
+            by_firm[key] = build_world(data, scenario.model_copy(update={"firm": pt.firm}), source)
+        world = by_firm[key]
+        worlds[(pt.strategy, pt.point)] = world
+        strategy = scenario.strategies[pt.strategy]
+        cls = strategy.policy_class()
+        jobs[(pt.strategy, pt.point)] = PointJob(
+            world, cls, cls.Params(**pt.params), pt.firm, scenario.seed, pt.label
+        )
+    paths = scenario.data_paths()
+    key = fingerprint(scenario.model_dump(mode="json"), [paths.resolve(n) for n in DATA_FILES])
+    store = ChunkStore(chunk_root, key)
+    return Experiment(
+        scenario, points, plan_tasks(points, options.chunk_size), worlds, store, jobs=jobs
+    )
+
+
+def run(experiment: Experiment, options: Options) -> Experiment:
+    """Compute every chunk the store does not hold yet."""
+    store = experiment.store
+    if options.fresh and store.dir.exists():
+        shutil.rmtree(store.dir)
+    todo = [t for t in experiment.tasks if not store.has(t)]
+    experiment.reused = len(experiment.tasks) - len(todo)
+    total = sum(t.count for t in experiment.tasks)
+    pending = sum(t.count for t in todo)
+    executor = options.executor
+    if executor == "local" and pending <= SMALL_ENSEMBLE:
+        executor = "serial"
+    workers = options.workers or default_workers()
+    work = [(experiment.jobs[(t.strategy, t.point)], t) for t in todo]
+    show = options.progress and sys.stderr.isatty()
+    with tqdm(
+        total=total,
+        initial=total - pending,
+        unit="run",
+        disable=not show,
+        desc=experiment.scenario.name,
+        smoothing=0.1,
+    ) as bar:
+        for task, events in execute(run_task, work, executor, workers, options.scheduler):
+            store.write(task, events)
+            experiment.computed += 1
+            bar.update(task.count)
+    return experiment
+
+
+def ordered_chunks(experiment: Experiment):
+    """Yield ``(point index, task, events)`` for every chunk in point and replication order."""
+    index = {(p.strategy, p.point): i for i, p in enumerate(experiment.points)}
+    for task in sorted(experiment.tasks, key=lambda t: (index[(t.strategy, t.point)], t.first)):
+        yield index[(task.strategy, task.point)], task, experiment.store.read(task)
+
+
+def compare(experiment: Experiment, history: pd.DataFrame) -> Comparison:
+    """Per-run statistics of every point (read chunk by chunk) beside the record's."""
+    world = experiment.world
+    parts: list[RunStats] = []
+    for _, task, events in ordered_chunks(experiment):
+        run = events[:, 2] - task.first
+        parts.append(summarise_runs(events[:, 3:7], run, task.count, world).compact())
+    simulated = RunStats(
+        **{k: np.concatenate([getattr(p, k) for p in parts]) for k in RunStats.__dataclass_fields__}
+    )
+    record = encode_record(history, world)
+    return Comparison(
+        simulated=simulated,
+        observed=summarise_runs(record, np.zeros(record.shape[0], dtype=np.int64), 1, world),
+        strategy_of_run=np.repeat(
+            np.arange(len(experiment.points)), [p.replications for p in experiment.points]
+        ),
+        labels=experiment.labels,
+        world=world,
+    )
