@@ -104,7 +104,8 @@ def test_failing_run_is_reported_with_its_seed_and_keeps_finished_chunks(tmp_pat
     scenario.write_text(
         "name: fail\nseed: 5\nreplications: 6\nstrategies:\n"
         "  - {label: fine, policy: random}\n"
-        "  - {label: boom, policy: 'tests.failing_policy:FailingPolicy', params: {fail_year: 2013}}\n"
+        "  - {label: boom, policy: 'tests.failing_policy:FailingPolicy',\n"
+        "     params: {fail_year: 2013}}\n"
     )
     code = main(
         [
@@ -186,7 +187,7 @@ def test_latin_hypercube_points_are_seeded_and_in_range():
     assert values == sweep_values(s)
     assert len(values) == 12
     rates = sorted(v["ceiling_rate"] for v in values)
-    assert 0.01 <= rates[0] and rates[-1] <= 0.1
+    assert rates[0] >= 0.01 and rates[-1] <= 0.1
     # one sample per twelfth of the range (Latin hypercube stratification)
     assert sorted(int((r - 0.01) / 0.09 * 12) for r in rates) == list(range(12))
     points = plan_points(s)
