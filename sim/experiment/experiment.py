@@ -144,13 +144,23 @@ def ordered_chunks(experiment: Experiment):
 def compare(experiment: Experiment, history: pd.DataFrame) -> Comparison:
     """Per-run statistics of every point (read chunk by chunk) beside the record's."""
     world = experiment.world
-    parts: list[RunStats] = []
+    n_runs = sum(p.replications for p in experiment.points)
+    simulated: RunStats | None = None
+    row = 0
     for _, task, events in ordered_chunks(experiment):
-        run = events[:, 2] - task.first
-        parts.append(summarise_runs(events[:, 3:7], run, task.count, world).compact())
-    simulated = RunStats(
-        **{k: np.concatenate([getattr(p, k) for p in parts]) for k in RunStats.__dataclass_fields__}
-    )
+        run_index = events[:, 2] - task.first
+        part = summarise_runs(events[:, 3:7], run_index, task.count, world).compact()
+        if simulated is None:  # preallocate once the shapes are known: no copy at the end
+            simulated = RunStats(
+                **{
+                    k: np.empty((n_runs, *getattr(part, k).shape[1:]), getattr(part, k).dtype)
+                    for k in RunStats.__dataclass_fields__
+                }
+            )
+        for k in RunStats.__dataclass_fields__:
+            getattr(simulated, k)[row : row + task.count] = getattr(part, k)
+        row += task.count
+    assert simulated is not None and row == n_runs
     record = encode_record(history, world)
     return Comparison(
         simulated=simulated,

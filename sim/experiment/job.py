@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.analysis.ensemble import Comparison, tidy_events
+from sim.analysis.ensemble import Comparison, events_table
 from sim.analysis.fit import compare_strategies
 from sim.analysis.record_summary import in_scope
 from sim.analysis.report import build_report
@@ -96,7 +96,7 @@ def _fit_long(fit: pd.DataFrame, patterns: pd.DataFrame) -> pd.DataFrame:
 
 
 CSV_ROW_LIMIT = 2_000_000
-ROW_GROUP = 1_000_000
+ROW_GROUP = 131_072
 MAX_FIGURE_GROUPS = 8
 
 
@@ -128,19 +128,17 @@ def _export_events(experiment: Experiment, out: Path) -> tuple[int, bool]:
     for group, _task, events in ordered_chunks(experiment):
         events = events.copy()
         events[:, 0] = group
-        tidy = tidy_events(events, labels, world)
-        table = pa.Table.from_pandas(tidy, preserve_index=False)
+        table = events_table(events, labels, world)
         buffer.append(table)
         buffered += table.num_rows
         while buffered >= ROW_GROUP:
             flush(ROW_GROUP)
         if write_csv:
-            tidy.to_csv(out / "events.csv", mode="a", header=csv_header, index=False)
+            table.to_pandas().to_csv(out / "events.csv", mode="a", header=csv_header, index=False)
             csv_header = False
     if buffered or writer is None:
         if not buffer:
-            empty = tidy_events(np.empty((0, 8), dtype=np.int64), labels, world)
-            buffer = [pa.Table.from_pandas(empty, preserve_index=False)]
+            buffer = [events_table(np.empty((0, 8), dtype=np.int64), labels, world)]
         flush(sum(t.num_rows for t in buffer))
     if writer is not None:
         writer.close()

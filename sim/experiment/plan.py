@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
-from scipy.stats import qmc
 
 from sim.errors import SimInputError
 from sim.scenario import Firm, Scenario, label_swept
@@ -61,6 +60,8 @@ def sweep_values(scenario: Scenario) -> list[dict[str, float]]:
     if sweep.method == "grid":
         grids = [p.values or [] for p in sweep.parameters]
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grids)]
+    from scipy.stats import qmc  # imported here: worker processes never need scipy.stats
+
     unit = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(scenario.seed)).random(
         sweep.samples
     )

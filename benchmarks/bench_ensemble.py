@@ -1,0 +1,115 @@
+"""Ensemble throughput and memory: serial vs local workers vs dask (not a test; prints figures).
+
+Usage: ``python benchmarks/bench_ensemble.py [--runs 10000] [--workers 2] [--memory-runs 100000]``.
+
+1. Wall time of ``--runs`` runs of baseline.yaml's dual-track strategy (execution and storing the
+   chunks, as ``sim run`` does) with the serial, local (joblib/loky) and dask (LocalCluster)
+   executors, and the speed-ups over serial.
+2. Peak resident memory (VmHWM) of the main process of a whole ``sim run`` of ``--memory-runs``
+   runs with the local executor, in a fresh subprocess (workers are separate processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def scenario_file(directory: Path, runs: int) -> Path:
+    """baseline.yaml with only its dual-track strategy and ``runs`` replications."""
+    raw = yaml.safe_load((ROOT / "scenarios" / "baseline.yaml").read_text())
+    raw["strategies"] = [s for s in raw["strategies"] if s["label"] == "dual_track"]
+    raw["replications"] = runs
+    path = directory / "bench.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def time_executor(path: Path, executor: str, workers: int, chunk_size: int) -> float:
+    """Seconds to plan, run and store every chunk (fresh chunk store each time)."""
+    from sim.data import load_dataset
+    from sim.experiment.experiment import Options, plan, run
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(path)
+    data = load_dataset(scenario.data_paths())
+    with tempfile.TemporaryDirectory() as chunks:
+        options = Options(executor=executor, workers=workers, chunk_size=chunk_size, progress=False)
+        start = time.perf_counter()
+        run(plan(scenario, data, Path(chunks), options), options)
+        return time.perf_counter() - start
+
+
+MEMORY_PROBE = """
+import sys
+from pathlib import Path
+from sim.experiment.experiment import Options
+from sim.experiment.job import run_scenario
+run_scenario(Path(sys.argv[1]), out_dir=Path(sys.argv[2]),
+             options=Options(executor="local", workers=int(sys.argv[3]), progress=False))
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM"):
+        print(line.split()[1])
+"""
+
+
+def peak_memory_mb(runs: int, workers: int) -> tuple[float, float]:
+    """(peak RSS in MB of a whole `sim run` main process, wall seconds) for ``runs`` runs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = scenario_file(Path(tmp), runs)
+        start = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY_PROBE, str(path), str(Path(tmp) / "out"), str(workers)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(out.stdout.split()[-1]) / 1024, time.perf_counter() - start
+
+
+def main() -> None:
+    """Time the three executors, then measure memory; print everything."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--chunk-size", type=int, default=250)
+    parser.add_argument("--memory-runs", type=int, default=100_000)
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = scenario_file(Path(tmp), args.runs)
+        times = {
+            name: time_executor(path, name, args.workers, args.chunk_size)
+            for name in ("serial", "local", "dask")
+        }
+    for name, seconds in times.items():
+        print(
+            f"{name:>6}: {seconds:6.2f} s for {args.runs} runs ({args.runs / seconds:,.0f} runs/s)"
+        )
+    print(
+        f"speed-up local/serial: {times['serial'] / times['local']:.2f}x; "
+        f"dask/serial: {times['serial'] / times['dask']:.2f}x; "
+        f"dask vs local: {100 * (times['dask'] / times['local'] - 1):+.1f} %"
+    )
+    if args.memory_runs:
+        mb, seconds = peak_memory_mb(args.memory_runs, args.workers)
+        print(
+            f"peak RSS of `sim run` main process, {args.memory_runs} runs: {mb:.0f} MB "
+            f"({seconds:.0f} s wall, all outputs written)"
+        )
+
+
+if __name__ == "__main__":
+    main()
