@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -127,8 +128,13 @@ def run(experiment: Experiment, options: Options) -> Experiment:
         desc=experiment.scenario.name,
         smoothing=0.1,
     ) as bar:
-        for task, events in execute(run_task, work, executor, workers, options.scheduler):
-            store.write(task, events)
+        # Workers on this machine save their chunks themselves; a remote dask cluster sends
+        # them back to be saved here.
+        remote = executor == "dask" and options.scheduler
+        fn = run_task if remote else partial(run_task, store=store)
+        for task, events in execute(fn, work, executor, workers, options.scheduler):
+            if events is not None:
+                store.write(task, events)
             experiment.computed += 1
             bar.update(task.count)
     return experiment

@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.experiment.plan import Task
 from sim.experiment.runner import ENSEMBLE_FIELDS, run_generator, run_once
+from sim.experiment.store import ChunkStore
 from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm
 from sim.world import World
@@ -33,8 +34,13 @@ class PointJob:
     label: str
 
 
-def run_task(job: PointJob, task: Task) -> tuple[Task, np.ndarray]:
+def run_task(
+    job: PointJob, task: Task, store: ChunkStore | None = None
+) -> tuple[Task, np.ndarray | None]:
     """Run the chunk's replications; return the task and its events (columns ENSEMBLE_FIELDS).
+
+    With a ``store`` (workers sharing the machine's disk) the worker saves the chunk itself and
+    returns ``None`` for the events, so nothing large travels back to the main process.
 
     Raises:
         RunFailed: when a run raises, naming the run so it can be reproduced alone.
@@ -55,6 +61,8 @@ def run_task(job: PointJob, task: Task) -> tuple[Task, np.ndarray]:
         ids = np.empty((events.shape[0], 3), dtype=np.int64)
         ids[:, 0], ids[:, 1], ids[:, 2] = task.strategy, task.point, r
         parts.append(np.hstack([ids, events]))
-    if not parts:
-        return task, np.empty((0, len(ENSEMBLE_FIELDS)), dtype=np.int64)
-    return task, np.vstack(parts)
+    events = np.vstack(parts) if parts else np.empty((0, len(ENSEMBLE_FIELDS)), dtype=np.int64)
+    if store is not None:
+        store.write(task, events)
+        return task, None
+    return task, events
