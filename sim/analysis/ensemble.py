@@ -21,6 +21,10 @@ COMPARE_MODES: tuple[str, ...] = (*MODE_NAMES, "other")
 OTHER = len(MODE_NAMES)
 
 
+#: RunStats fields needed only for held-out patterns, dropped by :meth:`RunStats.compact`.
+PER_MARKET_DETAIL = ("done", "first_step")
+
+
 @dataclass(frozen=True)
 class RunStats:
     """Counts per run, each array's first axis indexing runs.
@@ -34,6 +38,9 @@ class RunStats:
         blocked: Blocked deals, shape (runs,).
         emerging_modes: Events per compared mode in emerging markets, shape (runs, 4).
         mature_modes: Events per compared mode in mature markets, shape (runs, 4).
+        done: Completed (not blocked) deals per market, shape (runs, n_markets).
+        first_step: Year index + 1 of the first completed deal per market (0: never),
+            shape (runs, n_markets).
     """
 
     yearly: np.ndarray
@@ -44,18 +51,23 @@ class RunStats:
     blocked: np.ndarray
     emerging_modes: np.ndarray
     mature_modes: np.ndarray
+    done: np.ndarray
+    first_step: np.ndarray
 
     def compact(self) -> RunStats:
-        """The same counts in 16-bit integers (capital in 32-bit floats): a quarter of the memory.
+        """The counts ``sim run`` reports, in 16-bit integers (capital in 32-bit floats).
 
-        A run has at most 40 deals a year over at most 12 years, far below 16-bit limits.
+        A run has at most 40 deals a year over at most 12 years, far below 16-bit limits. The
+        per-market ``done`` and ``first_step`` arrays (used only by the held-out validation
+        patterns) are dropped to zero width, which keeps large ensembles small.
         """
-        return RunStats(
-            **{
-                k: getattr(self, k).astype(np.float32 if k == "capital" else np.int16)
-                for k in self.__dataclass_fields__
-            }
-        )
+        out = {}
+        for k in self.__dataclass_fields__:
+            value = getattr(self, k)
+            if k in PER_MARKET_DETAIL:
+                value = value[:, :0]
+            out[k] = value.astype(np.float32 if k == "capital" else np.int16)
+        return RunStats(**out)
 
     def take(self, rows: np.ndarray) -> RunStats:
         """The runs ``rows`` only."""
@@ -137,6 +149,11 @@ def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: Worl
         return flat.reshape(n_runs, width)
 
     mature = world.mature[markets]
+    ok = blocked == 0
+    cell = run[ok] * n_m + markets[ok]
+    first = np.full(n_runs * n_m, n_t + 1, dtype=np.int64)
+    np.minimum.at(first, cell, t[ok] + 1)
+    first[first == n_t + 1] = 0
     return RunStats(
         yearly=count(t, n_t),
         modes=count(compare, n_c),
@@ -146,6 +163,8 @@ def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: Worl
         blocked=np.bincount(run, weights=blocked, minlength=n_runs),
         emerging_modes=count(np.where(mature, n_c, compare), n_c + 1)[:, :n_c],
         mature_modes=count(np.where(mature, compare, n_c), n_c + 1)[:, :n_c],
+        done=np.bincount(cell, minlength=n_runs * n_m).reshape(n_runs, n_m),
+        first_step=first.reshape(n_runs, n_m),
     )
 
 
