@@ -101,6 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--out", type=Path, help="write to this file instead of printing")
 
     commands.add_parser("policies", help="list policies with their parameters, defaults, ranges")
+
+    cal = commands.add_parser(
+        "calibrate",
+        help="fit every strategy, validate out of sample, screen sensitivity, write a report",
+    )
+    cal.add_argument("scenario", type=Path)
+    cal.add_argument("--out", type=Path, help="directory (default: results/<name>-calibration)")
+    cal.add_argument("--quick", action="store_true", help="tiny budget (under a minute)")
+
+    sens = commands.add_parser(
+        "sensitivity", help="Morris screening of a strategy's parameters and the firm's inputs"
+    )
+    sens.add_argument("scenario", type=Path)
+    sens.add_argument("--out", type=Path, help="directory (default: results/<name>-sensitivity)")
+    sens.add_argument("--quick", action="store_true", help="tiny budget")
     return parser
 
 
@@ -240,6 +255,40 @@ def cmd_policies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Calibrate every strategy of a scenario and write the report."""
+    from sim.calibration.job import run_calibration
+
+    def progress(fit) -> None:
+        print(
+            f"  fitted {fit.label} (seed {fit.seed}): best loss {fit.best_loss:.2f}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    result = run_calibration(args.scenario, out_dir=args.out, quick=args.quick, progress=progress)
+    print(result.summary.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    print()
+    print(result.verdict.replace("**", ""))
+    print(
+        f"\nWrote {result.out_dir / 'report'} ({result.seconds:.0f} s); "
+        f"see {result.out_dir / 'report' / 'report.md'}"
+    )
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Run the Morris screening and write its outputs."""
+    from sim.calibration.job import run_sensitivity
+
+    out = run_sensitivity(args.scenario, out_dir=args.out, quick=args.quick)
+    table = __import__("pandas").read_csv(out / "sensitivity.csv")
+    top = table.sort_values(["outcome", "mu_star"], ascending=[True, False]).groupby("outcome")
+    print(top.head(5).to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    print(f"\nWrote {out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sim`` console script."""
     args = build_parser().parse_args(argv)
@@ -250,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("scenario", "check"): cmd_scenario_check,
         ("scenario", "schema"): cmd_scenario_schema,
         ("policies", None): cmd_policies,
+        ("calibrate", None): cmd_calibrate,
+        ("sensitivity", None): cmd_sensitivity,
     }
     key = (args.command, getattr(args, f"{args.command}_command", None))
     try:

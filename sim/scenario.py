@@ -226,6 +226,56 @@ class Sweep(Strict):
         return self
 
 
+class LossWeights(Strict):
+    """Weights of the calibration loss (see docs/calibration.md)."""
+
+    counts: float = Field(1.0, ge=0.0, description="weight of -log-likelihood of yearly counts")
+    region: float = Field(20.0, ge=0.0, description="weight of the JSD of region shares")
+    mode: float = Field(20.0, ge=0.0, description="weight of the JSD of mode shares")
+    country: float = Field(10.0, ge=0.0, description="weight of the JSD of country shares")
+
+
+class Calibration(Strict):
+    """How ``sim calibrate`` fits every strategy: windows, budget, seeds, loss weights."""
+
+    window: tuple[int, int] = Field((2010, 2017), description="calibration (in-sample) years")
+    validation: tuple[int, int] = Field((2018, 2021), description="out-of-sample years")
+    trials: int = Field(80, ge=1, le=100_000, description="optimiser trials per policy and seed")
+    replications: int = Field(40, ge=1, le=100_000, description="runs per trial")
+    seeds: list[int] = Field([1, 2, 3], min_length=1, description="calibration seeds")
+    validation_replications: int = Field(
+        200, ge=2, le=1_000_000, description="runs per calibrated policy in validation"
+    )
+    weights: LossWeights = LossWeights()
+    parameters: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="free parameters per strategy label (default: every bounded float)",
+    )
+
+    @model_validator(mode="after")
+    def _windows(self) -> Calibration:
+        a, b = self.window
+        c, d = self.validation
+        if not (a <= b and c <= d):
+            raise ValueError("window and validation must each be [first, last]")
+        if not (b < c or d < a):
+            raise ValueError("the validation window must not overlap the calibration window")
+        return self
+
+
+class Sensitivity(Strict):
+    """How ``sim sensitivity`` screens parameters (Morris elementary effects via SALib)."""
+
+    strategy: str | None = Field(None, description="strategy label (default: the first)")
+    firm_inputs: list[str] = Field(
+        ["base_capacity", "finance_elasticity", "ipo_multiplier", "block_slope"],
+        description="firm fields screened beside the policy's parameters",
+    )
+    trajectories: int = Field(10, ge=2, le=10_000, description="Morris trajectories")
+    levels: int = Field(4, ge=2, le=20, description="Morris grid levels")
+    replications: int = Field(20, ge=1, le=100_000, description="runs per sampled point")
+
+
 class Scenario(Strict):
     """A whole experiment: years, seed, replications, data, firm, strategies and shocks."""
 
@@ -240,6 +290,8 @@ class Scenario(Strict):
     strategies: list[Strategy] = Field(min_length=1)
     shocks: list[Shock] = Field(default_factory=list)
     sweep: Sweep | None = Field(None, description="optional parameter sweep")
+    calibration: Calibration = Calibration()
+    sensitivity: Sensitivity = Sensitivity()
 
     @field_validator("years")
     @classmethod

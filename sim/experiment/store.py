@@ -40,7 +40,7 @@ def code_version() -> str:
 def fingerprint(config: dict[str, Any], data_files: list[Path]) -> str:
     """A hash of the resolved configuration (without run counts), data contents and code."""
     config = json.loads(json.dumps(config, default=str))
-    for key in ("name", "description", "replications"):
+    for key in ("name", "description", "replications", "calibration", "sensitivity"):
         config.pop(key, None)
     if config.get("sweep"):
         config["sweep"].pop("replications", None)
