@@ -110,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", type=Path, help="directory (default: results/<name>-calibration)")
     cal.add_argument("--quick", action="store_true", help="tiny budget (under a minute)")
 
+    dash = commands.add_parser("dashboard", help="open the interactive SolaraViz dashboard")
+    dash.add_argument(
+        "scenario", type=Path, nargs="?", help="scenario whose strategies to pre-load"
+    )
+    dash.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    dash.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    dash.add_argument("--open", action="store_true", help="open a browser")
+
     sens = commands.add_parser(
         "sensitivity", help="Morris screening of a strategy's parameters and the firm's inputs"
     )
@@ -277,6 +285,47 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Validate the scenario, then serve sim/app.py with solara (offline assets)."""
+    import subprocess
+    from importlib.util import find_spec
+
+    if find_spec("solara") is None or find_spec("altair") is None:
+        print(
+            "sim: error: the dashboard needs the 'dashboard' extra: pip install 'sim[dashboard]'",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    env = dict(os.environ)
+    if args.scenario is not None:
+        from sim.data import load_dataset
+        from sim.scenario import load_scenario
+        from sim.world import build_world
+
+        scenario = load_scenario(args.scenario)
+        build_world(load_dataset(scenario.data_paths()), scenario, source=str(args.scenario))
+        env["SIM_DASHBOARD_SCENARIO"] = str(args.scenario.resolve())
+    app = Path(__file__).with_name("app.py")
+    cmd = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        str(app),
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--production",
+        "--open" if args.open else "--no-open",
+    ]
+    print(f"Serving the dashboard on http://{args.host}:{args.port} (Ctrl-C to stop)")
+    try:
+        return subprocess.run(cmd, env=env, check=False).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run the Morris screening and write its outputs."""
     from sim.calibration.job import run_sensitivity
@@ -301,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("policies", None): cmd_policies,
         ("calibrate", None): cmd_calibrate,
         ("sensitivity", None): cmd_sensitivity,
+        ("dashboard", None): cmd_dashboard,
     }
     key = (args.command, getattr(args, f"{args.command}_command", None))
     try:

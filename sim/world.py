@@ -59,6 +59,7 @@ class World:
         record_counts: The record's events per year (in the scenario's scope), shape (T,).
         industry_given_mode: P(industry | mode) from the record, shape (n_modes, n_industries).
         industries: Industry names (columns of ``industry_given_mode``).
+        coords: Capital latitude and longitude per market, shape (N, 2) (for maps).
     """
 
     years: np.ndarray
@@ -79,6 +80,7 @@ class World:
     record_counts: np.ndarray
     industry_given_mode: np.ndarray
     industries: tuple[str, ...] = field(default=INDUSTRIES)
+    coords: np.ndarray | None = None
     views: tuple[MarketView, ...] = field(init=False, repr=False)
     any_excluded: np.ndarray = field(init=False, repr=False)
     industry_cdf: np.ndarray = field(init=False, repr=False)
@@ -284,4 +286,5 @@ def build_world(data: Dataset, scenario: Scenario, source: str = "scenario") -> 
         capacity=capacity_series(data.finance, scenario),
         record_counts=counts,
         industry_given_mode=_industry_given_mode(history),
+        coords=markets[["capital_lat", "capital_lon"]].to_numpy(dtype=float),
     )

@@ -1,0 +1,146 @@
+"""The model behind the dashboard (``sim/app.py``): a scenario's world and strategies, by name.
+
+Kept free of UI imports so it can be built and stepped anywhere. The scenario comes from the
+environment variable ``SIM_DASHBOARD_SCENARIO`` (set by ``sim dashboard SCENARIO``) or defaults
+to ``scenarios/baseline.yaml`` next to the package, else a built-in list of every policy.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.record_summary import in_scope
+from sim.data import Dataset, load_dataset
+from sim.model import InternationalizationModel
+from sim.policies import policy_names
+from sim.scenario import Scenario, load_scenario, parse_scenario
+from sim.world import World, build_world
+
+SCENARIO_ENV = "SIM_DASHBOARD_SCENARIO"
+_BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+
+
+@lru_cache(maxsize=4)
+def _load(path: str | None) -> tuple[Scenario, Dataset]:
+    if path:
+        scenario = load_scenario(path)
+    elif _BASELINE.is_file():
+        scenario = load_scenario(_BASELINE)
+    else:  # an installed wheel without the repository's scenarios
+        scenario = parse_scenario(
+            {
+                "name": "dashboard",
+                "strategies": [{"label": p, "policy": p} for p in policy_names()],
+            },
+            "dashboard",
+        )
+    return scenario, load_dataset(scenario.data_paths())
+
+
+@lru_cache(maxsize=8)
+def _world(path: str | None, shocks: bool) -> World:
+    scenario, data = _load(path)
+    if not shocks:
+        scenario = scenario.model_copy(update={"shocks": []})
+        data = Dataset(
+            data.events, data.markets, data.indicators, data.barriers.iloc[:0], data.finance
+        )
+    return build_world(data, scenario)
+
+
+def scenario_path() -> str | None:
+    """The scenario file the dashboard shows (None: the default)."""
+    return os.environ.get(SCENARIO_ENV) or None
+
+
+def strategy_labels() -> list[str]:
+    """Labels of the scenario's strategies (the policy selector's choices)."""
+    return [s.label for s in _load(scenario_path())[0].strategies]
+
+
+class DashboardModel(InternationalizationModel):
+    """The internationalization model, parameterised by plain values a dashboard can set.
+
+    Args:
+        strategy: Label of one of the scenario's strategies (its policy and parameters).
+        aggressiveness: Overrides the strategy's share of capacity spent.
+        beta_size: Overrides the weight on market size (if the policy has one).
+        shocks: Whether the dated barrier events and the scenario's shocks apply.
+        seed: Seed of the run's random numbers.
+    """
+
+    def __init__(
+        self,
+        strategy: str | None = None,
+        aggressiveness: float = 1.0,
+        beta_size: float = 1.0,
+        shocks: bool = True,
+        seed: int = 0,
+        rng=None,
+    ) -> None:
+        path = scenario_path()
+        scenario, data = _load(path)
+        labels = [s.label for s in scenario.strategies]
+        chosen = scenario.strategies[labels.index(strategy) if strategy in labels else 0]
+        cls = chosen.policy_class()
+        params = dict(chosen.params, aggressiveness=aggressiveness)
+        if "beta_size" in cls.Params.model_fields:
+            params["beta_size"] = beta_size
+        self.strategy_label = chosen.label
+        self.history = in_scope(data.events, scenario.history.scope)
+        super().__init__(
+            _world(path, shocks),
+            cls(cls.Params(**params)),
+            scenario.firm,
+            rng=np.random.default_rng(seed) if rng is None else rng,
+        )
+
+    def deals(self) -> pd.DataFrame:
+        """This run's attempted deals so far, readable."""
+        from sim.analysis.ensemble import tidy_events
+
+        ev = self.events
+        ids = np.zeros((ev.shape[0], 3), dtype=np.int64)
+        return tidy_events(np.hstack([ids, ev]), (self.strategy_label,), self.world)
+
+
+def policy_of(label: str) -> str:
+    """The policy name behind a strategy label."""
+    scenario, _ = _load(scenario_path())
+    return next(s.policy for s in scenario.strategies if s.label == label)
+
+
+def model_params() -> dict:
+    """SolaraViz controls: strategy, aggressiveness, size weight, shocks on/off, seed."""
+    labels = strategy_labels()
+    return {
+        "strategy": {
+            "type": "Select",
+            "value": labels[0],
+            "values": labels,
+            "label": "Strategy (policy)",
+        },
+        "aggressiveness": {
+            "type": "SliderFloat",
+            "value": 1.0,
+            "min": 0.1,
+            "max": 3.0,
+            "step": 0.1,
+            "label": "Aggressiveness (share of capacity spent)",
+        },
+        "beta_size": {
+            "type": "SliderFloat",
+            "value": 1.0,
+            "min": 0.0,
+            "max": 3.0,
+            "step": 0.1,
+            "label": "Weight on market size",
+        },
+        "shocks": {"type": "Checkbox", "value": True, "label": "Barrier events and shocks"},
+        "seed": {"type": "SliderInt", "value": 0, "min": 0, "max": 999, "step": 1, "label": "Seed"},
+    }
