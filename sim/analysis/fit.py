@@ -78,33 +78,64 @@ PATTERNS: tuple[Pattern, ...] = (
 )
 
 
+def pattern_row(
+    pattern: Pattern, observed: float, values: np.ndarray, tolerance: float = 0.0
+) -> dict[str, object]:
+    """One pattern's comparison: ensemble median and 5-95 % band, quantile, and hit.
+
+    Hit: the observed value lies inside the band widened on each side by ``tolerance``.
+    An ensemble without values (e.g. a statistic undefined in every run) is a miss.
+    """
+    values = values[~np.isnan(values)]
+    row: dict[str, object] = {
+        "pattern": pattern.name,
+        "description": pattern.description,
+        "observed": observed,
+        "tolerance": tolerance,
+    }
+    if values.size == 0 or np.isnan(observed):
+        return row | {
+            "median": np.nan,
+            "p05": np.nan,
+            "p95": np.nan,
+            "quantile": np.nan,
+            "hit": False,
+        }
+    lo, med, hi = np.percentile(values, [5, 50, 95])
+    return row | {
+        "median": med,
+        "p05": lo,
+        "p95": hi,
+        "quantile": quantile_of(observed, values),
+        "hit": bool(lo - tolerance <= observed <= hi + tolerance),
+    }
+
+
 def pattern_table(observed: pd.Series, simulated: pd.DataFrame) -> pd.DataFrame:
     """Observed value, ensemble median and 5-95 % band, quantile and hit/miss for each pattern.
 
     A pattern is hit when the observed value lies inside the ensemble's 5-95 % band widened on
     each side by the observed value's own sampling error (a short record is noisy too).
     """
-    rows = []
     n = float(observed["total_events"])
+    rows = []
     for pattern in PATTERNS:
         obs = float(observed[pattern.name])
         values = simulated[pattern.name].to_numpy(dtype=float)
-        lo, med, hi = np.percentile(values, [5, 50, 95])
-        tol = pattern.tolerance(obs, n)
-        rows.append(
-            {
-                "pattern": pattern.name,
-                "description": pattern.description,
-                "observed": obs,
-                "median": med,
-                "p05": lo,
-                "p95": hi,
-                "tolerance": tol,
-                "quantile": quantile_of(obs, values),
-                "hit": bool(lo - tol <= obs <= hi + tol),
-            }
-        )
-    return pd.DataFrame(rows)
+        rows.append(pattern_row(pattern, obs, values, pattern.tolerance(obs, n)))
+    return pd.DataFrame(rows)[
+        [
+            "pattern",
+            "description",
+            "observed",
+            "median",
+            "p05",
+            "p95",
+            "tolerance",
+            "quantile",
+            "hit",
+        ]
+    ]
 
 
 def fit_summary(observed: RunStats, simulated: RunStats) -> dict[str, float]:

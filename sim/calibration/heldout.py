@@ -14,7 +14,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from sim.analysis.ensemble import COMPARE_MODES, RunStats
-from sim.analysis.fit import Pattern, quantile_of
+from sim.analysis.fit import Pattern, pattern_row
 from sim.world import World
 
 _CONTROL = COMPARE_MODES.index("control")
@@ -71,35 +71,8 @@ def held_out_table(observed: pd.Series, simulated: pd.DataFrame) -> pd.DataFrame
     Hit: the observed value lies inside the ensemble's 5-95 % band (these statistics have no
     simple sampling error, so the band itself is the tolerance).
     """
-    rows = []
-    for pattern in HELD_OUT:
-        values = simulated[pattern.name].dropna().to_numpy(dtype=float)
-        obs = float(observed[pattern.name])
-        if values.size == 0 or np.isnan(obs):
-            rows.append(
-                {
-                    "pattern": pattern.name,
-                    "description": pattern.description,
-                    "observed": obs,
-                    "median": np.nan,
-                    "p05": np.nan,
-                    "p95": np.nan,
-                    "quantile": np.nan,
-                    "hit": False,
-                }
-            )
-            continue
-        lo, med, hi = np.percentile(values, [5, 50, 95])
-        rows.append(
-            {
-                "pattern": pattern.name,
-                "description": pattern.description,
-                "observed": obs,
-                "median": med,
-                "p05": lo,
-                "p95": hi,
-                "quantile": quantile_of(obs, values),
-                "hit": bool(lo <= obs <= hi),
-            }
-        )
-    return pd.DataFrame(rows)
+    rows = [
+        pattern_row(p, float(observed[p.name]), simulated[p.name].to_numpy(dtype=float))
+        for p in HELD_OUT
+    ]
+    return pd.DataFrame(rows).drop(columns="tolerance")

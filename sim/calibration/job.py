@@ -171,13 +171,7 @@ def run_calibration(
         s.label for s in scenario.strategies if s.policy_class().matches_record_counts
     )
     text = verdict(summary, per_seed, copied)
-    sens = screen(
-        scenario,
-        data,
-        trajectories=QUICK["trajectories"] if quick else None,
-        replications=QUICK["sensitivity_replications"] if quick else None,
-        source=str(scenario_path),
-    )
+    sens = _screen(scenario, data, quick, str(scenario_path))
     with atomic_dir(target / "report") as tmp:
         summary.to_csv(tmp / "ranking.csv", index=False, float_format="%.6g")
         per_seed.to_csv(tmp / "ranking_by_seed.csv", index=False, float_format="%.6g")
@@ -293,6 +287,17 @@ def _report(scenario, summary, per_seed, text, params_df, held, sens, run, quick
     return "\n".join(lines)
 
 
+def _screen(scenario: Scenario, data, quick: bool, source: str) -> SensitivityResult:
+    """Morris screening with the scenario's budget, or the quick one."""
+    return screen(
+        scenario,
+        data,
+        trajectories=QUICK["trajectories"] if quick else None,
+        replications=QUICK["sensitivity_replications"] if quick else None,
+        source=source,
+    )
+
+
 def run_sensitivity(
     scenario_path: str | Path,
     out_dir: str | Path | None = None,
@@ -302,13 +307,7 @@ def run_sensitivity(
     """Screen one strategy's parameters and the firm's inputs; write table, figure, design."""
     scenario = load_scenario(scenario_path)
     data = load_dataset(scenario.data_paths())
-    sens = screen(
-        scenario,
-        data,
-        trajectories=QUICK["trajectories"] if quick else None,
-        replications=QUICK["sensitivity_replications"] if quick else None,
-        source=str(scenario_path),
-    )
+    sens = _screen(scenario, data, quick, str(scenario_path))
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-sensitivity"
     with atomic_dir(target) as tmp:
         sens.indices.to_csv(tmp / "sensitivity.csv", index=False, float_format="%.6g")
