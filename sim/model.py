@@ -12,12 +12,10 @@ import mesa
 import numpy as np
 
 from sim.agents import FirmAgent, MarketAgent
+from sim.events import EVENT_FIELDS
 from sim.policies.base import Policy
 from sim.scenario import Firm
 from sim.world import World
-
-#: Columns of the event arrays a run produces (all integer codes).
-EVENT_FIELDS = ("year", "market", "mode", "blocked", "industry")
 
 
 class InternationalizationModel(mesa.Model):

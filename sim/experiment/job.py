@@ -24,7 +24,6 @@ from sim.analysis.ensemble import Comparison, events_table
 from sim.analysis.fit import compare_strategies
 from sim.analysis.record_summary import in_scope
 from sim.analysis.report import build_report
-from sim.analysis.run_plots import plot_deals_per_year, plot_mix, plot_top_countries
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import load_dataset
 from sim.experiment.experiment import Experiment, Options, compare, ordered_chunks, plan, run
@@ -253,6 +252,9 @@ def run_scenario(
             labels=tuple(label for label in comparison.labels if label in shown),
             world=comparison.world,
         )
+        # Imported here: matplotlib is only needed once the runs are done.
+        from sim.analysis.run_plots import plot_deals_per_year, plot_mix, plot_top_countries
+
         figures = tmp / "figures"
         names = [
             plot_deals_per_year(yearly, drawn.labels, figures / "deals_per_year.png").name,

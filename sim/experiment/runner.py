@@ -12,13 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model import EVENT_FIELDS, InternationalizationModel
+from sim.events import ENSEMBLE_FIELDS
+from sim.model import InternationalizationModel
 from sim.policies.base import Policy
 from sim.scenario import Firm, Strategy
 from sim.world import World
-
-#: Columns of an ensemble's event table: run identity, then the model's event fields.
-ENSEMBLE_FIELDS = ("strategy", "point", "replication", *EVENT_FIELDS)
 
 
 def run_generator(seed: int, strategy: int, point: int, replication: int) -> np.random.Generator:

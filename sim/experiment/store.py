@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import sim
+from sim.events import ENSEMBLE_FIELDS
 from sim.experiment.plan import Task
-from sim.experiment.runner import ENSEMBLE_FIELDS
 from sim.io import ensure_writable_dir
 
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.events import ENSEMBLE_FIELDS
 from sim.experiment.plan import Task
-from sim.experiment.runner import ENSEMBLE_FIELDS, run_generator, run_once
 from sim.experiment.store import ChunkStore
 from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm
@@ -45,6 +45,8 @@ def run_task(
     Raises:
         RunFailed: when a run raises, naming the run so it can be reproduced alone.
     """
+    from sim.experiment.runner import run_generator, run_once  # Mesa: only where runs happen
+
     policy = job.policy(job.params)
     parts = []
     for r in range(task.first, task.first + task.count):
