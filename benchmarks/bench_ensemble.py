@@ -5,8 +5,9 @@ Usage: ``python benchmarks/bench_ensemble.py [--runs 10000] [--workers 2] [--mem
 1. Wall time of ``--runs`` runs of baseline.yaml's dual-track strategy (execution and storing the
    chunks, as ``sim run`` does) with the serial, local (joblib/loky) and dask (LocalCluster)
    executors, and the speed-ups over serial.
-2. Peak resident memory (VmHWM) of the main process of a whole ``sim run`` of ``--memory-runs``
-   runs with the local executor, in a fresh subprocess (workers are separate processes).
+2. Peak resident memory (VmHWM) of the main process of a whole ``sim run`` (the command, in a
+   fresh subprocess) of ``--memory-runs`` runs with the local executor (workers are separate
+   processes).
 """
 
 from __future__ import annotations
@@ -51,12 +52,11 @@ def time_executor(path: Path, executor: str, workers: int, chunk_size: int) -> f
 
 
 MEMORY_PROBE = """
-import sys
-from pathlib import Path
-from sim.experiment.experiment import Options
-from sim.experiment.job import run_scenario
-run_scenario(Path(sys.argv[1]), out_dir=Path(sys.argv[2]),
-             options=Options(executor="local", workers=int(sys.argv[3]), progress=False))
+import contextlib, io, sys
+from sim.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(["run", sys.argv[1], "--out", sys.argv[2], "--workers", sys.argv[3], "--quiet"])
+assert code == 0
 for line in open("/proc/self/status"):
     if line.startswith("VmHWM"):
         print(line.split()[1])

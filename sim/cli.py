@@ -168,6 +168,11 @@ def cmd_data_summary(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario, write its outputs and print a comparison table."""
+    import pyarrow as pa
+
+    # Arrow's default allocator keeps freed chunk buffers for reuse; the system allocator hands
+    # them back, which keeps a long run's resident memory flat (measured in docs/performance.md).
+    pa.set_memory_pool(pa.system_memory_pool())
     from sim.experiment.experiment import Options
     from sim.experiment.job import run_scenario, terminal_table
     from sim.experiment.worker import RunFailed

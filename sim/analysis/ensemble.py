@@ -69,8 +69,8 @@ class RunStats:
             out[k] = value.astype(np.float32 if k == "capital" else np.int16)
         return RunStats(**out)
 
-    def take(self, rows: np.ndarray) -> RunStats:
-        """The runs ``rows`` only."""
+    def take(self, rows: np.ndarray | slice) -> RunStats:
+        """The runs ``rows`` only (a slice gives views, an index array copies)."""
         return RunStats(**{k: getattr(self, k)[rows] for k in self.__dataclass_fields__})
 
     @property
@@ -125,8 +125,25 @@ class Comparison:
     world: World
 
     def runs_of(self, strategy: int) -> RunStats:
-        """Statistics of one strategy's runs."""
-        return self.simulated.take(np.flatnonzero(self.strategy_of_run == strategy))
+        """Statistics of one strategy's runs (a view, not a copy, when its runs are contiguous)."""
+        rows = np.flatnonzero(self.strategy_of_run == strategy)
+        if rows.size and rows[-1] - rows[0] + 1 == rows.size:
+            return self.simulated.take(slice(int(rows[0]), int(rows[-1]) + 1))
+        return self.simulated.take(rows)
+
+    def subset(self, labels: list[str]) -> Comparison:
+        """The same comparison restricted to some strategies (itself when all are kept)."""
+        if list(labels) == list(self.labels):
+            return self
+        keep = np.isin(np.asarray(self.labels), labels)
+        runs = keep[self.strategy_of_run]
+        return Comparison(
+            simulated=self.simulated.take(np.flatnonzero(runs)),
+            observed=self.observed,
+            strategy_of_run=np.searchsorted(np.flatnonzero(keep), self.strategy_of_run[runs]),
+            labels=tuple(label for label in self.labels if label in labels),
+            world=self.world,
+        )
 
 
 def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: World) -> RunStats:

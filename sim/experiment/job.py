@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.analysis.ensemble import Comparison, events_table
+from sim.analysis.ensemble import events_table
 from sim.analysis.fit import compare_strategies
 from sim.analysis.record_summary import in_scope
 from sim.analysis.report import build_report
@@ -242,16 +242,7 @@ def run_scenario(
         if sweep is not None:
             sweep.to_csv(tmp / "sweep.csv", index=False, float_format="%.6g")
         shown = _figure_groups(fit)
-        keep = np.isin(np.asarray(comparison.labels), shown)
-        drawn = Comparison(
-            simulated=comparison.simulated.take(np.flatnonzero(keep[comparison.strategy_of_run])),
-            observed=comparison.observed,
-            strategy_of_run=np.searchsorted(
-                np.flatnonzero(keep), comparison.strategy_of_run[keep[comparison.strategy_of_run]]
-            ),
-            labels=tuple(label for label in comparison.labels if label in shown),
-            world=comparison.world,
-        )
+        drawn = comparison.subset(shown)
         # Imported here: matplotlib is only needed once the runs are done.
         from sim.analysis.run_plots import plot_deals_per_year, plot_mix, plot_top_countries
 
