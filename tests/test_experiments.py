@@ -238,3 +238,23 @@ def test_swept_value_out_of_range_is_reported(tmp_path, capsys):
     assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert f"{path}: field 'sweep.parameters': swept value out of range for focus" in err
+
+
+def test_dask_scheduler_address_path_gives_identical_results(reference, tmp_path, monkeypatch):
+    """A cluster named by address: chunks travel back and the main process stores them."""
+    from distributed import LocalCluster
+
+    monkeypatch.setattr("sim.experiment.experiment.SMALL_ENSEMBLE", 0)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        result = run_scenario(
+            BASELINE,
+            out_dir=tmp_path / "out",
+            replications=40,
+            options=Options(
+                executor="dask", scheduler=cluster.scheduler_address, chunk_size=11, progress=False
+            ),
+        )
+    assert result.computed == 3 * 4
+    assert outputs(tmp_path / "out") == reference
