@@ -202,15 +202,17 @@ class FirmAgent(mesa.Agent):
         # u < 1 strictly, so every pick is a valid option index with positive weight.
         picks = np.searchsorted(weights, self._u_draw[t, :k] * weights[-1], side="right")
         markets, modes = np.divmod(picks, N_MODES)
-        while True:
-            n = self._affordable(modes, t)
-            control = np.flatnonzero(modes[:n] == CONTROL)
-            repeats = _repeats(control, markets) if control.size > 1 else []
-            if not repeats:
-                return markets[:n], modes[:n]
-            keep = np.ones(markets.shape[0], dtype=bool)
-            keep[repeats] = False
-            markets, modes = markets[keep], modes[keep]
+        # Dropping a repeated control draw never changes whether an earlier draw is kept, so
+        # removing every repeat first and then taking the affordable prefix is exact.
+        control = np.flatnonzero(modes == CONTROL)
+        if control.size > 1:
+            repeats = _repeats(control, markets)
+            if repeats:
+                keep = np.ones(markets.shape[0], dtype=bool)
+                keep[repeats] = False
+                markets, modes = markets[keep], modes[keep]
+        n = self._affordable(modes, t)
+        return markets[:n], modes[:n]
 
     def _affordable(self, modes: np.ndarray, t: int) -> int:
         """How many of the drawn deals, in order, fit this year's budget."""
