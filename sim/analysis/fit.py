@@ -78,6 +78,20 @@ PATTERNS: tuple[Pattern, ...] = (
 )
 
 
+#: Columns of a pattern table, in order.
+PATTERN_COLUMNS = (
+    "pattern",
+    "description",
+    "observed",
+    "median",
+    "p05",
+    "p95",
+    "tolerance",
+    "quantile",
+    "hit",
+)
+
+
 def pattern_row(
     pattern: Pattern, observed: float, values: np.ndarray, tolerance: float = 0.0
 ) -> dict[str, object]:
@@ -123,19 +137,7 @@ def pattern_table(observed: pd.Series, simulated: pd.DataFrame) -> pd.DataFrame:
         obs = float(observed[pattern.name])
         values = simulated[pattern.name].to_numpy(dtype=float)
         rows.append(pattern_row(pattern, obs, values, pattern.tolerance(obs, n)))
-    return pd.DataFrame(rows)[
-        [
-            "pattern",
-            "description",
-            "observed",
-            "median",
-            "p05",
-            "p95",
-            "tolerance",
-            "quantile",
-            "hit",
-        ]
-    ]
+    return pd.DataFrame(rows)[list(PATTERN_COLUMNS)]
 
 
 def fit_summary(observed: RunStats, simulated: RunStats) -> dict[str, float]:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.analysis.ensemble import events_table
-from sim.analysis.fit import compare_strategies
+from sim.analysis.fit import PATTERN_COLUMNS, compare_strategies
 from sim.analysis.record_summary import in_scope
 from sim.analysis.report import build_report
 from sim.analysis.tables import summary_table, yearly_table
@@ -78,19 +78,7 @@ def _fit_long(fit: pd.DataFrame, patterns: pd.DataFrame) -> pd.DataFrame:
     fit_rows.insert(1, "kind", "fit")
     pat = patterns.rename(columns={"pattern": "metric"}).drop(columns="description")
     pat.insert(1, "kind", "pattern")
-    cols = [
-        "strategy",
-        "kind",
-        "metric",
-        "value",
-        "observed",
-        "median",
-        "p05",
-        "p95",
-        "tolerance",
-        "quantile",
-        "hit",
-    ]
+    cols = ["strategy", "kind", "metric", "value", *PATTERN_COLUMNS[2:]]
     return pd.concat([fit_rows, pat], ignore_index=True).reindex(columns=cols)
 
 
