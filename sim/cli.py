@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Agent-based simulator of a cross-border e-commerce firm's "
         "internationalization.",
     )
+    from sim import __version__
+
+    parser.add_argument("--version", action="version", version=f"sim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="check and summarise the input data")
