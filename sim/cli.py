@@ -176,9 +176,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Arrow's default allocator keeps freed chunk buffers for reuse; the system allocator hands
     # them back, which keeps a long run's resident memory flat (measured in docs/performance.md).
     pa.set_memory_pool(pa.system_memory_pool())
+    from sim.errors import RunFailed
     from sim.experiment.experiment import Options
     from sim.experiment.job import run_scenario, terminal_table
-    from sim.experiment.worker import RunFailed
 
     for name, low in (("replications", 1), ("seed", 0), ("workers", 1), ("chunk_size", 1)):
         value = getattr(args, name)

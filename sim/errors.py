@@ -41,3 +41,7 @@ class SimInputError(Exception):
             where.append(f"field '{self.field}'")
         location = f"{', '.join(where)}: " if where else ""
         return f"{self.path}: {location}{self.message}"
+
+
+class RunFailed(Exception):
+    """A model run raised; the message names its strategy, point, replication and seed."""

@@ -134,7 +134,7 @@ def test_failing_run_is_reported_with_its_seed_and_keeps_finished_chunks(tmp_pat
 
 
 def test_failing_run_on_worker_processes_stops_cleanly(tmp_path, monkeypatch):
-    from sim.experiment.worker import RunFailed
+    from sim.errors import RunFailed
 
     monkeypatch.setattr("sim.experiment.experiment.SMALL_ENSEMBLE", 0)
     scenario = tmp_path / "fail.yaml"

@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim.analysis.ensemble import RunStats, encode_record, summarise_runs
 from sim.analysis.fit import count_loglik, jsd
-from sim.experiment.runner import run_generator, run_once
+from sim.experiment.runner import run_block
 from sim.policies.base import Policy
 from sim.scenario import Firm, LossWeights
 from sim.world import World
@@ -71,11 +71,5 @@ def simulate(
     world: World, policy: Policy, firm: Firm, seed: int, strategy: int, replications: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Events and run index of ``replications`` runs (seeds as in ``sim run``, point 0)."""
-    parts, runs = [], []
-    for r in range(replications):
-        events = run_once(world, policy, firm, run_generator(seed, strategy, 0, r))
-        parts.append(events)
-        runs.append(np.full(events.shape[0], r, dtype=np.int64))
-    if not parts:
-        return np.empty((0, 5), dtype=np.int64), np.empty(0, dtype=np.int64)
-    return np.vstack(parts), np.concatenate(runs)
+    events = run_block(world, policy, firm, seed, strategy, 0, range(replications))
+    return events[:, 3:], events[:, 2]

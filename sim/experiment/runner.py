@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.errors import RunFailed
 from sim.events import ENSEMBLE_FIELDS
 from sim.model import InternationalizationModel
 from sim.policies.base import Policy
@@ -39,15 +40,28 @@ def run_block(
     strategy: int,
     point: int,
     replications: Sequence[int],
+    label: str = "",
 ) -> np.ndarray:
     """Run several replications of one strategy and parameter point; stacked event rows.
 
+    The one loop over replications that ``sim run``, its workers and calibration all use.
+
     Returns:
         Integer array with columns :data:`ENSEMBLE_FIELDS`.
+
+    Raises:
+        RunFailed: when a run raises, naming the run so it can be reproduced alone.
     """
     parts = []
     for r in replications:
-        events = run_once(world, policy, firm, run_generator(seed, strategy, point, r))
+        try:
+            events = run_once(world, policy, firm, run_generator(seed, strategy, point, r))
+        except Exception as exc:
+            raise RunFailed(
+                f"run failed: strategy {label!r} (index {strategy}), point {point}, "
+                f"replication {r}, seed SeedSequence({seed}, spawn_key=({strategy}, "
+                f"{point}, {r})): {type(exc).__name__}: {exc}"
+            ) from None
         ids = np.empty((events.shape[0], 3), dtype=np.int64)
         ids[:, 0], ids[:, 1], ids[:, 2] = strategy, point, r
         parts.append(np.hstack([ids, events]))
@@ -80,7 +94,9 @@ def run_strategies(
     blocks = []
     for s, strategy in enumerate(strategies):
         policy = strategy.policy_class()(strategy.make_params())
-        blocks.append(run_block(world, policy, firm, seed, s, 0, range(replications)))
+        blocks.append(
+            run_block(world, policy, firm, seed, s, 0, range(replications), strategy.label)
+        )
     return Ensemble(
         events=np.vstack(blocks),
         labels=tuple(s.label for s in strategies),

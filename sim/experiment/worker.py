@@ -10,16 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.events import ENSEMBLE_FIELDS
 from sim.experiment.plan import Task
 from sim.experiment.store import ChunkStore
 from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm
 from sim.world import World
-
-
-class RunFailed(Exception):
-    """A model run raised; the message names its strategy, point, replication and seed."""
 
 
 @dataclass(frozen=True)
@@ -45,25 +40,18 @@ def run_task(
     Raises:
         RunFailed: when a run raises, naming the run so it can be reproduced alone.
     """
-    from sim.experiment.runner import run_generator, run_once  # Mesa: only where runs happen
+    from sim.experiment.runner import run_block  # Mesa: only where runs happen
 
-    policy = job.policy(job.params)
-    parts = []
-    for r in range(task.first, task.first + task.count):
-        try:
-            events = run_once(
-                job.world, policy, job.firm, run_generator(job.seed, task.strategy, task.point, r)
-            )
-        except Exception as exc:
-            raise RunFailed(
-                f"run failed: strategy {job.label!r} (index {task.strategy}), point {task.point}, "
-                f"replication {r}, seed SeedSequence({job.seed}, spawn_key=({task.strategy}, "
-                f"{task.point}, {r})): {type(exc).__name__}: {exc}"
-            ) from None
-        ids = np.empty((events.shape[0], 3), dtype=np.int64)
-        ids[:, 0], ids[:, 1], ids[:, 2] = task.strategy, task.point, r
-        parts.append(np.hstack([ids, events]))
-    events = np.vstack(parts) if parts else np.empty((0, len(ENSEMBLE_FIELDS)), dtype=np.int64)
+    events = run_block(
+        job.world,
+        job.policy(job.params),
+        job.firm,
+        job.seed,
+        task.strategy,
+        task.point,
+        range(task.first, task.first + task.count),
+        job.label,
+    )
     if store is not None:
         store.write(task, events)
         return task, None
