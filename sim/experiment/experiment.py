@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -147,13 +148,23 @@ def ordered_chunks(experiment: Experiment):
         yield index[(task.strategy, task.point)], task, experiment.store.read(task)
 
 
-def compare(experiment: Experiment, history: pd.DataFrame) -> Comparison:
-    """Per-run statistics of every point (read chunk by chunk) beside the record's."""
+def compare(
+    experiment: Experiment,
+    history: pd.DataFrame,
+    sink: Callable[[int, Task, np.ndarray], None] | None = None,
+) -> Comparison:
+    """Per-run statistics of every point (read chunk by chunk) beside the record's.
+
+    ``sink``, if given, receives every chunk as it is read (point index, task, events), so
+    other outputs can be written in the same single pass over the store.
+    """
     world = experiment.world
     n_runs = sum(p.replications for p in experiment.points)
     simulated: RunStats | None = None
     row = 0
-    for _, task, events in ordered_chunks(experiment):
+    for group, task, events in ordered_chunks(experiment):
+        if sink is not None:
+            sink(group, task, events)
         run_index = events[:, 2] - task.first
         part = summarise_runs(events[:, 3:7], run_index, task.count, world).compact()
         if simulated is None:  # preallocate once the shapes are known: no copy at the end

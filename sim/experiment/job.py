@@ -26,7 +26,8 @@ from sim.analysis.record_summary import in_scope
 from sim.analysis.report import build_report
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import load_dataset
-from sim.experiment.experiment import Experiment, Options, compare, ordered_chunks, plan, run
+from sim.experiment.experiment import Experiment, Options, compare, plan, run
+from sim.experiment.plan import Task
 from sim.experiment.store import code_version
 from sim.io import atomic_dir, ensure_writable_dir
 from sim.scenario import Scenario, load_scenario
@@ -87,49 +88,59 @@ ROW_GROUP = 131_072
 MAX_FIGURE_GROUPS = 8
 
 
-def _export_events(experiment: Experiment, out: Path) -> tuple[int, bool]:
-    """Stream every chunk, in order, into events.parquet (fixed row groups) and events.csv.
+class EventExport:
+    """Streams chunks, in order, into events.parquet (fixed row groups) and events.csv.
 
     Row groups have a fixed size whatever the chunking, so the files are byte-identical across
-    executors and chunk sizes. The CSV copy is skipped above ``CSV_ROW_LIMIT`` rows.
+    executors and chunk sizes. The CSV copy is skipped above ``CSV_ROW_LIMIT`` rows. Fed by
+    :func:`compare` as it reads each chunk, so every chunk is read from disk once.
     """
-    total = sum(
-        pq.ParquetFile(experiment.store.path(t)).metadata.num_rows for t in experiment.tasks
-    )
-    write_csv = total <= CSV_ROW_LIMIT
-    world, labels = experiment.world, experiment.labels
-    writer: pq.ParquetWriter | None = None
-    buffer: list[pa.Table] = []
-    buffered = 0
-    csv_header = True
 
-    def flush(n_rows: int) -> None:
-        nonlocal buffer, buffered, writer
-        table = pa.concat_tables(buffer)
+    def __init__(self, experiment: Experiment, out: Path) -> None:
+        self.total = sum(
+            pq.ParquetFile(experiment.store.path(t)).metadata.num_rows for t in experiment.tasks
+        )
+        self.write_csv = self.total <= CSV_ROW_LIMIT
+        self.out = out
+        self.world, self.labels = experiment.world, experiment.labels
+        self.writer: pq.ParquetWriter | None = None
+        self.buffer: list[pa.Table] = []
+        self.buffered = 0
+        self.csv_header = True
+
+    def _flush(self, n_rows: int) -> None:
+        table = pa.concat_tables(self.buffer)
         head, rest = table.slice(0, n_rows), table.slice(n_rows)
-        if writer is None:
-            writer = pq.ParquetWriter(out / "events.parquet", head.schema)
-        writer.write_table(head, row_group_size=ROW_GROUP)
-        buffer, buffered = ([rest] if rest.num_rows else []), rest.num_rows
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.out / "events.parquet", head.schema)
+        self.writer.write_table(head, row_group_size=ROW_GROUP)
+        self.buffer, self.buffered = ([rest] if rest.num_rows else []), rest.num_rows
 
-    for group, _task, events in ordered_chunks(experiment):
+    def add(self, group: int, _task: Task, events: np.ndarray) -> None:
+        """Append one chunk's events, labelled with its group (strategy point)."""
         events = events.copy()
         events[:, 0] = group
-        table = events_table(events, labels, world)
-        buffer.append(table)
-        buffered += table.num_rows
-        while buffered >= ROW_GROUP:
-            flush(ROW_GROUP)
-        if write_csv:
-            table.to_pandas().to_csv(out / "events.csv", mode="a", header=csv_header, index=False)
-            csv_header = False
-    if buffered or writer is None:
-        if not buffer:
-            buffer = [events_table(np.empty((0, 8), dtype=np.int64), labels, world)]
-        flush(sum(t.num_rows for t in buffer))
-    if writer is not None:
-        writer.close()
-    return total, write_csv
+        table = events_table(events, self.labels, self.world)
+        self.buffer.append(table)
+        self.buffered += table.num_rows
+        while self.buffered >= ROW_GROUP:
+            self._flush(ROW_GROUP)
+        if self.write_csv:
+            table.to_pandas().to_csv(
+                self.out / "events.csv", mode="a", header=self.csv_header, index=False
+            )
+            self.csv_header = False
+
+    def close(self) -> None:
+        """Write what is buffered (an empty table when there were no events) and close."""
+        if self.buffered or self.writer is None:
+            if not self.buffer:
+                self.buffer = [
+                    events_table(np.empty((0, 8), dtype=np.int64), self.labels, self.world)
+                ]
+            self._flush(sum(t.num_rows for t in self.buffer))
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _figure_groups(fit: pd.DataFrame) -> list[str]:
@@ -217,12 +228,14 @@ def run_scenario(
     run(experiment, options)
     t2 = time.perf_counter()
     history = in_scope(data.events, scenario.history.scope)
-    comparison = compare(experiment, history)
-    fit, patterns = compare_strategies(comparison)
-    yearly = yearly_table(comparison)
-    summary = summary_table(comparison)
     with atomic_dir(target) as tmp:
-        n_events, wrote_csv = _export_events(experiment, tmp)
+        export = EventExport(experiment, tmp)
+        comparison = compare(experiment, history, sink=export.add)
+        export.close()
+        n_events, wrote_csv = export.total, export.write_csv
+        fit, patterns = compare_strategies(comparison)
+        yearly = yearly_table(comparison)
+        summary = summary_table(comparison)
         yearly.to_csv(tmp / "yearly.csv", index=False, float_format="%.6g")
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
         _fit_long(fit, patterns).to_csv(tmp / "fit.csv", index=False, float_format="%.6g")
