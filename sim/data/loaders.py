@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.data import specs
-from sim.data.schema import fail_at, read_table
+from sim.data.schema import read_table, reject_first
 from sim.data.taxonomy import (
     CORE_INDICATORS,
     COUNTRY_GROUPS,
@@ -63,12 +63,13 @@ def _require_known(
 ) -> None:
     """Fail on the first value of ``column`` that is neither a listed market nor a group code."""
     unknown = ~df[column].isin(markets["iso3"]) & ~df[column].isin(groups)
-    if unknown.any():
-        i = unknown.idxmax()
-        also = f" nor a country group: {', '.join(groups)}" if groups else ""
-        raise fail_at(
-            path, i, column, f"unknown country {df.loc[i, column]!r} (not in markets.csv{also})"
-        )
+    also = f" nor a country group: {', '.join(groups)}" if groups else ""
+    reject_first(
+        unknown,
+        path,
+        column,
+        lambda i: f"unknown country {df.loc[i, column]!r} (not in markets.csv{also})",
+    )
 
 
 def load_markets(path: Path | None = None) -> pd.DataFrame:
@@ -76,30 +77,29 @@ def load_markets(path: Path | None = None) -> pd.DataFrame:
     path = Path(path) if path is not None else packaged_path("markets")
     df = read_table(path, specs.MARKETS)
     home = df["iso3"].isin(OUT_OF_SCOPE_ISO3)
-    if home.any():
-        raise fail_at(
-            path,
-            home.idxmax(),
-            "iso3",
-            f"{df.loc[home.idxmax(), 'iso3']} is not a "
-            "foreign market for this record (home country or its special regions)",
-        )
+    reject_first(
+        home,
+        path,
+        "iso3",
+        lambda i: (
+            f"{df.loc[i, 'iso3']} is not a "
+            "foreign market for this record (home country or its special regions)"
+        ),
+    )
     no_culture = df["cultural_distance"].isna() & (df["hofstede_dims"] >= MIN_HOFSTEDE_DIMS)
-    if no_culture.any():
-        raise fail_at(
-            path,
-            no_culture.idxmax(),
-            "cultural_distance",
-            f"blank although hofstede_dims >= {MIN_HOFSTEDE_DIMS}",
-        )
+    reject_first(
+        no_culture,
+        path,
+        "cultural_distance",
+        lambda i: f"blank although hofstede_dims >= {MIN_HOFSTEDE_DIMS}",
+    )
     thin = df["cultural_distance"].notna() & (df["hofstede_dims"] < MIN_HOFSTEDE_DIMS)
-    if thin.any():
-        raise fail_at(
-            path,
-            thin.idxmax(),
-            "cultural_distance",
-            f"given although fewer than {MIN_HOFSTEDE_DIMS} Hofstede dimensions exist",
-        )
+    reject_first(
+        thin,
+        path,
+        "cultural_distance",
+        lambda i: f"given although fewer than {MIN_HOFSTEDE_DIMS} Hofstede dimensions exist",
+    )
     return df
 
 
@@ -116,67 +116,64 @@ def load_events(path: Path | None = None, markets: pd.DataFrame | None = None) -
 
     dated = df["date"].notna()
     bad = dated & (df["date"].str.slice(0, 4).astype(float) != df["year"])
-    if bad.any():
-        i = bad.idxmax()
-        raise fail_at(path, i, "date", f"{df.loc[i, 'date']} is not in year {df.loc[i, 'year']}")
+    reject_first(
+        bad, path, "date", lambda i: f"{df.loc[i, 'date']} is not in year {df.loc[i, 'year']}"
+    )
 
     domestic = df["country_iso3"].isin(OUT_OF_SCOPE_ISO3)
-    if domestic.any():
-        i = domestic.idxmax()
-        raise fail_at(
-            path,
-            i,
-            "country_iso3",
-            f"{df.loc[i, 'country_iso3']} deals are domestic and out of scope",
-        )
+    reject_first(
+        domestic,
+        path,
+        "country_iso3",
+        lambda i: f"{df.loc[i, 'country_iso3']} deals are domestic and out of scope",
+    )
     region_of = markets.set_index("iso3")["region"]
     _require_known(df, "country_iso3", markets, path)
     wrong_region = df["region"] != df["country_iso3"].map(region_of)
-    if wrong_region.any():
-        i = wrong_region.idxmax()
-        raise fail_at(
-            path,
-            i,
-            "region",
+    reject_first(
+        wrong_region,
+        path,
+        "region",
+        lambda i: (
             f"{df.loc[i, 'region']!r} disagrees with markets.csv "
-            f"({region_of[df.loc[i, 'country_iso3']]!r} for {df.loc[i, 'country_iso3']})",
-        )
+            f"({region_of[df.loc[i, 'country_iso3']]!r} for {df.loc[i, 'country_iso3']})"
+        ),
+    )
 
     stake = df["stake_pct"]
     control_low = (df["mode"] == "control") & stake.notna() & (stake <= 50)
-    if control_low.any():
-        i = control_low.idxmax()
-        raise fail_at(
-            path, i, "stake_pct", f"a control deal needs a stake above 50 % (got {stake[i]:g})"
-        )
+    reject_first(
+        control_low,
+        path,
+        "stake_pct",
+        lambda i: f"a control deal needs a stake above 50 % (got {stake[i]:g})",
+    )
     minority_high = (df["mode"] == "minority") & stake.notna() & (stake > 50)
-    if minority_high.any():
-        i = minority_high.idxmax()
-        raise fail_at(
-            path,
-            i,
-            "stake_pct",
-            f"a minority deal needs a stake of at most 50 % (got {stake[i]:g})",
-        )
+    reject_first(
+        minority_high,
+        path,
+        "stake_pct",
+        lambda i: f"a minority deal needs a stake of at most 50 % (got {stake[i]:g})",
+    )
     over_round = (
         df["amount_usd_m"].notna()
         & df["round_size_usd_m"].notna()
         & (df["amount_usd_m"] > df["round_size_usd_m"] + 1e-9)
     )
-    if over_round.any():
-        i = over_round.idxmax()
-        raise fail_at(path, i, "amount_usd_m", "the firm's amount exceeds the round size")
+    reject_first(
+        over_round, path, "amount_usd_m", lambda i: "the firm's amount exceeds the round size"
+    )
 
     same = df.duplicated(subset=["target", "date", "mode", "entity"], keep="first")
-    if same.any():
-        i = same.idxmax()
-        raise fail_at(
-            path,
-            i,
-            "target",
+    reject_first(
+        same,
+        path,
+        "target",
+        lambda i: (
             f"same target, date, mode and entity as an earlier row "
-            f"({df.loc[i, 'target']}, {df.loc[i, 'date']})",
-        )
+            f"({df.loc[i, 'target']}, {df.loc[i, 'date']})"
+        ),
+    )
     return df
 
 
@@ -194,15 +191,14 @@ def load_indicators(path: Path | None = None, markets: pd.DataFrame | None = Non
     for name, (lo, hi) in INDICATORS.items():
         rows = df["indicator"] == name
         out = rows & ((df["value"] < lo) | (df["value"] > hi))
-        if out.any():
-            i = out.idxmax()
-            raise fail_at(
-                path,
-                i,
-                "value",
-                f"{df.loc[i, 'value']:g} is outside the plausible range [{lo:g}, {hi:g}] "
-                f"for {name}",
-            )
+        reject_first(
+            out,
+            path,
+            "value",
+            lambda i, lo=lo, hi=hi, name=name: (
+                f"{df.loc[i, 'value']:g} is outside the plausible range [{lo:g}, {hi:g}] for {name}"
+            ),
+        )
     years = range(RECORD_YEARS[0], RECORD_YEARS[1] + 1)
     present = set(zip(df["iso3"], df["year"].astype(int), df["indicator"], strict=True))
     for iso3 in markets["iso3"]:
@@ -229,14 +225,12 @@ def load_finance(path: Path | None = None) -> pd.DataFrame:
     path = Path(path) if path is not None else packaged_path("finance")
     df = read_table(path, specs.FINANCE)
     bad = df["period_end"].str.slice(0, 4).astype(int) != df["fiscal_year"]
-    if bad.any():
-        i = bad.idxmax()
-        raise fail_at(
-            path,
-            i,
-            "period_end",
-            f"{df.loc[i, 'period_end']} does not end fiscal year {df.loc[i, 'fiscal_year']}",
-        )
+    reject_first(
+        bad,
+        path,
+        "period_end",
+        lambda i: f"{df.loc[i, 'period_end']} does not end fiscal year {df.loc[i, 'fiscal_year']}",
+    )
     mixed = df.groupby("measure")["currency"].nunique() > 1
     if mixed.any():
         raise SimInputError(path, f"measure {mixed.idxmax()} mixes currencies", field="currency")

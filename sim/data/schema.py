@@ -9,10 +9,10 @@ file, the line and the field, because one precise message is more useful than a 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -72,6 +72,16 @@ def fail_at(path: Path, index: int | None, column: str | None, message: str) -> 
     return SimInputError(path, message, row=None if index is None else line_of(index), field=column)
 
 
+def reject_first(mask: pd.Series, path: Path, column: str, message: Callable[[Any], str]) -> None:
+    """Raise for the first row where ``mask`` holds (nothing when it holds nowhere).
+
+    ``message`` gets that row's index, so it can quote the offending values.
+    """
+    if mask.any():
+        i = mask.idxmax()
+        raise fail_at(path, i, column, message(i))
+
+
 def read_csv_text(path: Path) -> pd.DataFrame:
     """Read a CSV file with every cell as text (blank cells become missing).
 
@@ -123,36 +133,51 @@ def check_table(raw: pd.DataFrame, spec: TableSpec, path: Path) -> pd.DataFrame:
     for col in spec.columns:
         values = raw[col.name].str.strip()
         blank = values.isna()
-        if col.required and blank.any():
-            raise fail_at(path, blank.idxmax(), col.name, "value is required but blank")
+        name = col.name
+        if col.required:
+            reject_first(blank, path, name, lambda i: "value is required but blank")
         present = values[~blank]
         if col.pattern is not None:
-            bad = ~present.str.fullmatch(col.pattern)
-            if bad.any():
-                i = bad.idxmax()
-                raise fail_at(path, i, col.name, f"malformed value {present[i]!r}")
+            reject_first(
+                ~present.str.fullmatch(col.pattern),
+                path,
+                name,
+                lambda i, p=present: f"malformed value {p[i]!r}",
+            )
         if col.allowed is not None:
-            bad = ~present.isin(list(col.allowed))
-            if bad.any():
-                i = bad.idxmax()
-                choices = ", ".join(sorted(col.allowed))
-                raise fail_at(path, i, col.name, f"{present[i]!r} is not one of: {choices}")
+            choices = ", ".join(sorted(col.allowed))
+            reject_first(
+                ~present.isin(list(col.allowed)),
+                path,
+                name,
+                lambda i, p=present, c=choices: f"{p[i]!r} is not one of: {c}",
+            )
         if col.kind == "str":
             out[col.name] = values
             continue
         numbers = pd.to_numeric(present, errors="coerce")
-        if numbers.isna().any():
-            i = numbers.isna().idxmax()
-            raise fail_at(path, i, col.name, f"{present[i]!r} is not a number")
-        if col.kind == "int" and (numbers != numbers.round()).any():
-            i = (numbers != numbers.round()).idxmax()
-            raise fail_at(path, i, col.name, f"{present[i]!r} is not a whole number")
-        if col.lo is not None and (numbers < col.lo).any():
-            i = (numbers < col.lo).idxmax()
-            raise fail_at(path, i, col.name, f"{present[i]} is below the minimum {col.lo:g}")
-        if col.hi is not None and (numbers > col.hi).any():
-            i = (numbers > col.hi).idxmax()
-            raise fail_at(path, i, col.name, f"{present[i]} is above the maximum {col.hi:g}")
+        reject_first(numbers.isna(), path, name, lambda i, p=present: f"{p[i]!r} is not a number")
+        if col.kind == "int":
+            reject_first(
+                numbers != numbers.round(),
+                path,
+                name,
+                lambda i, p=present: f"{p[i]!r} is not a whole number",
+            )
+        if col.lo is not None:
+            reject_first(
+                numbers < col.lo,
+                path,
+                name,
+                lambda i, p=present, c=col: f"{p[i]} is below the minimum {c.lo:g}",
+            )
+        if col.hi is not None:
+            reject_first(
+                numbers > col.hi,
+                path,
+                name,
+                lambda i, p=present, c=col: f"{p[i]} is above the maximum {c.hi:g}",
+            )
         typed = pd.Series(numbers, index=present.index).reindex(raw.index)
         out[col.name] = typed.astype("Int64" if col.kind == "int" else "float64")
 
