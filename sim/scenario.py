@@ -71,6 +71,8 @@ class Firm(Strict):
     finance_elasticity: float = Field(
         0.5, ge=0.0, le=2.0, description="elasticity of capacity to group revenue"
     )
+    # Default IPO date: NYSE debut on 19 September 2014, as recorded with its source in
+    # data-raw/sources/firm_finance.csv (row ipo_date).
     ipo_year: int | None = Field(2014, description="year of the IPO (blank: no IPO)")
     ipo_month: int = Field(9, ge=1, le=12, description="month of the IPO")
     ipo_multiplier: float = Field(

@@ -121,8 +121,8 @@ BARRIER_AFFECTS: tuple[str, ...] = ("investment", "operations", "both")
 OUT_OF_SCOPE_ISO3: frozenset[str] = frozenset({"CHN", "HKG", "MAC"})
 
 #: Country-group codes allowed where a barrier applies to a bloc, with the markets they cover.
-#: EUU: the European Union's member states among our markets (the UK left on 31 Jan 2020, before the
-#: EU screening regulation applied, so it is not included).
+#: EUU: the European Union's member states among our markets, as listed with its source in the notes
+#: of barrier event B15 (the EU screening regulation becoming applicable in October 2020).
 COUNTRY_GROUPS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {
         "EUU": frozenset(
