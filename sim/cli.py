@@ -339,7 +339,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.calibration.job import run_sensitivity
 
     out = run_sensitivity(args.scenario, out_dir=args.out, quick=args.quick)
-    table = __import__("pandas").read_csv(out / "sensitivity.csv")
+    import pandas as pd
+
+    table = pd.read_csv(out / "sensitivity.csv")
     top = table.sort_values(["outcome", "mu_star"], ascending=[True, False]).groupby("outcome")
     print(top.head(5).to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     print(f"\nWrote {out}")

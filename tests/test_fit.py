@@ -104,3 +104,27 @@ def test_summarise_runs_counts_by_hand():
     assert stats.capital[0] == pytest.approx(3.0 + 0.25 + 1.0)
     assert stats.emerging_modes[0].tolist() == [0, 0, 1, 0]
     assert stats.mature_modes[0].tolist() == [1, 0, 0, 1]
+
+
+def test_record_summary_and_ensemble_statistics_agree_on_the_real_record():
+    from sim.analysis.ensemble import encode_record
+    from sim.analysis.metrics import record_aggregates
+    from sim.data import load_dataset
+    from sim.scenario import parse_scenario
+    from sim.world import build_world
+
+    data = load_dataset()
+    s = parse_scenario({"name": "x", "strategies": [{"label": "r", "policy": "random"}]}, "x")
+    world = build_world(data, s)
+    table = record_aggregates(data.events, range(2010, 2022))
+    encoded = encode_record(data.events, world)
+    scalars = summarise_runs(encoded, np.zeros(len(encoded), dtype=int), 1, world).scalars(world)
+    for name in (
+        "total_events",
+        "peak_year",
+        "distinct_countries",
+        "us_share",
+        "control_share",
+        "equity_share",
+    ):
+        assert scalars.iloc[0][name] == pytest.approx(table[name]), name

@@ -1,8 +1,10 @@
-"""Aggregates of a deal-event table, the same for the historical record and simulated runs.
+"""Aggregates of a tidy deal-event table, as the paper reports them (``sim data summary``).
 
-Every function takes a tidy table with at least the columns ``year``, ``country_iso3``, ``region``
-and ``mode`` (one row per event), so the numbers the paper reports and the numbers a simulation
-produces are computed by one piece of code.
+Every function takes a table with at least the columns ``year``, ``country_iso3``, ``region`` and
+``mode`` (one row per event). Ensembles of simulated runs are summarised per run by the integer
+bincounts of :mod:`sim.analysis.ensemble` instead, which also encode the record the same way for
+``sim run``; the two agree on the shared measures (total, peak year, countries, US, control and
+equity shares).
 """
 
 from __future__ import annotations

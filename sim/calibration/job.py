@@ -131,8 +131,7 @@ def _calibrated_scenario(
             k: (round(v, 4) if isinstance(v, float) else v)
             for k, v in best[strategy["label"]].params.items()
         }
-    for key in ("data",):
-        raw[key] = {k: v for k, v in raw[key].items() if v is not None}
+    raw["data"] = {k: v for k, v in raw["data"].items() if v is not None}
     return raw
 
 
