@@ -1,9 +1,10 @@
 """The Mesa model: one firm among country markets, one step per year (ODD in docs/ODD.md).
 
-Each step: market attributes move to the new year (they are read from the world's arrays, so no
-per-market Python work is needed), then the firm decides, acts and learns. Every attempted deal is
-recorded as an event row; blocked deals are recorded with the mode they attempted and
-``blocked = True``.
+The model is a thin Mesa shell around the batched engine (:mod:`sim.engine`): its firm agent
+holds a batch of one run and steps it with the same function that steps thousands of runs in an
+ensemble, so there is one definition of the model's dynamics. Markets are environment state
+(year x market arrays in :class:`sim.world.World`), not agents: they do not act. Mesa's
+``steps`` and ``running`` drive the calendar, so SolaraViz's Play stops at the last year.
 """
 
 from __future__ import annotations
@@ -11,11 +12,66 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.agents import FirmAgent, MarketAgent
-from sim.events import EVENT_FIELDS
-from sim.policies.base import Policy
+from sim.engine import BatchState, RunDraws, stack_draws, step
+from sim.events import EVENT_DTYPE
+from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm
 from sim.world import World
+
+
+class FirmAgent(mesa.Agent):
+    """The internationalizing firm: each year it scores options, takes deals and learns.
+
+    Attributes:
+        policy: The strategy deciding market and mode utilities.
+        config: The firm-level mechanism parameters (from the scenario).
+        state: The firm's state as a batch of one run (see :class:`sim.engine.BatchState`).
+    """
+
+    model: InternationalizationModel
+
+    def __init__(
+        self,
+        model: InternationalizationModel,
+        policy: Policy[PolicyParams],
+        config: Firm,
+        draws: RunDraws,
+    ) -> None:
+        super().__init__(model)
+        self.policy = policy
+        self.config = config
+        self.state = BatchState(model.world, 1, config.region_spillover)
+        self._uniforms, self._climate = stack_draws([draws])
+
+    @property
+    def commitment(self) -> np.ndarray:
+        """Highest commitment rung reached per market (0 none ... 3 control)."""
+        return self.state.commitment[0]
+
+    @property
+    def experience(self) -> np.ndarray:
+        """Accumulated experience per market."""
+        return self.state.experience[0]
+
+    @property
+    def deals(self) -> np.ndarray:
+        """Completed deals per market."""
+        return self.state.deals[0]
+
+    @property
+    def load(self) -> float:
+        """Current integration load (the Penrose effect's state)."""
+        return float(self.state.load[0])
+
+    def act(self, t: int) -> np.ndarray:
+        """Decide, attempt and learn in year index ``t``; the year's event rows."""
+        rows = step(
+            self.model.world, self.policy, self.config, self.state, t, self._uniforms, self._climate
+        )
+        out = np.empty(rows.size, dtype=EVENT_DTYPE)
+        for name in EVENT_DTYPE.names or ():
+            out[name] = rows[name]
+        return out
 
 
 class InternationalizationModel(mesa.Model):
@@ -24,75 +80,54 @@ class InternationalizationModel(mesa.Model):
     Args:
         world: The shared, read-only arrays built from data and scenario.
         policy: The strategy (policy object with its parameters).
-        firm: The firm's configuration.
-        rng: Seed or ``numpy.random.Generator``; all randomness flows from it.
+        firm: The firm-level mechanism parameters.
+        rng: The run's generator (or a seed). The run's random numbers are drawn from it first,
+            before Mesa takes its own seed from it, so a run is identical here and in a batch.
     """
 
     def __init__(
         self,
         world: World,
-        policy: Policy,
+        policy: Policy[PolicyParams],
         firm: Firm,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        super().__init__(rng=rng)
+        generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        draws = RunDraws.draw(generator, world.n_years, firm.opportunities)
+        super().__init__(rng=generator)
         self.world = world
-        self.year_index = 0
-        self._events: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
-        self._table: np.ndarray | None = None
-        self.firm = FirmAgent(self, policy, firm)
-        self.markets = [MarketAgent(self, j) for j in range(world.n_markets)]
+        self._years: list[np.ndarray] = []
+        self.firm = FirmAgent(self, policy, firm, draws)
+
+    @property
+    def year_index(self) -> int:
+        """Index of the year the next step simulates (the number of steps taken)."""
+        return self.steps
 
     @property
     def year(self) -> int:
         """The calendar year the next step simulates (the last year once finished)."""
-        return int(self.world.years[min(self.year_index, self.world.n_years - 1)])
-
-    @property
-    def finished(self) -> bool:
-        """Whether every simulated year has been stepped."""
-        return self.year_index >= self.world.n_years
-
-    def market(self, iso3: str) -> MarketAgent:
-        """The market agent of a country code."""
-        return self.markets[self.world.iso3.index(iso3)]
+        return int(self.world.years[min(self.steps, self.world.n_years - 1)])
 
     def step(self) -> None:
-        """Advance one year: the firm decides and acts, then the calendar moves on."""
-        if self.finished:
+        """Advance one year: the firm decides and acts; stop after the last year."""
+        t = self.steps - 1  # Mesa counts this step before calling it
+        if t >= self.world.n_years:
+            self.running = False
             return
-        self.firm.step()
-        self.year_index += 1
+        self._years.append(self.firm.act(t))
+        if t + 1 >= self.world.n_years:
+            self.running = False
 
     def run(self) -> np.ndarray:
         """Step through every simulated year and return the events table."""
-        while not self.finished:
+        while self.running:
             self.step()
         return self.events
 
-    def record(self, markets: np.ndarray, modes: np.ndarray, blocked: np.ndarray) -> None:
-        """Append this year's attempted deals (called by the firm)."""
-        self._events.append((self.year_index, markets, modes, blocked))
-        self._table = None
-
     @property
     def events(self) -> np.ndarray:
-        """All attempted deals so far, shape (n, 5), columns :data:`EVENT_FIELDS`."""
-        if self._table is not None:
-            return self._table
-        n = sum(e[1].shape[0] for e in self._events)
-        out = np.empty((n, len(EVENT_FIELDS)), np.int64)
-        row = 0
-        for t, markets, modes, blocked in self._events:
-            end = row + markets.shape[0]
-            out[row:end, 0] = self.world.years[t]
-            out[row:end, 1] = markets
-            out[row:end, 2] = modes
-            out[row:end, 3] = blocked
-            row = end
-        # Industries depend only on the mode, so they are drawn once for the whole run.
-        cdf = self.world.industry_cdf[out[:, 2]]
-        industry = (self.rng.random(n)[:, None] > cdf).sum(axis=1)
-        out[:, 4] = np.minimum(industry, cdf.shape[1] - 1)
-        self._table = out
-        return out
+        """All attempted deals so far (``EVENT_DTYPE``), in year then opportunity order."""
+        if not self._years:
+            return np.empty(0, dtype=EVENT_DTYPE)
+        return np.concatenate(self._years)

@@ -54,6 +54,10 @@ RANK = np.array([m.rank for m in MODES], dtype=np.int8)
 COST = np.array([m.cost for m in MODES])
 LEARNING = np.array([m.learning for m in MODES])
 REVERSIBILITY = np.array([m.reversibility for m in MODES])
+#: Integration load a completed deal puts on the firm's managerial capacity (Penrose 1959): its
+#: capital cost relative to a controlling acquisition, so an acquisition loads the firm fully
+#: and a cooperation agreement lightly. Fixed before fitting; only the load's effect is fitted.
+LOAD = COST / COST.max()
 EQUITY = np.array([m.equity for m in MODES])
 AMOUNT_CLASS = tuple(m.amount_class for m in MODES)
 

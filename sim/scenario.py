@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sim.bounds import float_bounds
 from sim.data.loaders import DataPaths
 from sim.data.taxonomy import DEFAULT_SCOPE, RECORD_YEARS
 from sim.errors import SimInputError
@@ -35,6 +36,7 @@ class DataFiles(Strict):
     indicators: Path | None = None
     barriers: Path | None = None
     finance: Path | None = None
+    home_policy: Path | None = None
 
 
 class History(Strict):
@@ -45,67 +47,65 @@ class History(Strict):
     )
 
 
-class Multiplier(Strict):
-    """A dated multiplier on the firm's yearly capacity."""
-
-    from_year: int = Field(description="first year the multiplier applies")
-    to_year: int | None = Field(None, description="last year it applies (blank: to the end)")
-    multiplier: float = Field(gt=0.0, le=10.0, description="factor on capacity")
-    label: str = Field("", description="what it stands for, with its source")
-
-
 class Firm(Strict):
-    """The firm's resources and how host-country barriers stop its deals.
+    """Firm-level mechanisms shared by every policy: how many deals a year holds, and blocking.
 
-    Yearly capacity (capital units) = base_capacity x (revenue / revenue in the reference year) **
-    finance_elasticity x the product of the multipliers in force; the policy's aggressiveness and
-    a mean-one Gamma noise then give the year's budget.
+    Each year the firm screens ``opportunities`` deal opportunities; each is taken with the logit
+    probability of its options against an outside option (no deal) whose utility, the hurdle, is
+    ``hurdle - resource_elasticity * log(revenue / first-year revenue)
+    - home_policy_effect * home regime index + load_penalty * integration load
+    + climate_noise * N(0, 1)`` (docs/ODD.md, 7. Submodels). Every default is a prior guess inside
+    a documented range, not a value read off the record; ``sim calibrate`` fits them on the
+    calibration window.
     """
 
-    base_capacity: float = Field(
-        8.0, gt=0.0, le=200.0, description="capital units per year at the reference revenue"
+    opportunities: int = Field(
+        60,
+        ge=1,
+        le=1000,
+        description="deal opportunities screened per year (deals per year cannot exceed it)",
     )
-    finance_reference_year: int = Field(
-        2015, description="calendar year whose revenue defines index 1"
+    hurdle: float = Field(
+        3.0, ge=-10.0, le=15.0, description="utility of no deal at the first year's resources"
     )
-    finance_elasticity: float = Field(
-        0.5, ge=0.0, le=2.0, description="elasticity of capacity to group revenue"
+    resource_elasticity: float = Field(
+        0.5, ge=0.0, le=3.0, description="how much log revenue lowers the hurdle"
     )
-    # Default IPO date: NYSE debut on 19 September 2014, as recorded with its source in
-    # data-raw/sources/firm_finance.csv (row ipo_date).
-    ipo_year: int | None = Field(2014, description="year of the IPO (blank: no IPO)")
-    ipo_month: int = Field(9, ge=1, le=12, description="month of the IPO")
-    ipo_multiplier: float = Field(
-        1.5, gt=0.0, le=10.0, description="capacity multiplier after the IPO"
+    load_penalty: float = Field(
+        0.3,
+        ge=0.0,
+        le=3.0,
+        description="hurdle rise per unit of integration load (Penrose effect)",
     )
-    organisation: list[Multiplier] = Field(
-        default_factory=lambda: [
-            Multiplier(
-                from_year=2012,
-                multiplier=1.1,
-                label="2012 business-group structure (Li & Li 2022, 2.3)",
-            ),
-            Multiplier(
-                from_year=2015,
-                multiplier=1.1,
-                label="2015 middle-platform structure (Li & Li 2022, 2.3)",
-            ),
-        ],
-        description="organisational changes as capacity multipliers",
+    load_halflife: float = Field(
+        2.0, ge=0.5, le=10.0, description="years for the integration load of a deal to halve"
     )
-    home_climate: list[Multiplier] = Field(
-        default_factory=lambda: [
-            Multiplier(
-                from_year=2020,
-                to_year=2021,
-                multiplier=0.6,
-                label="home regulatory tightening on platform firms 2020-21",
-            ),
-        ],
-        description="home regulatory climate as capacity multipliers",
+    home_policy_effect: float = Field(
+        0.2,
+        ge=0.0,
+        le=3.0,
+        description="hurdle fall per unit of the home outbound-regime index (easing > 0)",
     )
-    budget_noise: float = Field(
-        4.0, gt=0.0, le=1000.0, description="Gamma shape of the yearly budget noise (mean 1)"
+    deterrence: float = Field(
+        2.0,
+        ge=0.0,
+        le=5.0,
+        description="weight of log(1 - P(blocked)) in a market's utility (anticipated screening)",
+    )
+    depletion: float = Field(
+        0.1,
+        ge=0.0,
+        le=2.0,
+        description="utility lost per completed deal in a market (finite pool of targets)",
+    )
+    climate_noise: float = Field(
+        0.4, ge=0.0, le=3.0, description="sd of the yearly shock to the hurdle (deal climate)"
+    )
+    core_industry_bonus: float = Field(
+        1.0,
+        ge=-3.0,
+        le=6.0,
+        description="log-odds of a deal being in the core industry (e-commerce) vs each other",
     )
     block_base: float = Field(
         0.02, ge=0.0, le=1.0, description="probability a deal is blocked at zero barriers"
@@ -113,10 +113,28 @@ class Firm(Strict):
     block_slope: float = Field(
         0.3, ge=0.0, le=1.0, description="added block probability per unit of barriers"
     )
-    max_deals_per_year: int = Field(40, ge=1, le=500, description="hard cap on deals per year")
+    max_block: float = Field(
+        0.95, ge=0.0, le=1.0, description="ceiling of the block probability"
+    )
     region_spillover: float = Field(
         0.5, ge=0.0, le=1.0, description="share of market experience that spills to its region"
     )
+
+    @classmethod
+    def bounds(cls) -> dict[str, tuple[float, float]]:
+        """The searchable float fields and their ``(ge, le)`` bounds, in declaration order."""
+        return float_bounds(cls)
+
+
+#: Firm fields ``sim calibrate`` fits for every strategy unless the scenario lists others: the
+#: count machinery (level, resources, Penrose load, home regime, climate noise).
+FITTED_FIRM_FIELDS = (
+    "hurdle",
+    "resource_elasticity",
+    "load_penalty",
+    "home_policy_effect",
+    "climate_noise",
+)
 
 
 class Strategy(Strict):
@@ -168,7 +186,7 @@ class ExcludeShock(Strict):
 
 
 class CapitalShock(Strict):
-    """Multiply the firm's capacity for some years."""
+    """Multiply the firm's resources (its revenue, as the hurdle reads it) for some years."""
 
     type: Literal["capital"]
     from_year: int
@@ -270,7 +288,7 @@ class Sensitivity(Strict):
 
     strategy: str | None = Field(None, description="strategy label (default: the first)")
     firm_inputs: list[str] = Field(
-        ["base_capacity", "finance_elasticity", "ipo_multiplier", "block_slope"],
+        ["hurdle", "resource_elasticity", "load_penalty", "block_slope"],
         description="firm fields screened beside the policy's parameters",
     )
     trajectories: int = Field(10, ge=2, le=10_000, description="Morris trajectories")
@@ -342,10 +360,15 @@ class Scenario(Strict):
         return range(self.years[0], self.years[1] + 1)
 
     def data_paths(self) -> DataPaths:
-        """The data files as loader paths (finance is read by the world builder)."""
+        """The data files as loader paths."""
         d = self.data
         return DataPaths(
-            events=d.events, markets=d.markets, indicators=d.indicators, barriers=d.barriers
+            events=d.events,
+            markets=d.markets,
+            indicators=d.indicators,
+            barriers=d.barriers,
+            finance=d.finance,
+            home_policy=d.home_policy,
         )
 
 

@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.analysis.record_summary import in_scope
 from sim.data import Dataset
-from sim.data.taxonomy import COUNTRY_GROUPS, INDUSTRIES, REGIONS
+from sim.data.taxonomy import CORE_INDUSTRY, COUNTRY_GROUPS, INDUSTRIES, REGIONS, in_scope
 from sim.errors import SimInputError
-from sim.modes import MODE_NAMES
-from sim.policies.base import MarketView
+from sim.markets import MarketView
 from sim.scenario import Scenario
 
 #: Barrier added to a market by one dated barrier event of each kind (full weight when the event
@@ -55,10 +53,15 @@ class World:
             weight of 1 makes choice probability proportional to GDP (a gravity model).
         excluded: Markets closed to the firm, shape (T, N).
         shocked: Whether a dated barrier event or shock applies, shape (T, N).
-        capacity: Capital units the firm can spend before its policy's aggressiveness, shape (T,).
-        record_counts: The record's events per year (in the scenario's scope), shape (T,).
-        industry_given_mode: P(industry | mode) from the record, shape (n_modes, n_industries).
-        industries: Industry names (columns of ``industry_given_mode``).
+        p_block: Probability that the host blocks an attempted deal, shape (T, N).
+        log_resources: Log of the firm's revenue relative to the first simulated year, plus the
+            log of any capital shock in force, shape (T,); it lowers the outside option's hurdle.
+        home_regime: Home outbound-regime index (cumulative easing minus tightening events,
+            month-weighted in the year of the event), shape (T,).
+        record_counts: The record's events per year (in the scenario's scope), shape (T,); only
+            the record-copying oracle reads it.
+        industries: Industry names (the second-stage choice).
+        core_industry: Index of the firm's core industry in ``industries``.
         coords: Capital latitude and longitude per market, shape (N, 2) (for maps).
     """
 
@@ -76,14 +79,16 @@ class World:
     size: np.ndarray
     excluded: np.ndarray
     shocked: np.ndarray
-    capacity: np.ndarray
+    p_block: np.ndarray
+    log_resources: np.ndarray
+    home_regime: np.ndarray
     record_counts: np.ndarray
-    industry_given_mode: np.ndarray
     industries: tuple[str, ...] = field(default=INDUSTRIES)
+    core_industry: int = 0
     coords: np.ndarray | None = None
     views: tuple[MarketView, ...] = field(init=False, repr=False)
     any_excluded: np.ndarray = field(init=False, repr=False)
-    industry_cdf: np.ndarray = field(init=False, repr=False)
+    log_success: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in (
@@ -94,11 +99,12 @@ class World:
             "growth",
             "size",
             "excluded",
-            "capacity",
+            "p_block",
+            "log_resources",
+            "home_regime",
             "mature",
             "region",
             "record_counts",
-            "industry_given_mode",
         ):
             getattr(self, name).setflags(write=False)
         views = tuple(
@@ -116,8 +122,10 @@ class World:
             for t in range(len(self.years))
         )
         object.__setattr__(self, "views", views)
-        object.__setattr__(self, "industry_cdf", np.cumsum(self.industry_given_mode, axis=1))
         object.__setattr__(self, "any_excluded", self.excluded.any(axis=1))
+        log_success = np.log1p(-np.minimum(self.p_block, 1.0 - 1e-9))
+        log_success.setflags(write=False)
+        object.__setattr__(self, "log_success", log_success)
 
     @property
     def n_markets(self) -> int:
@@ -209,40 +217,50 @@ def _excluded(scenario: Scenario, iso3: list[str], years: list[int], source: str
     return out
 
 
-def capacity_series(finance: pd.DataFrame, scenario: Scenario) -> np.ndarray:
-    """Yearly capital capacity from group revenue and the firm's dated multipliers.
+def calendar_revenue(finance: pd.DataFrame, years: np.ndarray) -> np.ndarray:
+    """Total revenue per calendar year, from the fiscal year that covers most of it.
 
-    Calendar year t is matched with the fiscal year ending in March of t+1 (nine of its twelve
-    months fall in t); years beyond the data take the nearest available fiscal year.
+    A fiscal year whose period ends between 1 July of year t and 30 June of t+1 has most of its
+    months in t (a March year-end FY2016 covers April 2015 - March 2016: nine months of 2015).
+    Years beyond the data take the nearest available fiscal year.
     """
-    firm = scenario.firm
+    rows = finance[finance["measure"] == "total_revenue"].copy()
+    end = pd.to_datetime(rows["period_end"])
+    rows["calendar"] = np.where(end.dt.month >= 7, end.dt.year, end.dt.year - 1)
+    series = rows.groupby("calendar")["value"].last().sort_index()
+    known = series.index.to_numpy()
+    nearest = known[np.abs(known[None, :] - years[:, None]).argmin(axis=1)]
+    return series.reindex(nearest).to_numpy(dtype=float)
+
+
+def resource_series(finance: pd.DataFrame, scenario: Scenario) -> np.ndarray:
+    """Log revenue relative to the first simulated year, plus the log of capital shocks."""
     years = np.asarray(list(scenario.year_range))
-    revenue = finance[finance["measure"] == "total_revenue"].set_index("fiscal_year")["value"]
-    fy = np.clip(years + 1, revenue.index.min(), revenue.index.max())
-    ref_fy = int(np.clip(firm.finance_reference_year + 1, revenue.index.min(), revenue.index.max()))
-    index = revenue.reindex(fy).to_numpy(dtype=float) / float(revenue.loc[ref_fy])
-    cap = firm.base_capacity * index**firm.finance_elasticity
-    if firm.ipo_year is not None:
-        share = np.where(
-            years > firm.ipo_year,
-            1.0,
-            np.where(years == firm.ipo_year, (12 - firm.ipo_month + 1) / 12, 0.0),
-        )
-        cap = cap * firm.ipo_multiplier**share
-    shocks = [s for s in scenario.shocks if s.type == "capital"]
-    for m in [*firm.organisation, *firm.home_climate, *shocks]:
-        last = m.to_year if m.to_year is not None else years[-1]
-        cap = np.where((years >= m.from_year) & (years <= last), cap * m.multiplier, cap)
-    return cap
+    revenue = calendar_revenue(finance, years)
+    out = np.log(revenue / revenue[0])
+    for shock in scenario.shocks:
+        if shock.type == "capital":
+            last = shock.to_year if shock.to_year is not None else years[-1]
+            active = (years >= shock.from_year) & (years <= last)
+            out = np.where(active, out + np.log(shock.multiplier), out)
+    return out
 
 
-def _industry_given_mode(events: pd.DataFrame) -> np.ndarray:
-    """P(industry | mode) from the record with add-one smoothing (so no category is impossible)."""
-    table = pd.crosstab(events["mode"], events["industry"]).reindex(
-        index=list(MODE_NAMES), columns=list(INDUSTRIES), fill_value=0
-    )
-    counts = table.to_numpy(dtype=float) + 1.0
-    return counts / counts.sum(axis=1, keepdims=True)
+def home_regime_series(policy_events: pd.DataFrame | None, years: np.ndarray) -> np.ndarray:
+    """Cumulative home outbound-regime index: +1 per easing event, -1 per tightening event.
+
+    An event counts from its month on: in its own calendar year it weighs the share of the year
+    left (an event in September counts 4/12 that year), fully in later years.
+    """
+    out = np.zeros(years.shape[0])
+    if policy_events is None or policy_events.empty:
+        return out
+    for date, direction in zip(policy_events["date"], policy_events["direction"], strict=True):
+        year = int(str(date)[:4])
+        month = int(str(date)[5:7]) if len(str(date)) >= 7 else 1
+        share = np.where(years > year, 1.0, np.where(years == year, (12 - month + 1) / 12, 0.0))
+        out += float(direction) * share
+    return out
 
 
 def build_world(data: Dataset, scenario: Scenario, source: str = "scenario") -> World:
@@ -283,8 +301,12 @@ def build_world(data: Dataset, scenario: Scenario, source: str = "scenario") -> 
         size=np.log(gdp_pc * population) - np.log(np.nanmax(gdp_pc * population)),
         excluded=_excluded(scenario, iso3, years, source),
         shocked=shocked,
-        capacity=capacity_series(data.finance, scenario),
+        p_block=np.minimum(
+            scenario.firm.block_base + scenario.firm.block_slope * barriers, scenario.firm.max_block
+        ),
+        log_resources=resource_series(data.finance, scenario),
+        home_regime=home_regime_series(data.home_policy, np.asarray(years)),
         record_counts=counts,
-        industry_given_mode=_industry_given_mode(history),
+        core_industry=INDUSTRIES.index(CORE_INDUSTRY),
         coords=markets[["capital_lat", "capital_lon"]].to_numpy(dtype=float),
     )

@@ -1,4 +1,4 @@
-"""Model invariants on the real data: feasibility, commitment ladder, capacity, reproducibility."""
+"""Model invariants on the real data: feasibility, commitment ladder, reproducibility, Mesa idioms."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from sim.data import load_dataset
-from sim.experiment.runner import run_generator, run_strategies
+from sim.experiment.runner import run_generator, run_strategies, stream_key
 from sim.model import InternationalizationModel
-from sim.modes import CONTROL, COST, MAX_COMMITMENT
+from sim.modes import CONTROL, RANK
 from sim.policies import get_policy, policy_names
 from sim.scenario import parse_scenario
 from sim.world import build_world
@@ -41,57 +41,52 @@ def test_no_deal_in_excluded_markets_and_every_market_known(dataset):
         ]
     )
     world = build_world(dataset, s)
-    ens = run_strategies(world, s.strategies, s.firm, s.seed, 20)
-    ev = ens.events
+    ev = run_strategies(world, s.strategies, s.firm, s.seed, 20).events
     ind, usa = world.iso3.index("IND"), world.iso3.index("USA")
-    assert not ((ev[:, 4] == ind) & (ev[:, 3] >= 2014)).any()
-    assert not ((ev[:, 4] == usa) & (ev[:, 3] <= 2015)).any()
-    assert ((ev[:, 4] == usa) & (ev[:, 3] > 2015)).any()
-    assert ev[:, 4].min() >= 0 and ev[:, 4].max() < world.n_markets
+    assert ev.size > 1000
+    assert not ((ev["market"] == ind) & (ev["year"] >= 2014)).any()
+    assert not ((ev["market"] == usa) & (ev["year"] <= 2015)).any()
+    assert ((ev["market"] == usa) & (ev["year"] > 2015)).any()
+    assert ((ev["market"] == ind) & (ev["year"] < 2014)).any()
+    assert set(np.unique(ev["market"])) <= set(range(world.n_markets))
 
 
-@pytest.mark.parametrize("name", policy_names())
-def test_commitment_never_exceeds_control_and_no_market_is_controlled_twice(dataset, name):
+def test_a_market_is_controlled_at_most_once_and_commitment_is_the_highest_rung(dataset):
     s = scenario()
     world = build_world(dataset, s)
-    policy = get_policy(name)(get_policy(name).Params())
-    for seed in range(15):
-        model = InternationalizationModel(world, policy, s.firm, rng=seed)
-        ev = model.run()
-        assert model.firm.commitment.max() <= MAX_COMMITMENT
-        done_control = ev[(ev[:, 2] == CONTROL) & (ev[:, 3] == 0)]
-        assert np.bincount(done_control[:, 1], minlength=world.n_markets).max() <= 1
-        assert [m.commitment for m in model.markets] == model.firm.commitment.tolist()
+    for name in ("dual_track", "springboard", "oli_logit"):
+        policy = get_policy(name)(get_policy(name).Params())
+        for seed in range(5):
+            model = InternationalizationModel(world, policy, s.firm, rng=seed)
+            ev = model.run()
+            done = ev[ev["blocked"] == 0]
+            controls = done["market"][done["mode"] == CONTROL]
+            assert np.unique(controls).size == controls.size, name
+            expected = np.zeros(world.n_markets, dtype=int)
+            np.maximum.at(expected, done["market"], RANK[done["mode"]])
+            np.testing.assert_array_equal(model.firm.commitment, expected)
+            np.testing.assert_array_equal(
+                model.firm.deals, np.bincount(done["market"], minlength=world.n_markets)
+            )
 
 
-@pytest.mark.parametrize("name", [p for p in policy_names() if p != "random"])
-def test_yearly_capacity_is_respected(dataset, name):
+def test_the_oracle_copies_the_record_counts_and_nothing_else_does(dataset):
     s = scenario()
     world = build_world(dataset, s)
-    policy = get_policy(name)(get_policy(name).Params())
-    for seed in range(10):
-        model = InternationalizationModel(world, policy, s.firm, rng=seed)
-        ev = model.run()
-        budget = policy.params.aggressiveness * world.capacity * model.firm._budget_noise
-        spent = np.bincount(
-            ev[:, 0] - world.years[0], weights=COST[ev[:, 2]], minlength=world.n_years
+    ens = run_strategies(world, s.strategies, s.firm, s.seed, 10)
+    for k, label in enumerate(ens.labels):
+        ev = ens.events[ens.events["strategy"] == k]
+        counts = np.stack(
+            [
+                np.bincount(ev["year"][ev["replication"] == r] - 2010, minlength=12)
+                for r in range(10)
+            ]
         )
-        assert np.all(spent <= budget + 1e-9)
-        assert len(ev) > 0
+        copies = bool((counts == world.record_counts).all())
+        assert copies == (label == "random"), label
 
 
-def test_random_draws_the_record_count_each_year(dataset):
-    s = scenario()
-    world = build_world(dataset, s)
-    policy = get_policy("random")(get_policy("random").Params())
-    ev = InternationalizationModel(world, policy, s.firm, rng=3).run()
-    per_year = np.bincount(ev[:, 0] - 2010, minlength=12)
-    # At most the record's count; fewer only when a second control draw in one market was dropped.
-    assert np.all(per_year <= world.record_counts)
-    assert per_year.sum() >= world.record_counts.sum() - 5
-
-
-def test_same_seed_same_events_and_different_seeds_differ(dataset):
+def test_same_seed_same_events_and_another_seed_differs(dataset):
     s = scenario()
     world = build_world(dataset, s)
     a = run_strategies(world, s.strategies, s.firm, 11, 10).events
@@ -101,27 +96,44 @@ def test_same_seed_same_events_and_different_seeds_differ(dataset):
     assert a.shape != c.shape or not np.array_equal(a, c)
 
 
-def test_run_seeds_depend_only_on_their_indices():
-    x = run_generator(5, 1, 0, 3).random(4)
-    y = run_generator(5, 1, 0, 3).random(4)
-    z = run_generator(5, 0, 0, 3).random(4)
-    np.testing.assert_array_equal(x, y)
-    assert not np.array_equal(x, z)
+def test_run_streams_are_keyed_by_label_not_position(dataset):
+    x = run_generator(5, "dual_track", 0, 3).random(4)
+    np.testing.assert_array_equal(x, run_generator(5, "dual_track", 0, 3).random(4))
+    assert not np.array_equal(x, run_generator(5, "kojima", 0, 3).random(4))
+    assert stream_key("dual_track") != stream_key("dual_track2")
+    # Adding a strategy in front leaves another strategy's runs unchanged.
+    s1 = scenario(strategies=[{"label": "dt", "policy": "dual_track"}])
+    s2 = scenario(
+        strategies=[{"label": "k", "policy": "kojima"}, {"label": "dt", "policy": "dual_track"}]
+    )
+    world = build_world(dataset, s1)
+    one = run_strategies(world, s1.strategies, s1.firm, 3, 5).events
+    two = run_strategies(world, s2.strategies, s2.firm, 3, 5).events
+    mine = two[two["strategy"] == 1]
+    for name in ("year", "market", "mode", "blocked", "industry", "replication"):
+        np.testing.assert_array_equal(one[name], mine[name])
 
 
-def test_market_agents_read_the_current_year(dataset):
+def test_mesa_steps_and_running_stop_at_the_last_year(dataset):
     s = scenario()
     world = build_world(dataset, s)
     model = InternationalizationModel(
         world, get_policy("dual_track")(get_policy("dual_track").Params()), s.firm, rng=1
     )
-    india = model.market("IND")
-    assert india.maturity == pytest.approx(world.maturity[0, world.iso3.index("IND")])
+    assert model.running and model.year == 2010
     model.step()
     model.step()
-    assert model.year == 2012
-    assert india.barriers == pytest.approx(world.barriers[2, world.iso3.index("IND")])
-    assert len(model.agents) == world.n_markets + 1
+    assert model.steps == 2 and model.year == 2012
+    first_two = model.events.copy()
+    np.testing.assert_array_equal(model.events, first_two)  # reading does not re-draw anything
+    while model.running:
+        model.step()
+    assert model.steps == world.n_years
+    n = model.events.size
+    model.step()  # stepping past the end adds nothing
+    assert model.events.size == n
+    np.testing.assert_array_equal(model.events[: first_two.size], first_two)
+    assert len(model.agents) == 1  # markets are environment state, not agents
 
 
 def test_india_barriers_rise_in_2020_and_move_with_the_shock(dataset):
@@ -136,13 +148,18 @@ def test_india_barriers_rise_in_2020_and_move_with_the_shock(dataset):
     assert base.barriers[10, i] > base.barriers[9, i] + 0.5  # 2020 events
     assert moved.barriers[6, i] > base.barriers[6, i] + 0.5  # now from 2016
     assert moved.barriers[11, i] == pytest.approx(base.barriers[11, i])
+    assert base.p_block[10, i] > base.p_block[9, i]
 
 
-def test_no_ipo_lowers_capacity_after_2014(dataset):
-    with_ipo = build_world(dataset, scenario())
-    without = build_world(dataset, scenario(firm={"ipo_year": None}))
-    assert np.allclose(with_ipo.capacity[:4], without.capacity[:4])
-    assert np.allclose(with_ipo.capacity[5:] / without.capacity[5:], 1.5)
+def test_capital_shock_lowers_resources_only_in_its_years(dataset):
+    base = build_world(dataset, scenario())
+    shocked = build_world(
+        dataset,
+        scenario(shocks=[{"type": "capital", "from_year": 2015, "to_year": 2016, "multiplier": 0.5}]),
+    )
+    diff = shocked.log_resources - base.log_resources
+    np.testing.assert_allclose(diff[[5, 6]], np.log(0.5))
+    np.testing.assert_allclose(np.delete(diff, [5, 6]), 0.0)
 
 
 def test_model_is_garbage_collected_after_a_run(dataset):

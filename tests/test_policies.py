@@ -12,7 +12,7 @@ from sim.scenario import Firm
 from sim.world import World
 from tests.toy import toy_world
 
-FIRM = Firm(block_base=0.0, block_slope=0.0, budget_noise=1000.0)
+FIRM = Firm(block_base=0.0, block_slope=0.0, climate_noise=0.0, hurdle=3.5, depletion=0.0)
 EMERGING, MATURE = slice(0, 4), slice(4, 8)
 
 
@@ -24,9 +24,9 @@ def run_many(world: World, name: str, runs: int = 150, **params) -> list[np.ndar
 
 
 def control_deals(events: list[np.ndarray], world: World) -> tuple[int, int]:
-    ev = np.vstack(events)
-    ctrl = ev[ev[:, 2] == CONTROL]
-    mature = world.mature[ctrl[:, 1]]
+    ev = np.concatenate(events)
+    ctrl = ev[ev["mode"] == CONTROL]
+    mature = world.mature[ctrl["market"]]
     return int((~mature).sum()), int(mature.sum())
 
 
@@ -35,15 +35,25 @@ def first_entry_years(events: list[np.ndarray], n_markets: int) -> np.ndarray:
     firsts = np.full((len(events), n_markets), 2030.0)
     for r, ev in enumerate(events):
         for m in range(n_markets):
-            years = ev[ev[:, 1] == m, 0]
+            years = ev["year"][ev["market"] == m]
             if years.size:
                 firsts[r, m] = years.min()
     return firsts.mean(axis=0)
 
 
-def test_all_seven_policies_are_registered():
+def test_all_policies_and_baselines_are_registered():
     assert policy_names() == sorted(
-        ["dual_track", "diversification", "kojima", "uppsala", "oli_logit", "springboard", "random"]
+        [
+            "dual_track",
+            "diversification",
+            "kojima",
+            "uppsala",
+            "oli_logit",
+            "springboard",
+            "random",
+            "random_location",
+            "gravity",
+        ]
     )
 
 
@@ -63,7 +73,7 @@ def test_dual_track_puts_control_in_emerging_markets():
 
 
 def test_springboard_puts_control_in_mature_markets():
-    world = toy_world()
+    world = toy_world(n_years=4)  # before every mature market is controlled
     emerging, mature = control_deals(run_many(world, "springboard"), world)
     assert mature > 5 * max(emerging, 1)
 
@@ -79,14 +89,14 @@ def test_kojima_enters_low_maturity_markets_first_and_reverses():
 
 
 def test_uppsala_never_skips_a_rung():
-    world = toy_world(capacity=10.0)
+    world = toy_world()
     for ev in run_many(world, "uppsala", runs=60, climb_threshold=0.5):
         commitment = np.zeros(8, dtype=int)
-        for year in np.unique(ev[:, 0]):
-            this = ev[(ev[:, 0] == year) & (ev[:, 3] == 0)]
-            ranks = RANK[this[:, 2]]
-            assert np.all(ranks <= commitment[this[:, 1]] + 1)
-            np.maximum.at(commitment, this[:, 1], ranks)
+        for year in np.unique(ev["year"]):
+            this = ev[(ev["year"] == year) & (ev["blocked"] == 0)]
+            ranks = RANK[this["mode"]]
+            assert np.all(ranks <= commitment[this["market"]] + 1)
+            np.maximum.at(commitment, this["market"], ranks)
 
 
 def test_uppsala_enters_culturally_close_markets_first():
@@ -110,8 +120,8 @@ def test_random_ignores_attributes():
 
 def test_oli_logit_prefers_larger_markets():
     world = toy_world(size=np.log(np.array([1, 1, 1, 8, 1, 1, 1, 8], dtype=float) / 8))
-    ev = np.vstack(run_many(world, "oli_logit", beta_size=1.0))
-    counts = np.bincount(ev[:, 1], minlength=8)
+    ev = np.concatenate(run_many(world, "oli_logit", beta_size=1.0))
+    counts = np.bincount(ev["market"], minlength=8)
     assert counts[3] > 3 * counts[[0, 1, 2]].mean()
     assert counts[7] > 3 * counts[[4, 5, 6]].mean()
 
@@ -120,7 +130,7 @@ def test_diversification_spreads_over_regions_more_than_concentrated_logit():
     world = toy_world(size=np.log(np.array([8, 1, 1, 1, 8, 1, 1, 1], dtype=float) / 8))
 
     def region_entropy(events):
-        counts = np.bincount(world.region[np.vstack(events)[:, 1]], minlength=4)
+        counts = np.bincount(world.region[np.concatenate(events)["market"]], minlength=4)
         p = counts / counts.sum()
         return -(p[p > 0] * np.log(p[p > 0])).sum()
 
@@ -133,22 +143,39 @@ def test_diversification_spreads_over_regions_more_than_concentrated_logit():
 
 @pytest.mark.parametrize(
     "name",
-    ["dual_track", "kojima", "oli_logit", "springboard", "diversification", "uppsala", "random"],
+    policy_names(),
 )
-def test_utilities_have_one_value_per_market_and_mode(name):
+def test_utilities_have_one_value_per_run_market_and_mode(name):
     world = toy_world()
     policy = get_policy(name)(get_policy(name).Params())
+    commitment = np.zeros((2, 8), dtype=np.int8)
+    commitment[1, [0, 5]] = [2, 1]  # the second run has entered two markets
     firm = FirmView(
         year=2010,
         step=0,
-        commitment=np.zeros(8, dtype=np.int8),
-        experience=np.zeros(8),
-        deals=np.zeros(8),
-        mode_deals=np.zeros(3),
+        commitment=commitment,
+        experience=commitment.astype(float),
+        deals=commitment.astype(np.int32),
+        mode_deals=np.array([[0, 0, 0], [1, 1, 0]], dtype=np.int32),
+        industry_deals=np.zeros((2, 14), dtype=np.int32),
         region=world.region,
         n_regions=len(world.regions),
         spillover=0.5,
     )
-    u = policy.utilities(world.views[0], firm)
-    assert u.shape == (8, 3)
+    u = np.broadcast_to(policy.utilities(world.views[0], firm), (2, 8, 3))
     assert not np.isnan(u).any()
+    alone = FirmView(
+        year=2010,
+        step=0,
+        commitment=commitment[1:],
+        experience=commitment[1:].astype(float),
+        deals=commitment[1:].astype(np.int32),
+        mode_deals=np.array([[1, 1, 0]], dtype=np.int32),
+        industry_deals=np.zeros((1, 14), dtype=np.int32),
+        region=world.region,
+        n_regions=len(world.regions),
+        spillover=0.5,
+    )
+    # A run's utilities do not depend on the other runs in its batch.
+    one = np.broadcast_to(policy.utilities(world.views[0], alone), (1, 8, 3))
+    np.testing.assert_array_equal(u[1], one[0])

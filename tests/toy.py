@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.data.taxonomy import INDUSTRIES, REGIONS
-from sim.modes import N_MODES
+from sim.data.taxonomy import REGIONS
 from sim.world import World
 
 
 def toy_world(
     n_years: int = 12,
-    capacity: float = 6.0,
+    p_block: float = 0.0,
     excluded: np.ndarray | None = None,
     size: np.ndarray | None = None,
     maturity: np.ndarray | None = None,
@@ -43,7 +42,8 @@ def toy_world(
         size=tile(size),
         excluded=np.zeros((n_years, n), dtype=bool) if excluded is None else excluded,
         shocked=np.zeros((n_years, n), dtype=bool),
-        capacity=np.full(n_years, capacity),
+        p_block=np.full((n_years, n), p_block),
+        log_resources=np.zeros(n_years),
+        home_regime=np.zeros(n_years),
         record_counts=np.full(n_years, 5),
-        industry_given_mode=np.full((N_MODES, len(INDUSTRIES)), 1.0 / len(INDUSTRIES)),
     )

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from sim.events import EVENT_DTYPE
 from sim.modes import AMOUNT_CLASS, COST, MODE_NAMES
 from sim.world import World
 
@@ -150,12 +151,15 @@ def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: Worl
     """Count events per run.
 
     Args:
-        events: Integer table with columns year, market, mode, blocked (as the model writes).
+        events: Event table with (at least) the named columns year, market, mode, blocked.
         run: Dense run index (0 .. n_runs-1) of each event row.
         n_runs: Number of runs (runs without events still get a row of zeros).
         world: Years, regions and development classes.
     """
-    years, markets, modes, blocked = events[:, 0], events[:, 1], events[:, 2], events[:, 3]
+    years = events["year"].astype(np.int64)
+    markets = events["market"].astype(np.int64)
+    modes = events["mode"].astype(np.int64)
+    blocked = events["blocked"].astype(np.int64)
     t = years - world.years[0]
     n_t, n_m, n_r = world.n_years, world.n_markets, len(world.regions)
     compare = np.where(blocked == 1, OTHER, modes)
@@ -186,18 +190,19 @@ def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: Worl
 
 
 def encode_record(events: pd.DataFrame, world: World) -> np.ndarray:
-    """The historical record as the model's integer event table (year, market, mode, blocked).
+    """The historical record as a model event table (``EVENT_DTYPE``).
 
     Record rows with mode ``other`` become blocked deals of mode cooperation (the mode is not
     used once blocked); rows outside the simulated years are dropped.
     """
     rows = events[events["year"].between(world.years[0], world.years[-1])]
-    market = rows["country_iso3"].map({c: i for i, c in enumerate(world.iso3)}).to_numpy()
-    mode_index = {m: i for i, m in enumerate(MODE_NAMES)}
-    is_other = (rows["mode"] == "other").to_numpy()
-    mode = rows["mode"].map(mode_index).fillna(0).to_numpy(dtype=np.int64)
-    out = np.column_stack([rows["year"].to_numpy(), market, mode, is_other.astype(np.int64)])
-    return out.astype(np.int64)
+    out = np.empty(len(rows), dtype=EVENT_DTYPE)
+    out["year"] = rows["year"].to_numpy()
+    out["market"] = rows["country_iso3"].map({c: i for i, c in enumerate(world.iso3)}).to_numpy()
+    out["mode"] = rows["mode"].map({m: i for i, m in enumerate(MODE_NAMES)}).fillna(0).to_numpy()
+    out["blocked"] = (rows["mode"] == "other").to_numpy()
+    out["industry"] = rows["industry"].map({n: i for i, n in enumerate(world.industries)}).to_numpy()
+    return out
 
 
 def _dictionary(codes: np.ndarray, names: tuple[str, ...] | list[str]) -> pa.DictionaryArray:
@@ -212,7 +217,10 @@ def events_table(events: np.ndarray, labels: tuple[str, ...], world: World) -> p
     Categorical columns use fixed dictionaries, so tables of different chunks concatenate and
     serialise identically however the runs were chunked.
     """
-    strategy, point, rep, year, market, mode, blocked, industry = events.T
+    strategy, point, rep = events["strategy"], events["point"], events["replication"]
+    year, market, mode = events["year"], events["market"].astype(np.int64), events["mode"]
+    blocked, industry = events["blocked"], events["industry"]
+    mode = mode.astype(np.int64)
     amount_names = tuple(dict.fromkeys(AMOUNT_CLASS))
     amount_code = np.array([amount_names.index(a) for a in AMOUNT_CLASS])
     return pa.table(

@@ -8,12 +8,7 @@ import pandas as pd
 
 from sim.analysis.metrics import record_aggregates
 from sim.analysis.paper import PAPER_CLAIMS
-from sim.data.taxonomy import ENTITY_SCOPES, MODES
-
-
-def in_scope(events: pd.DataFrame, scope: str) -> pd.DataFrame:
-    """Events whose ``entity`` belongs to the named scope (see :data:`ENTITY_SCOPES`)."""
-    return events[events["entity"].isin(ENTITY_SCOPES[scope])]
+from sim.data.taxonomy import MODES, in_scope
 
 
 def with_continent(events: pd.DataFrame, markets: pd.DataFrame) -> pd.DataFrame:

@@ -19,11 +19,11 @@ import optuna
 import pandas as pd
 
 from sim.analysis.ensemble import encode_record, summarise_runs
-from sim.analysis.record_summary import in_scope
+from sim.data.taxonomy import in_scope
 from sim.calibration.heldout import held_out_table, held_out_values
 from sim.calibration.objective import loss, record_window, simulate, window_stats
 from sim.data import Dataset
-from sim.scenario import Scenario, Strategy
+from sim.scenario import FITTED_FIRM_FIELDS, Firm, Scenario, Strategy
 from sim.world import World, build_world
 
 #: Seed offset of the validation runs, so they never reuse a calibration run's random numbers.
@@ -43,19 +43,28 @@ class Fit:
 
 
 def free_parameters(strategy: Strategy, scenario: Scenario) -> list[tuple[str, float, float]]:
-    """The (name, low, high) of every parameter calibration may move for this strategy."""
+    """The (name, low, high) of every parameter calibration may move for this strategy.
+
+    By default: every bounded float of the policy plus the firm-level count machinery
+    (:data:`~sim.scenario.FITTED_FIRM_FIELDS`, named ``firm.<field>``), the same for every
+    strategy. ``calibration.parameters`` may list a subset per strategy label.
+    """
     cls = strategy.policy_class()
     if cls.matches_record_counts:
-        return []  # the null model copies the record's counts; nothing to fit
+        return []  # the oracle copies the record's counts; nothing to fit
     wanted = scenario.calibration.parameters.get(strategy.label)
-    out = []
-    for name, info in cls.Params.model_fields.items():
-        if info.annotation is not float or (wanted is not None and name not in wanted):
-            continue
-        bounds = {type(m).__name__: m for m in info.metadata}
-        if "Ge" in bounds and "Le" in bounds:
-            out.append((name, float(bounds["Ge"].ge), float(bounds["Le"].le)))
-    return out
+    firm_bounds = Firm.bounds()
+    candidates = [(n, *b) for n, b in cls.Params.bounds().items()] + [
+        (f"firm.{n}", *firm_bounds[n]) for n in FITTED_FIRM_FIELDS
+    ]
+    return [c for c in candidates if wanted is None or c[0] in wanted]
+
+
+def split_params(params: dict[str, Any], firm: Firm) -> tuple[dict[str, Any], Firm]:
+    """Policy parameters and the firm with its ``firm.<field>`` values applied."""
+    firm_values = {k[5:]: v for k, v in params.items() if k.startswith("firm.")}
+    policy_values = {k: v for k, v in params.items() if not k.startswith("firm.")}
+    return policy_values, firm.model_copy(update=firm_values) if firm_values else firm
 
 
 def _study(storage: str, name: str, seed: int) -> optuna.Study:
@@ -86,8 +95,9 @@ def fit_strategy(
     free = free_parameters(strategy, scenario)
 
     def evaluate(params: dict[str, Any]) -> float:
-        policy = cls(cls.Params(**params))
-        events, run = simulate(world, policy, scenario.firm, seed, s, replications)
+        policy_values, firm = split_params(params, scenario.firm)
+        policy = cls(cls.Params(**policy_values))
+        events, run = simulate(world, policy, firm, seed, strategy.label, replications)
         return loss(
             observed, window_stats(events, run, replications, world, cal.window), cal.weights
         )
@@ -145,14 +155,16 @@ def validate(
 ) -> Validation:
     """Run a fitted strategy ``validation_replications`` times and score it."""
     cal = scenario.calibration
-    cls = scenario.strategies[s].policy_class()
+    strategy = scenario.strategies[s]
+    cls = strategy.policy_class()
     n = cal.validation_replications
+    policy_values, firm = split_params(fit.params, scenario.firm)
     events, run = simulate(
         world,
-        cls(cls.Params(**fit.params)),
-        scenario.firm,
+        cls(cls.Params(**policy_values)),
+        firm,
         scenario.seed + VALIDATION_SEED_OFFSET + fit.seed,
-        s,
+        strategy.label,
         n,
     )
     ins = loss(
@@ -165,7 +177,7 @@ def validate(
         window_stats(events, run, n, world, cal.validation),
         cal.weights,
     )
-    full = summarise_runs(events[:, :4], run, n, world)
+    full = summarise_runs(events, run, n, world)
     record = encode_record(history, world)
     observed = summarise_runs(record, np.zeros(record.shape[0], dtype=np.int64), 1, world)
     table = held_out_table(held_out_values(observed, world).iloc[0], held_out_values(full, world))

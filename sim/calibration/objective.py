@@ -17,7 +17,7 @@ import pandas as pd
 from sim.analysis.ensemble import RunStats, encode_record, summarise_runs
 from sim.analysis.fit import count_loglik, jsd
 from sim.experiment.runner import run_block
-from sim.policies.base import Policy
+from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm, LossWeights
 from sim.world import World
 
@@ -39,7 +39,7 @@ def window_stats(
     events: np.ndarray, run: np.ndarray, n_runs: int, world: World, window: tuple[int, int]
 ) -> WindowStats:
     """Statistics of the events whose year lies in ``window`` (others are dropped first)."""
-    keep = (events[:, 0] >= window[0]) & (events[:, 0] <= window[1])
+    keep = (events["year"] >= window[0]) & (events["year"] <= window[1])
     stats = summarise_runs(events[keep], run[keep], n_runs, world)
     cols = np.flatnonzero((world.years >= window[0]) & (world.years <= window[1]))
     fields = {k: getattr(stats, k) for k in RunStats.__dataclass_fields__}
@@ -68,8 +68,14 @@ def loss(observed: WindowStats, simulated: WindowStats, weights: LossWeights) ->
 
 
 def simulate(
-    world: World, policy: Policy, firm: Firm, seed: int, strategy: int, replications: int
+    world: World,
+    policy: Policy[PolicyParams],
+    firm: Firm,
+    seed: int,
+    label: str,
+    replications: int,
+    first: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Events and run index of ``replications`` runs (seeds as in ``sim run``, point 0)."""
-    events = run_block(world, policy, firm, seed, strategy, 0, range(replications))
-    return events[:, 3:], events[:, 2]
+    """Events and run index (0-based) of ``replications`` runs, seeds as in ``sim run`` (point 0)."""
+    events = run_block(world, policy, firm, seed, 0, 0, range(first, first + replications), label)
+    return events, events["replication"].astype(np.int64) - first

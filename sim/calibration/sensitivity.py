@@ -1,6 +1,6 @@
 """``sim sensitivity``: Morris screening (SALib) of a strategy's parameters and the firm's inputs.
 
-Outcomes: total deals, US share and the full-period fit loss, each the mean over replications.
+Outcomes: total deals, the share of the most-used market and the full-period fit loss, each the mean over replications.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from SALib.analyze import morris as morris_analyze
 from SALib.sample import morris as morris_sample
 
 from sim.analysis.ensemble import summarise_runs
-from sim.analysis.record_summary import in_scope
+from sim.data.taxonomy import in_scope
 from sim.calibration.calibrate import free_parameters
 from sim.calibration.objective import loss, record_window, simulate, window_stats
 from sim.data import Dataset
@@ -21,7 +21,7 @@ from sim.errors import SimInputError
 from sim.scenario import Firm, Scenario
 from sim.world import build_world
 
-OUTCOMES = ("total_deals", "us_share", "fit_loss")
+OUTCOMES = ("total_deals", "top_market_share", "fit_loss")
 
 
 @dataclass
@@ -33,26 +33,15 @@ class SensitivityResult:
     design: pd.DataFrame
 
 
-#: Screening ranges of the firm's inputs: plausible values, narrower than the schema's limits.
-FIRM_RANGES = {
-    "base_capacity": (2.0, 20.0),
-    "finance_elasticity": (0.0, 1.5),
-    "ipo_multiplier": (1.0, 3.0),
-    "block_base": (0.0, 0.1),
-    "block_slope": (0.0, 0.6),
-    "budget_noise": (1.0, 20.0),
-    "region_spillover": (0.0, 1.0),
-}
-
-
 def _firm_bounds(name: str, source: str) -> tuple[float, float]:
-    if name not in FIRM_RANGES:
+    bounds = Firm.bounds()
+    if name not in bounds:
         raise SimInputError(
             source,
-            f"firm input {name!r} cannot be screened (choose from {', '.join(FIRM_RANGES)})",
+            f"firm input {name!r} cannot be screened (choose from {', '.join(bounds)})",
             field="sensitivity.firm_inputs",
         )
-    return FIRM_RANGES[name]
+    return bounds[name]
 
 
 def screen(
@@ -72,7 +61,11 @@ def screen(
         )
     s = labels.index(label)
     strategy = scenario.strategies[s]
-    inputs = [(name, lo, hi, "policy") for name, lo, hi in free_parameters(strategy, scenario)]
+    inputs = [
+        (name, lo, hi, "policy")
+        for name, lo, hi in free_parameters(strategy, scenario)
+        if not name.startswith("firm.")
+    ]
     inputs += [(name, *_firm_bounds(name, source), "firm") for name in cfg.firm_inputs]
     names = [i[0] for i in inputs]
     bounds = [[i[1], i[2]] for i in inputs]
@@ -99,13 +92,13 @@ def screen(
                 data, scenario.model_copy(update={"firm": firm_model}), source
             )
         world = worlds[key]
-        events, run = simulate(world, cls(cls.Params(**params)), firm_model, scenario.seed, s, n)
-        stats = summarise_runs(events[:, :4], run, n, world)
+        policy = cls(cls.Params(**params))
+        events, run = simulate(world, policy, firm_model, scenario.seed, label, n)
+        stats = summarise_runs(events, run, n, world)
         total = stats.total.astype(float)
-        us = world.iso3.index("USA")
         outcomes[i] = [
             total.mean(),
-            float(np.mean(stats.countries[:, us] / np.maximum(total, 1))),
+            float(np.mean(stats.countries.max(axis=1) / np.maximum(total, 1))),
             loss(
                 record_window(history, world, full),
                 window_stats(events, run, n, world, full),

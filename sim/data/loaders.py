@@ -27,13 +27,14 @@ from sim.errors import SimInputError
 
 #: Fewest Hofstede dimensions for a comparable Kogut-Singh index (else the distance is a gap).
 MIN_HOFSTEDE_DIMS = 4
-DATA_FILES = ("events", "markets", "indicators", "barriers", "finance")
+DATA_FILES = ("events", "markets", "indicators", "barriers", "finance", "home_policy")
 _FILE_NAMES = {
     "events": specs.EVENTS.name,
     "markets": specs.MARKETS.name,
     "indicators": specs.INDICATOR_ROWS.name,
     "barriers": specs.BARRIER_EVENTS.name,
     "finance": specs.FINANCE.name,
+    "home_policy": specs.HOME_POLICY.name,
 }
 
 
@@ -51,6 +52,7 @@ class DataPaths:
     indicators: Path | None = None
     barriers: Path | None = None
     finance: Path | None = None
+    home_policy: Path | None = None
 
     def resolve(self, name: str) -> Path:
         """The concrete path for ``name``, falling back to the packaged file."""
@@ -237,6 +239,12 @@ def load_finance(path: Path | None = None) -> pd.DataFrame:
     return df
 
 
+def load_home_policy(path: Path | None = None) -> pd.DataFrame:
+    """Load the dated home-country outbound-regime events (easing +1, tightening -1)."""
+    path = Path(path) if path is not None else packaged_path("home_policy")
+    return read_table(path, specs.HOME_POLICY)
+
+
 @dataclass(frozen=True)
 class Dataset:
     """All validated inputs of a run, loaded together so cross-file checks hold."""
@@ -246,6 +254,7 @@ class Dataset:
     indicators: pd.DataFrame
     barriers: pd.DataFrame
     finance: pd.DataFrame
+    home_policy: pd.DataFrame | None = None
 
 
 def load_dataset(paths: DataPaths | None = None) -> Dataset:
@@ -258,4 +267,5 @@ def load_dataset(paths: DataPaths | None = None) -> Dataset:
         indicators=load_indicators(paths.resolve("indicators"), markets),
         barriers=load_barriers(paths.resolve("barriers"), markets),
         finance=load_finance(paths.resolve("finance")),
+        home_policy=load_home_policy(paths.resolve("home_policy")),
     )

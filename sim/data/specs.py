@@ -12,6 +12,7 @@ from sim.data.taxonomy import (
     CONTINENTS,
     DEVELOPMENT_CLASSES,
     ENTITIES,
+    HOME_POLICY_KINDS,
     INDICATOR_METHODS,
     INDICATORS,
     INDUSTRIES,
@@ -92,6 +93,22 @@ BARRIER_EVENTS = TableSpec(
         Column("notes", required=False),
     ),
     key=("barrier_id",),
+)
+
+HOME_POLICY = TableSpec(
+    name="home_policy_events.csv",
+    columns=(
+        Column("policy_id", pattern=r"H\d{2,3}"),
+        Column("date", pattern=DATE_PATTERN),
+        Column("home_iso3", pattern=ISO3_PATTERN),
+        Column("kind", allowed=HOME_POLICY_KINDS),
+        Column("direction", "int", lo=-1, hi=1),
+        Column("description"),
+        Column("source_url", pattern=URL_PATTERN),
+        Column("source_title", required=False),
+        Column("notes", required=False),
+    ),
+    key=("policy_id",),
 )
 
 FINANCE = TableSpec(

@@ -7,6 +7,8 @@ cannot silently create a new category.
 
 from __future__ import annotations
 
+import pandas as pd
+
 from types import MappingProxyType
 
 #: Entry modes of a deal event, from most to least committing. ``other`` covers fund commitments
@@ -14,6 +16,17 @@ from types import MappingProxyType
 MODES: tuple[str, ...] = ("control", "minority", "cooperation", "other")
 #: Modes that put the firm's equity into the target.
 EQUITY_MODES: frozenset[str] = frozenset({"control", "minority"})
+
+#: Kinds of dated home-country regime events (``home_policy_events.csv``).
+HOME_POLICY_KINDS: tuple[str, ...] = (
+    "outbound_easing",
+    "outbound_tightening",
+    "platform_regulation",
+    "capital_controls",
+)
+
+#: The core industry of a cross-border e-commerce firm (the industry-choice submodel favours it).
+CORE_INDUSTRY = "ecommerce"
 
 #: Target industries (13 named + ``other``; the paper counts 13 target industries).
 INDUSTRIES: tuple[str, ...] = (
@@ -148,3 +161,8 @@ COUNTRY_GROUPS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
 
 #: Years the historical record covers.
 RECORD_YEARS: tuple[int, int] = (2010, 2021)
+
+
+def in_scope(events: pd.DataFrame, scope: str) -> pd.DataFrame:
+    """Events whose ``entity`` belongs to the named scope (see :data:`ENTITY_SCOPES`)."""
+    return events[events["entity"].isin(ENTITY_SCOPES[scope])]

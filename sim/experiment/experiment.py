@@ -25,6 +25,7 @@ from sim.data.loaders import DATA_FILES
 from sim.experiment.executors import default_workers, execute
 from sim.experiment.plan import Point, Task, plan_points, plan_tasks
 from sim.experiment.store import ChunkStore, fingerprint
+from sim.experiment.runner import Engine
 from sim.experiment.worker import PointJob, run_task
 from sim.scenario import Scenario
 from sim.world import World, build_world
@@ -45,6 +46,8 @@ class Options:
         chunk_size: Replications per task and per stored chunk.
         progress: Show a progress bar (only on a terminal).
         fresh: Discard stored chunks of this experiment and recompute them.
+        engine: ``batch`` (chunks stepped as one batch) or ``mesa`` (one Mesa model per run);
+            the events are identical.
     """
 
     executor: str = "local"
@@ -53,6 +56,7 @@ class Options:
     chunk_size: int = 250
     progress: bool = True
     fresh: bool = False
+    engine: Engine = "batch"
 
 
 @dataclass
@@ -96,7 +100,13 @@ def plan(
         strategy = scenario.strategies[pt.strategy]
         cls = strategy.policy_class()
         jobs[(pt.strategy, pt.point)] = PointJob(
-            world, cls, cls.Params(**pt.params), pt.firm, scenario.seed, pt.label
+            world,
+            cls,
+            cls.Params(**pt.params),
+            pt.firm,
+            scenario.seed,
+            strategy.label,
+            options.engine,
         )
     paths = scenario.data_paths()
     key = fingerprint(scenario.model_dump(mode="json"), [paths.resolve(n) for n in DATA_FILES])
@@ -165,8 +175,8 @@ def compare(
     for group, task, events in ordered_chunks(experiment):
         if sink is not None:
             sink(group, task, events)
-        run_index = events[:, 2] - task.first
-        part = summarise_runs(events[:, 3:7], run_index, task.count, world).compact()
+        run_index = events["replication"].astype(np.int64) - task.first
+        part = summarise_runs(events, run_index, task.count, world).compact()
         if simulated is None:  # preallocate once the shapes are known: no copy at the end
             simulated = RunStats(
                 **{

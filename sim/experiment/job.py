@@ -26,6 +26,7 @@ from sim.analysis.record_summary import in_scope
 from sim.analysis.report import build_report
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import load_dataset
+from sim.events import empty_events
 from sim.experiment.experiment import Experiment, Options, compare, plan, run
 from sim.experiment.plan import Task
 from sim.experiment.store import code_version
@@ -119,7 +120,7 @@ class EventExport:
     def add(self, group: int, _task: Task, events: np.ndarray) -> None:
         """Append one chunk's events, labelled with its group (strategy point)."""
         events = events.copy()
-        events[:, 0] = group
+        events["strategy"] = group
         table = events_table(events, self.labels, self.world)
         self.buffer.append(table)
         self.buffered += table.num_rows
@@ -136,7 +137,7 @@ class EventExport:
         if self.buffered or self.writer is None:
             if not self.buffer:
                 self.buffer = [
-                    events_table(np.empty((0, 8), dtype=np.int64), self.labels, self.world)
+                    events_table(empty_events(), self.labels, self.world)
                 ]
             self._flush(sum(t.num_rows for t in self.buffer))
         if self.writer is not None:

@@ -1,73 +1,128 @@
-"""Run replications of each strategy and collect their events as one compact integer table.
+"""Run replications of each strategy and collect their events as one table with named columns.
 
-Every run gets its own generator from ``numpy.random.SeedSequence(seed, spawn_key=(strategy,
-point, replication))``, so a run's result depends only on the scenario seed and its own indices:
-the same whatever order, process or batch runs it in.
+Every run gets its own generator from ``numpy.random.SeedSequence(seed, spawn_key=(stream,
+point, replication))``, where ``stream`` is a stable number derived from the strategy's *label*
+(:func:`stream_key`): a run's result depends only on the scenario seed, its strategy's label and
+its own indices — the same whatever order, process, batch or engine runs it in, and unchanged
+when other strategies are added to or removed from the scenario.
+
+Two engines run the same model: ``batch`` (default) steps a whole chunk of runs at once through
+:mod:`sim.engine`; ``mesa`` builds one :class:`~sim.model.InternationalizationModel` per run
+(the reference in tests, and what the dashboard shows). Their events are identical.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from sim.errors import RunFailed
-from sim.events import ENSEMBLE_FIELDS
-from sim.model import InternationalizationModel
-from sim.policies.base import Policy
+from sim.events import empty_events, with_run_ids
+from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm, Strategy
 from sim.world import World
 
+Engine = Literal["batch", "mesa"]
+ENGINES: tuple[str, ...] = ("batch", "mesa")
+#: Most runs stepped together (bounds the memory of one batch's random numbers, ~23 MB).
+MAX_BATCH = 1000
 
-def run_generator(seed: int, strategy: int, point: int, replication: int) -> np.random.Generator:
-    """The generator of one run, derived from the scenario seed and the run's indices."""
+
+def stream_key(label: str) -> int:
+    """A stable 32-bit number for a strategy label (the first spawn key of its runs)."""
+    return int.from_bytes(hashlib.sha256(label.encode("utf-8")).digest()[:4], "little")
+
+
+def run_generator(seed: int, label: str, point: int, replication: int) -> np.random.Generator:
+    """The generator of one run, derived from the scenario seed, strategy label and indices."""
     return np.random.default_rng(
-        np.random.SeedSequence(seed, spawn_key=(strategy, point, replication))
+        np.random.SeedSequence(seed, spawn_key=(stream_key(label), point, replication))
     )
 
 
-def run_once(world: World, policy: Policy, firm: Firm, rng: np.random.Generator) -> np.ndarray:
-    """One model run from the first to the last year; its events, columns ``EVENT_FIELDS``."""
+def run_once(
+    world: World, policy: Policy[PolicyParams], firm: Firm, rng: np.random.Generator
+) -> np.ndarray:
+    """One Mesa model run from the first to the last year; its events (``EVENT_DTYPE``)."""
+    from sim.model import InternationalizationModel  # Mesa only where Mesa runs
+
     return InternationalizationModel(world, policy, firm, rng=rng).run()
+
+
+def _describe(seed: int, label: str, strategy: int, point: int, reps: str) -> str:
+    return (
+        f"strategy {label!r} (index {strategy}), point {point}, replication {reps}, seed "
+        f"SeedSequence({seed}, spawn_key=({stream_key(label)}, {point}, <replication>))"
+    )
 
 
 def run_block(
     world: World,
-    policy: Policy,
+    policy: Policy[PolicyParams],
     firm: Firm,
     seed: int,
     strategy: int,
     point: int,
     replications: Sequence[int],
-    label: str = "",
+    label: str,
+    engine: Engine = "batch",
 ) -> np.ndarray:
-    """Run several replications of one strategy and parameter point; stacked event rows.
+    """Run several replications of one strategy and parameter point; their events stacked.
 
     The one loop over replications that ``sim run``, its workers and calibration all use.
 
+    Args:
+        world: The shared arrays.
+        policy: The strategy's policy object.
+        firm: Firm-level mechanism parameters.
+        seed: The scenario seed.
+        strategy: The strategy's index (written in the ``strategy`` column).
+        point: The sweep point's index.
+        replications: Replication indices to run.
+        label: The strategy's label (keys the random streams).
+        engine: ``batch`` (all runs at once) or ``mesa`` (one model per run); identical events.
+
     Returns:
-        Integer array with columns :data:`ENSEMBLE_FIELDS`.
+        Events of every run (``ENSEMBLE_DTYPE``), in replication order.
 
     Raises:
         RunFailed: when a run raises, naming the run so it can be reproduced alone.
     """
+    reps = list(replications)
+    if not reps:
+        return empty_events()
+    if engine == "mesa":
+        parts = []
+        for r in reps:
+            try:
+                events = run_once(world, policy, firm, run_generator(seed, label, point, r))
+            except Exception as exc:
+                where = _describe(seed, label, strategy, point, str(r))
+                raise RunFailed(f"run failed: {where}: {type(exc).__name__}: {exc}") from exc
+            parts.append(with_run_ids(events, strategy, point, np.full(events.size, r)))
+        return np.concatenate(parts)
+    from sim.engine import draw_batch, simulate
+
     parts = []
-    for r in replications:
+    for first in range(0, len(reps), MAX_BATCH):
+        batch = reps[first : first + MAX_BATCH]
         try:
-            events = run_once(world, policy, firm, run_generator(seed, strategy, point, r))
+            generators = [run_generator(seed, label, point, r) for r in batch]
+            events, row = simulate(
+                world, policy, firm, draw_batch(generators, world.n_years, firm.opportunities)
+            )
         except Exception as exc:
+            where = _describe(seed, label, strategy, point, f"{batch[0]}-{batch[-1]} (a batch)")
             raise RunFailed(
-                f"run failed: strategy {label!r} (index {strategy}), point {point}, "
-                f"replication {r}, seed SeedSequence({seed}, spawn_key=({strategy}, "
-                f"{point}, {r})): {type(exc).__name__}: {exc}"
-            ) from None
-        ids = np.empty((events.shape[0], 3), dtype=np.int64)
-        ids[:, 0], ids[:, 1], ids[:, 2] = strategy, point, r
-        parts.append(np.hstack([ids, events]))
-    if not parts:
-        return np.empty((0, len(ENSEMBLE_FIELDS)), dtype=np.int64)
-    return np.vstack(parts)
+                f"run failed: {where}: {type(exc).__name__}: {exc} "
+                "(re-run with --engine mesa to find the replication)"
+            ) from exc
+        parts.append(with_run_ids(events, strategy, point, np.asarray(batch)[row]))
+    return np.concatenate(parts)
 
 
 @dataclass(frozen=True)
@@ -75,7 +130,7 @@ class Ensemble:
     """The events of every run of every strategy, plus what is needed to read them.
 
     Attributes:
-        events: Integer table, columns :data:`ENSEMBLE_FIELDS`.
+        events: Events of every run (``ENSEMBLE_DTYPE``).
         labels: Strategy labels, indexed by the ``strategy`` column.
         replications: Runs per strategy.
         world: The world the runs used (market names, years, record counts).
@@ -88,17 +143,30 @@ class Ensemble:
 
 
 def run_strategies(
-    world: World, strategies: Sequence[Strategy], firm: Firm, seed: int, replications: int
+    world: World,
+    strategies: Sequence[Strategy],
+    firm: Firm,
+    seed: int,
+    replications: int,
+    engine: Engine = "batch",
 ) -> Ensemble:
     """Run ``replications`` runs of each strategy in this process."""
-    blocks = []
-    for s, strategy in enumerate(strategies):
-        policy = strategy.policy_class()(strategy.make_params())
-        blocks.append(
-            run_block(world, policy, firm, seed, s, 0, range(replications), strategy.label)
+    blocks = [
+        run_block(
+            world,
+            strategy.policy_class()(strategy.make_params()),
+            firm,
+            seed,
+            s,
+            0,
+            range(replications),
+            strategy.label,
+            engine,
         )
+        for s, strategy in enumerate(strategies)
+    ]
     return Ensemble(
-        events=np.vstack(blocks),
+        events=np.concatenate(blocks),
         labels=tuple(s.label for s in strategies),
         replications=replications,
         world=world,

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import sim
-from sim.events import ENSEMBLE_FIELDS
+from sim.events import ENSEMBLE_DTYPE, ENSEMBLE_FIELDS
 from sim.experiment.plan import Task
 from sim.io import ensure_writable_dir
 
@@ -68,12 +68,7 @@ class ChunkStore:
     def write(self, task: Task, events: np.ndarray) -> None:
         """Save a finished chunk atomically."""
         ensure_writable_dir(self.dir)
-        table = pa.table(
-            {
-                name: pa.array(events[:, i].astype(np.int32))
-                for i, name in enumerate(ENSEMBLE_FIELDS)
-            }
-        )
+        table = pa.table({name: pa.array(events[name]) for name in ENSEMBLE_FIELDS})
         target = self.path(task)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
@@ -84,10 +79,9 @@ class ChunkStore:
             raise
 
     def read(self, task: Task) -> np.ndarray:
-        """A finished chunk's events (columns ENSEMBLE_FIELDS)."""
+        """A finished chunk's events (``ENSEMBLE_DTYPE``)."""
         table = pq.read_table(self.path(task))
-        if table.num_rows == 0:
-            return np.empty((0, len(ENSEMBLE_FIELDS)), dtype=np.int64)
-        return np.column_stack([table.column(n).to_numpy() for n in ENSEMBLE_FIELDS]).astype(
-            np.int64
-        )
+        out = np.empty(table.num_rows, dtype=ENSEMBLE_DTYPE)
+        for name in ENSEMBLE_FIELDS:
+            out[name] = table.column(name).to_numpy()
+        return out

@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.experiment.plan import Task
 from sim.experiment.store import ChunkStore
+from sim.experiment.runner import Engine
 from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm
 from sim.world import World
@@ -27,6 +28,7 @@ class PointJob:
     firm: Firm
     seed: int
     label: str
+    engine: Engine = "batch"
 
 
 def run_task(
@@ -40,7 +42,7 @@ def run_task(
     Raises:
         RunFailed: when a run raises, naming the run so it can be reproduced alone.
     """
-    from sim.experiment.runner import run_block  # Mesa: only where runs happen
+    from sim.experiment.runner import run_block
 
     events = run_block(
         job.world,
@@ -51,6 +53,7 @@ def run_task(
         task.point,
         range(task.first, task.first + task.count),
         job.label,
+        job.engine,
     )
     if store is not None:
         store.write(task, events)

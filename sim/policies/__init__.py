@@ -8,9 +8,11 @@ scenario files can also name a policy in another module as ``"package.module:Cla
 from sim.policies import (  # noqa: F401  (imported to register the built-in policies)
     diversification,
     dual_track,
+    gravity,
     kojima,
     oli_logit,
     random_baseline,
+    random_location,
     springboard,
     uppsala,
 )

@@ -1,10 +1,12 @@
 """The small interface every policy implements, and the registry that finds policies by name.
 
 A policy turns what the firm can see this year (market attributes, its own portfolio) into a
-log-utility for every (market, mode) option. The model does the rest the same way for every
-policy: it masks infeasible options, samples this year's deals from the utilities (a nested logit:
-market first, then mode) and applies them. So a policy is a pure function of arrays, easy to test
-and to add: subclass :class:`Policy` in one file and decorate it with :func:`register`.
+log-utility for every (market, mode) option, for every run of a batch at once (arrays with a
+leading run axis). The engine (:mod:`sim.engine`) does the rest the same way for every policy: it
+adds the firm-level terms, masks infeasible options, weighs the options against the outside
+option (no deal), samples this year's deals from one flat multinomial logit over (market, mode)
+and applies them. So a policy is a pure function of arrays, easy to test and to add: subclass
+:class:`Policy` in one file and decorate it with :func:`register`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
+from sim.bounds import float_bounds
+from sim.markets import MarketView
 from sim.modes import N_MODES
 
 
@@ -23,56 +27,32 @@ class PolicyParams(BaseModel):
     """Base of every policy's parameters: each field needs a default, a range and a description.
 
     Calibration searches the numeric fields between their ``ge``/``le`` bounds, so every float
-    field must declare both.
+    field must declare both (:meth:`bounds` reads them).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    aggressiveness: float = Field(
-        1.0, ge=0.1, le=3.0, description="multiple of the firm's yearly capital capacity spent"
-    )
-
-
-@dataclass(frozen=True, eq=False)
-class MarketView:
-    """This year's market attributes, arrays of length n_markets, mostly normalised to [0, 1].
-
-    Attributes:
-        distance: Great-circle distance from home, divided by the largest.
-        culture: Kogut-Singh cultural distance, divided by the largest (imputed where missing).
-        maturity: Economic and digital maturity (income and internet use).
-        barriers: Entry barriers (regulatory rank plus dated China-specific barrier events).
-        growth: Real GDP growth, scaled.
-        size: Log GDP relative to the largest market (<= 0): weight 1 = proportional to GDP.
-        mature: Whether the market is classed mature (else emerging).
-        region: Region index of each market.
-        n_regions: Number of regions.
-    """
-
-    distance: np.ndarray
-    culture: np.ndarray
-    maturity: np.ndarray
-    barriers: np.ndarray
-    growth: np.ndarray
-    size: np.ndarray
-    mature: np.ndarray
-    region: np.ndarray
-    n_regions: int
+    @classmethod
+    def bounds(cls) -> dict[str, tuple[float, float]]:
+        """The searchable float fields and their ``(ge, le)`` bounds, in declaration order."""
+        return float_bounds(cls)
 
 
 class FirmView:
     """What the firm knows of itself when it decides (read-only views of its state).
 
-    Region aggregates are computed on demand, so policies that do not use them cost nothing.
+    Every state array has a leading run axis (one row per run of the batch). Region aggregates
+    are computed on demand, so policies that do not use them cost nothing.
 
     Attributes:
         year: Calendar year being decided.
         step: Years since the first simulated year (0-based).
-        commitment: Highest commitment rung reached per market (0 = none, 3 = control).
-        experience: Accumulated market-specific experience per market.
-        deals: Completed deals per market.
-        mode_deals: Completed deals per mode.
-        region: Region index of each market.
+        commitment: Highest commitment rung reached, (runs, markets) (0 = none, 3 = control).
+        experience: Accumulated market-specific experience, (runs, markets).
+        deals: Completed deals, (runs, markets).
+        mode_deals: Completed deals per mode, (runs, modes).
+        industry_deals: Completed deals per industry, (runs, industries).
+        region: Region index of each market, (markets,).
         n_regions: Number of regions.
         spillover: Share of market experience that counts for its whole region.
     """
@@ -81,6 +61,7 @@ class FirmView:
         "commitment",
         "deals",
         "experience",
+        "industry_deals",
         "mode_deals",
         "n_regions",
         "region",
@@ -98,6 +79,7 @@ class FirmView:
         experience: np.ndarray,
         deals: np.ndarray,
         mode_deals: np.ndarray,
+        industry_deals: np.ndarray,
         region: np.ndarray,
         n_regions: int,
         spillover: float,
@@ -108,37 +90,48 @@ class FirmView:
         self.experience = experience
         self.deals = deals
         self.mode_deals = mode_deals
+        self.industry_deals = industry_deals
         self.region = region
         self.n_regions = n_regions
         self.spillover = spillover
 
+    def _by_region(self, values: np.ndarray) -> np.ndarray:
+        # One row-wise sum per region: exact and identical whatever the batch size (a matrix
+        # product would let BLAS reorder the additions).
+        out = np.zeros((values.shape[0], self.n_regions))
+        for g in range(self.n_regions):
+            members = self.region == g
+            if members.any():
+                out[:, g] = values[:, members].sum(axis=1)
+        return out
+
     @property
     def region_deals(self) -> np.ndarray:
-        """Completed deals per region."""
-        return np.bincount(self.region, weights=self.deals, minlength=self.n_regions)
+        """Completed deals per region, (runs, regions)."""
+        return self._by_region(self.deals)
 
     @property
     def region_experience(self) -> np.ndarray:
-        """Experience per region: the spill-over share of its markets' experience."""
-        return self.spillover * np.bincount(
-            self.region, weights=self.experience, minlength=self.n_regions
-        )
+        """Experience per region: the spill-over share of its markets' experience, (runs, regions)."""
+        return self.spillover * self._by_region(self.experience)
 
 
-class Policy:
+class Policy[P: PolicyParams]:
     """A strategy of market and mode choice.
 
     Subclasses set ``name``, ``Params`` (a :class:`PolicyParams` subclass) and implement
-    :meth:`utilities`. Set ``matches_record_counts`` to draw each year exactly as many deals as the
-    historical record has (the null model's convention) instead of spending a budget.
+    :meth:`utilities`. ``matches_record_counts`` marks an *oracle*: it takes each year exactly as
+    many deals as the historical record has (so it sees the validation years) and is never ranked.
+    ``baseline`` marks a fair baseline (it sees only what a theory sees).
     """
 
     name: ClassVar[str]
     Params: ClassVar[type[PolicyParams]]
     matches_record_counts: ClassVar[bool] = False
+    baseline: ClassVar[bool] = False
     summary: ClassVar[str] = ""
 
-    def __init__(self, params: PolicyParams) -> None:
+    def __init__(self, params: P) -> None:
         self.params = params
         self._memo: dict[tuple[int, str], tuple[MarketView, np.ndarray]] = {}
 
@@ -161,8 +154,21 @@ class Policy:
         return hit[1]
 
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
-        """Log-utility of each option, shape (n_markets, n_modes); ``-inf`` forbids an option."""
+        """Log-utility of each option; ``-inf`` forbids an option.
+
+        Returns:
+            Shape (runs, markets, modes), or (markets, modes) when the utilities do not depend
+            on the firm's state (the engine broadcasts it over runs).
+        """
         raise NotImplementedError
+
+    def industry_utilities(self, firm: FirmView) -> np.ndarray | None:
+        """Extra log-utility of each industry for this year's deals, (runs, industries).
+
+        ``None`` (the default) leaves the second-stage industry choice to the firm-level core
+        bonus alone; a policy that values industry spread overrides this.
+        """
+        return None
 
     @staticmethod
     def blank(market: MarketView) -> np.ndarray:
@@ -198,4 +204,4 @@ def get_policy(name: str) -> type[Policy]:
         raise KeyError(f"unknown policy {name!r}; known: {', '.join(policy_names())}") from None
 
 
-PolicyFactory = Callable[[PolicyParams], Policy]
+PolicyFactory = Callable[[PolicyParams], "Policy[PolicyParams]"]

@@ -56,22 +56,22 @@ _SKIPPED = np.maximum(0, RANK[None, :].astype(int) - np.arange(4)[:, None] - 1)
 
 
 def rungs_skipped(commitment: np.ndarray) -> np.ndarray:
-    """How many rungs each option would skip above the next one, shape (n_markets, n_modes)."""
+    """How many rungs each option would skip above the next one, shape ``commitment.shape + (M,)``."""
     return _SKIPPED[commitment]
 
 
 def entropy_gain(counts: np.ndarray) -> np.ndarray:
-    """Gain in Shannon entropy of ``counts`` from adding one unit to each category in turn.
+    """Gain in Shannon entropy of ``counts`` (along the last axis) from adding one unit to each
+    category in turn.
 
     Returns an array like ``counts``: element i is H(counts + e_i) - H(counts), in closed form:
     with S = sum c log c over the counts and N their total,
     H(c + e_i) = log(N + 1) - (S - c_i log c_i + (c_i + 1) log(c_i + 1)) / (N + 1).
     """
     c = counts.astype(float)
-    n = c.sum()
-    xlogx = np.zeros_like(c)
-    positive = c > 0
-    xlogx[positive] = c[positive] * np.log(c[positive])
-    s = xlogx.sum()
-    base = np.log(n) - s / n if n > 0 else 0.0
+    n = c.sum(axis=-1, keepdims=True)
+    xlogx = np.where(c > 0, c * np.log(np.where(c > 0, c, 1.0)), 0.0)
+    s = xlogx.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        base = np.where(n > 0, np.log(np.where(n > 0, n, 1.0)) - s / np.where(n > 0, n, 1.0), 0.0)
     return np.log(n + 1.0) - (s - xlogx + (c + 1.0) * np.log(c + 1.0)) / (n + 1.0) - base

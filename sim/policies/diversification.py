@@ -1,7 +1,8 @@
 """Diversification across regions and entry modes (Li & Li 2022, sections 3 and 4).
 
 On top of market attractiveness, a candidate scores by how much it spreads the portfolio: the gain
-in Shannon entropy of the firm's deals over regions and over entry modes.
+in Shannon entropy of the firm's deals over regions and over entry modes; and each deal's
+industry is chosen by the gain in entropy over industries (the paper's "13 industries").
 """
 
 from __future__ import annotations
@@ -30,15 +31,18 @@ class DiversificationParams(PolicyParams):
     )
     alpha_minority: float = Field(0.5, ge=-3.0, le=3.0, description="minority stake vs cooperation")
     alpha_control: float = Field(-1.0, ge=-5.0, le=3.0, description="control vs cooperation")
+    beta_industry_entropy: float = Field(
+        1.5, ge=0.0, le=10.0, description="value of one unit of industry-entropy gain"
+    )
 
 
 @register
-class DiversificationPolicy(Policy):
+class DiversificationPolicy(Policy[DiversificationParams]):
     """Attractiveness plus the portfolio-entropy gain over regions and modes."""
 
     name = "diversification"
     Params = DiversificationParams
-    summary = "attractiveness plus the gain in portfolio entropy over regions and entry modes"
+    summary = "attractiveness plus the gain in portfolio entropy over regions, modes and industries"
 
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """Location index + region-entropy gain per market + mode-entropy gain per mode."""
@@ -54,7 +58,13 @@ class DiversificationPolicy(Policy):
                 barriers=p.beta_barriers,
             ),
         )
-        region_gain = entropy_gain(firm.region_deals)[market.region]
+        region_gain = entropy_gain(firm.region_deals)[:, market.region]
         mode_gain = entropy_gain(firm.mode_deals)
-        modes = np.array([0.0, p.alpha_minority, p.alpha_control]) + p.beta_mode_entropy * mode_gain
-        return (location + p.beta_region_entropy * region_gain)[:, None] + modes[None, :]
+        modes = np.array([0.0, p.alpha_minority, p.alpha_control])[None] + (
+            p.beta_mode_entropy * mode_gain
+        )
+        return (location[None] + p.beta_region_entropy * region_gain)[:, :, None] + modes[:, None, :]
+
+    def industry_utilities(self, firm: FirmView) -> np.ndarray:
+        """Industries that spread the portfolio most are preferred."""
+        return self.params.beta_industry_entropy * entropy_gain(firm.industry_deals)

@@ -53,7 +53,7 @@ class DualTrackParams(PolicyParams):
 
 
 @register
-class DualTrackPolicy(Policy):
+class DualTrackPolicy(Policy[DualTrackParams]):
     """Aggressive control in emerging markets; gradual, focused penetration of mature ones."""
 
     name = "dual_track"
@@ -61,24 +61,22 @@ class DualTrackPolicy(Policy):
     summary = "emerging markets by control/large stakes; mature markets gradually, one at a time"
 
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
-        """Track-specific mode preferences on a common location index."""
+        """Track-specific mode preferences on a common location index, (runs, markets, modes)."""
         p = self.params
         base = self.memo(market, "unentered", lambda: self._unentered(market))
-        entered = np.flatnonzero(firm.commitment)
-        if entered.size == 0:
+        entered = firm.commitment > 0
+        if not entered.any():
             return base
-        out = base.copy()
-        out[entered] += p.beta_presence
-        mature_entered = entered[market.mature[entered]]
-        if mature_entered.size:
+        out = base[None] + p.beta_presence * entered[:, :, None]
+        mature_entered = entered & market.mature[None, :]
+        if mature_entered.any():
             # Mature markets already entered: focus bonus, and gradualism from their rung.
-            rungs = firm.commitment[mature_entered]
             deepen = self.memo(market, "deepen", lambda: self._deepen(market))
-            out[mature_entered] = deepen[mature_entered] - p.mature_skip_penalty * rungs_skipped(
-                rungs
-            )
-            if (rungs < 3).any():
-                out[market.mature & (firm.commitment == 0)] -= p.spread_penalty
+            deep = deepen[None] - p.mature_skip_penalty * rungs_skipped(firm.commitment)
+            out = np.where(mature_entered[:, :, None], deep, out)
+            deepening = (mature_entered & (firm.commitment < 3)).any(axis=1)
+            new_mature = deepening[:, None] & market.mature[None, :] & ~entered
+            out = out - p.spread_penalty * new_mature[:, :, None]
         return out
 
     def _deepen(self, market: MarketView) -> np.ndarray:

@@ -42,7 +42,7 @@ class KojimaParams(PolicyParams):
 
 
 @register
-class KojimaPolicy(Policy):
+class KojimaPolicy(Policy[KojimaParams]):
     """Markets above a rising maturity ceiling are penalised; order reversible by ``direction``."""
 
     name = "kojima"

@@ -33,7 +33,7 @@ class OliParams(PolicyParams):
 
 
 @register
-class OliLogitPolicy(Policy):
+class OliLogitPolicy(Policy[OliParams]):
     """Location logit on market attributes with barrier-sensitive mode constants."""
 
     name = "oli_logit"
@@ -42,6 +42,10 @@ class OliLogitPolicy(Policy):
 
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """Location index plus mode constants and the barrier penalty on commitment."""
+        return self.memo(market, "utilities", lambda: self._static(market))
+
+    def _static(self, market: MarketView) -> np.ndarray:
+        # Independent of the firm's state: computed once per year for all runs.
         p = self.params
         location = attractiveness(
             market,

@@ -1,6 +1,9 @@
-"""Random baseline (the null model): uniform over markets and modes, yearly counts as recorded.
+"""The record-copying random model: an *oracle*, kept for reference and never ranked.
 
-Any policy worth reporting must beat this on the patterns it claims to explain (NOTES section 2).
+Uniform over markets and modes, it takes each year exactly as many deals as the record has,
+validation years included. It therefore knows the answer to the count question and says nothing
+about any theory; reports label it as an oracle and rankings leave it out. The fair null model is
+:mod:`sim.policies.random_location`.
 """
 
 from __future__ import annotations
@@ -11,17 +14,17 @@ from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, regist
 
 
 class RandomParams(PolicyParams):
-    """The null model has no behavioural parameters (its yearly counts come from the record)."""
+    """The oracle has no behavioural parameters (its yearly counts come from the record)."""
 
 
 @register
-class RandomPolicy(Policy):
+class RandomPolicy(Policy[RandomParams]):
     """Every feasible (market, mode) option is equally likely; attributes are ignored."""
 
     name = "random"
     Params = RandomParams
     matches_record_counts = True
-    summary = "uniform over markets and modes; yearly deal counts copied from the record"
+    summary = "ORACLE: uniform over markets and modes; yearly counts copied from the record"
 
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """All zeros: no option is preferred."""

@@ -37,7 +37,7 @@ class SpringboardParams(PolicyParams):
 
 
 @register
-class SpringboardPolicy(Policy):
+class SpringboardPolicy(Policy[SpringboardParams]):
     """Mature markets first, with control; emerging markets by light modes."""
 
     name = "springboard"

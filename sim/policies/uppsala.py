@@ -41,7 +41,7 @@ class UppsalaParams(PolicyParams):
 
 
 @register
-class UppsalaPolicy(Policy):
+class UppsalaPolicy(Policy[UppsalaParams]):
     """Psychic-distance frontier plus a one-rung-at-a-time commitment ladder."""
 
     name = "uppsala"
@@ -51,16 +51,15 @@ class UppsalaPolicy(Policy):
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """Known, close markets first; options above the next earned rung are forbidden."""
         p = self.params
-        frontier = p.frontier_start + p.frontier_rate * float(firm.experience.sum())
-        beyond = p.softness * np.maximum(0.0, market.culture - frontier)
+        frontier = p.frontier_start + p.frontier_rate * firm.experience.sum(axis=1)
+        beyond = p.softness * np.maximum(0.0, market.culture[None, :] - frontier[:, None])
         known = p.beta_experience * np.log1p(firm.experience) + p.beta_region * np.log1p(
-            firm.region_experience[market.region]
+            firm.region_experience[:, market.region]
         )
         size = self.memo(market, "size", lambda: p.beta_size * market.size)
-        location = known + size - beyond
+        location = known + size[None, :] - beyond
         commitment = firm.commitment.astype(int)
-        next_rung = commitment + 1
         earned = (firm.experience >= p.climb_threshold * commitment) | (commitment == 0)
-        top = np.where(earned, next_rung, commitment)
-        allowed = RANK[None, :] <= np.maximum(top, 1)[:, None]
-        return np.where(allowed, location[:, None], -np.inf)
+        top = np.where(earned, commitment + 1, commitment)
+        allowed = RANK[None, None, :] <= np.maximum(top, 1)[:, :, None]
+        return np.where(allowed, location[:, :, None], -np.inf)

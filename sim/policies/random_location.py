@@ -1,0 +1,31 @@
+"""The fair null model: random location and mode, with the theories' own count machinery.
+
+Every feasible (market, mode) option is equally likely, but how many deals a year sees comes from
+the same outside-option hurdle, resources, integration load and home regime as every theory, with
+the firm-level parameters fitted the same way. It sees only what a theory sees, so a theory that
+cannot beat it on *where and how* has explained nothing about location or mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
+
+
+class RandomLocationParams(PolicyParams):
+    """No behavioural parameters: only the firm-level (count) parameters are fitted."""
+
+
+@register
+class RandomLocationPolicy(Policy[RandomLocationParams]):
+    """Uniform over feasible options; deal counts from the shared hurdle machinery."""
+
+    name = "random_location"
+    Params = RandomLocationParams
+    baseline = True
+    summary = "BASELINE: uniform over markets and modes; counts from the shared firm machinery"
+
+    def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
+        """All zeros: no option is preferred."""
+        return self.memo(market, "zeros", lambda: self.blank(market))
