@@ -113,6 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", type=Path, help="directory (default: results/<name>-calibration)")
     cal.add_argument("--quick", action="store_true", help="tiny budget (under a minute)")
 
+    rec = commands.add_parser(
+        "recover",
+        help="model recovery: calibrate every strategy on records simulated from each one",
+    )
+    rec.add_argument("scenario", type=Path)
+    rec.add_argument(
+        "--out", type=Path, help="directory (default: results/<name>-calibration/recovery)"
+    )
+    rec.add_argument("--records", type=int, help="synthetic records per generator (default 20)")
+    rec.add_argument("--trials", type=int, help="optimiser trials per fit (default 30)")
+    rec.add_argument("--replications", type=int, help="runs per trial (default 30)")
+    rec.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    rec.add_argument("--calibrated", type=Path, help="calibrated.yaml with generator parameters")
+    rec.add_argument("--quick", action="store_true", help="tiny budget (for tests)")
+
     dash = commands.add_parser("dashboard", help="open the interactive SolaraViz dashboard")
     dash.add_argument(
         "scenario", type=Path, nargs="?", help="scenario whose strategies to pre-load"
@@ -283,13 +298,37 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         )
 
     result = run_calibration(args.scenario, out_dir=args.out, quick=args.quick, progress=progress)
-    print(result.summary.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    print(result.summary.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print()
     print(result.verdict.replace("**", ""))
     print(
         f"\nWrote {result.out_dir / 'report'} ({result.seconds:.0f} s); "
         f"see {result.out_dir / 'report' / 'report.md'}"
     )
+    return 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    """Run (or resume) a model-recovery study and print the recovery rates."""
+    from sim.calibration.job import run_recovery
+
+    for name in ("records", "trials", "replications", "workers"):
+        value = getattr(args, name)
+        if value is not None and not 1 <= value <= 100_000:
+            raise SimInputError(f"--{name}", "must be a whole number from 1 to 100000")
+    result = run_recovery(
+        args.scenario,
+        out_dir=args.out,
+        records=args.records,
+        trials=args.trials,
+        replications=args.replications,
+        workers=args.workers,
+        quick=args.quick,
+        calibrated=args.calibrated,
+        progress=sys.stderr.isatty(),
+    )
+    print(result.recovery.rates.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    print(f"\nWrote {result.out_dir} ({result.seconds:.0f} s); see {result.out_dir / 'report.md'}")
     return 0
 
 
@@ -359,6 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("scenario", "schema"): cmd_scenario_schema,
         ("policies", None): cmd_policies,
         ("calibrate", None): cmd_calibrate,
+        ("recover", None): cmd_recover,
         ("sensitivity", None): cmd_sensitivity,
         ("dashboard", None): cmd_dashboard,
     }

@@ -143,6 +143,14 @@ class Strategy(Strict):
     label: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="name used in outputs")
     policy: str = Field(description="registered policy name or 'module:Class'")
     params: dict[str, Any] = Field(default_factory=dict, description="policy parameters")
+    firm: dict[str, Any] = Field(
+        default_factory=dict,
+        description="this strategy's own values of firm fields (e.g. its fitted hurdle)",
+    )
+
+    def firm_for(self, base: Firm) -> Firm:
+        """The scenario's firm with this strategy's own firm values applied."""
+        return base.model_copy(update=self.firm) if self.firm else base
 
     def policy_class(self) -> type[Policy]:
         """The policy class this strategy names (registry name or import path)."""
@@ -164,6 +172,10 @@ class Strategy(Strict):
         except (ImportError, AttributeError) as exc:
             raise ValueError(f"cannot import policy {self.policy!r} ({exc})") from None
         cls.Params(**self.params)
+        unknown = sorted(set(self.firm) - set(Firm.model_fields))
+        if unknown:
+            raise ValueError(f"unknown firm field(s) {', '.join(unknown)}")
+        Firm(**self.firm)
         return self
 
 
@@ -247,12 +259,16 @@ class Sweep(Strict):
 
 
 class LossWeights(Strict):
-    """Weights of the calibration loss (see docs/calibration.md)."""
+    """Weights of the calibration loss: negative log scores (see docs/calibration.md)."""
 
-    counts: float = Field(1.0, ge=0.0, description="weight of -log-likelihood of yearly counts")
-    region: float = Field(20.0, ge=0.0, description="weight of the JSD of region shares")
-    mode: float = Field(20.0, ge=0.0, description="weight of the JSD of mode shares")
-    country: float = Field(10.0, ge=0.0, description="weight of the JSD of country shares")
+    counts: float = Field(
+        1.0, ge=0.0, description="weight of -log score of the yearly counts (per year)"
+    )
+    mix: float = Field(
+        1.0,
+        ge=0.0,
+        description="weight of -log score of the region, mode and country mixes (per event)",
+    )
 
 
 class Calibration(Strict):

@@ -205,6 +205,25 @@ def encode_record(events: pd.DataFrame, world: World) -> np.ndarray:
     return out
 
 
+def as_record(events: np.ndarray, world: World, entity: str = "synthetic") -> pd.DataFrame:
+    """Simulated events written as a record (the columns the record's readers use).
+
+    Blocked attempts become mode ``other``, as the record codes failed and abandoned deals.
+    """
+    market = events["market"].astype(np.int64)
+    mode = events["mode"].astype(np.int64)
+    return pd.DataFrame(
+        {
+            "year": events["year"].astype(int),
+            "country_iso3": np.asarray(world.iso3, dtype=object)[market],
+            "region": np.asarray(world.regions, dtype=object)[world.region[market]],
+            "mode": np.where(events["blocked"] == 1, COMPARE_MODES[OTHER], np.asarray(MODE_NAMES)[mode]),
+            "industry": np.asarray(world.industries, dtype=object)[events["industry"]],
+            "entity": entity,
+        }
+    )
+
+
 def _dictionary(codes: np.ndarray, names: tuple[str, ...] | list[str]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(
         pa.array(codes.astype(np.int32)), pa.array(list(names), type=pa.string())

@@ -134,6 +134,8 @@ def _weights_for(
 ) -> np.ndarray:
     if weights is not None:
         return np.asarray(weights, dtype=float)
+    if n_boot == 0:  # point estimate only (e.g. inside an optimiser): no standard error
+        return np.ones((0, n_runs))
     if rng is None:
         raise ValueError("a numpy Generator (rng) is needed for bootstrap standard errors")
     return bootstrap_weights(n_runs, n_boot, rng).astype(float)

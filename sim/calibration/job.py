@@ -25,13 +25,15 @@ from sim.calibration.calibrate import (
     calibrate,
     near_best,
     ranking,
+    support_table,
     verdict,
 )
+from sim.calibration.recovery import Recovery, recover
 from sim.calibration.sensitivity import SensitivityResult, screen
 from sim.data import load_dataset
 from sim.experiment.experiment import Options
 from sim.experiment.job import run_scenario
-from sim.io import atomic_dir, ensure_writable_dir
+from sim.io import atomic_dir, ensure_writable_dir, write_text_atomic
 from sim.scenario import Scenario, load_scenario
 
 #: The --quick budget: the whole pipeline in well under a minute (used by the tests).
@@ -57,20 +59,9 @@ class CalibrationRun:
     seconds: float
 
 
-def _md(df: pd.DataFrame, floats: str = "{:.2f}") -> str:
-    shown = df.copy()
-    for col in shown.columns:
-        if shown[col].dtype.kind == "f":
-            shown[col] = shown[col].map(floats.format)
-    head = "| " + " | ".join(map(str, shown.columns)) + " |"
-    rule = "| " + " | ".join("---" for _ in shown.columns) + " |"
-    return "\n".join(
-        [
-            head,
-            rule,
-            *("| " + " | ".join(map(str, r)) + " |" for r in shown.itertuples(index=False)),
-        ]
-    )
+def _md(df: pd.DataFrame, floats: str = ".3f") -> str:
+    """A Markdown table (pandas + tabulate); missing values print as a dash, never ``nan``."""
+    return df.to_markdown(index=False, floatfmt=floats, missingval="-")
 
 
 def _convergence(result: Calibration, target: Path) -> Path:
@@ -127,10 +118,10 @@ def _calibrated_scenario(
         if fit.label not in best or fit.best_loss < best[fit.label].best_loss:
             best[fit.label] = fit
     for strategy in raw["strategies"]:
-        strategy["params"] = {
-            k: (round(v, 4) if isinstance(v, float) else v)
-            for k, v in best[strategy["label"]].params.items()
-        }
+        fit = best[strategy["label"]]
+        rounded = lambda d: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()}  # noqa: E731
+        strategy["params"] = rounded(fit.policy_params())
+        strategy["firm"] = {**strategy.get("firm", {}), **rounded(fit.firm_params())}
     raw["data"] = {k: v for k, v in raw["data"].items() if v is not None}
     return raw
 
@@ -166,10 +157,8 @@ def run_calibration(
         progress=progress,
     )
     summary, per_seed = ranking(result)
-    copied = frozenset(
-        s.label for s in scenario.strategies if s.policy_class().matches_record_counts
-    )
-    text = verdict(summary, per_seed, copied)
+    recovery = _recovery_rates(target)
+    text = verdict(per_seed, recovery)
     sens = _screen(scenario, data, quick, str(scenario_path))
     with atomic_dir(target / "report") as tmp:
         summary.to_csv(tmp / "ranking.csv", index=False, float_format="%.6g")
@@ -193,9 +182,14 @@ def run_calibration(
         params_df = pd.DataFrame(params)
         params_df.to_csv(tmp / "parameters.csv", index=False, float_format="%.6g")
         held = pd.concat(
-            [v.held_out.assign(strategy=v.label, seed=v.seed) for v in result.validations],
+            [
+                v.held_out.assign(strategy=v.label, seed=v.seed, joint_p=v.joint_p)
+                for v in result.validations
+                if not v.held_out["p_value"].isna().all()
+            ],
             ignore_index=True,
         )
+        support_table(per_seed).to_csv(tmp / "support.csv", index=False)
         held.to_csv(tmp / "held_out_patterns.csv", index=False, float_format="%.6g")
         trials = pd.concat(
             [f.trials.assign(strategy=f.label, seed=f.seed) for f in result.fits], ignore_index=True
@@ -221,37 +215,82 @@ def run_calibration(
     return CalibrationRun(target, summary, per_seed, text, result, seconds)
 
 
-def _report(scenario, summary, per_seed, text, params_df, held, sens, run, quick, seconds) -> str:
+def _recovery_rates(target: Path) -> dict[str, float] | None:
+    """Recovery rates from a `sim recover` run written beside this calibration, if any."""
+    path = target / "recovery" / "recovery.csv"
+    if not path.is_file():
+        return None
+    table = pd.read_csv(path)
+    return dict(zip(table["generator"], table["recovery_rate"], strict=True))
+
+
+_SCORE_COLUMNS = [
+    "strategy",
+    "baseline",
+    "in_counts",
+    "in_mix",
+    "out_counts",
+    "out_counts_se",
+    "out_counts_sd",
+    "out_mix",
+    "out_mix_se",
+    "out_mix_sd",
+    "oos_ranks",
+]
+
+
+def _report(
+    scenario: Scenario,
+    summary: pd.DataFrame,
+    per_seed: pd.DataFrame,
+    text: str,
+    params_df: pd.DataFrame,
+    held: pd.DataFrame,
+    sens: SensitivityResult,
+    run: object,
+    quick: bool,
+    seconds: float,
+) -> str:
+    """The calibration report (Markdown)."""
     cal = scenario.calibration
     first_seed = per_seed["seed"].iloc[0]
+    n_seeds = per_seed["seed"].nunique()
     lines = [
         f"# Calibration of `{scenario.name}`",
         "",
         f"Every strategy was fitted to the record of {cal.window[0]}-{cal.window[1]} with the "
-        f"same budget ({'quick mode: ' if quick else ''}"
-        f"{per_seed.groupby('strategy').size().iloc[0]} calibration seeds), then run afresh "
-        f"and scored in sample and on {cal.validation[0]}-{cal.validation[1]} (out of sample, "
-        f"never seen by the fit). Loss: {cal.weights.counts:g} x (-NB log-likelihood of yearly "
-        f"counts) + {cal.weights.region:g} x JSD(regions) + {cal.weights.mode:g} x JSD(modes) + "
-        f"{cal.weights.country:g} x JSD(countries); lower is better. Took {seconds:.0f} s.",
+        f"same budget ({'quick mode, ' if quick else ''}{n_seeds} calibration seeds), then run "
+        f"afresh and scored in sample and on {cal.validation[0]}-{cal.validation[1]} (out of "
+        "sample, never seen by the fit). Scores are proper log scores of the record under each "
+        "strategy's predictive distribution (higher is better): `counts` per year (negative "
+        "binomial by moments of the runs), `mix` per event (Dirichlet-multinomial of the region, "
+        "mode and country counts, summed). `_se` is the Monte Carlo standard error (bootstrap "
+        "over runs), `_sd` the spread across calibration seeds. Fair baselines (`baseline` = "
+        "True) see only what a theory sees; `persistence` is the calibration window's level, "
+        f"dispersion and shares carried forward. Took {seconds:.0f} s.",
         "",
         "## Verdict",
         "",
         text,
         "",
-        "## Ranking (mean over calibration seeds; out-of-sample range and rank per seed)",
+        "## Scores (mean over calibration seeds)",
         "",
-        _md(summary),
+        _md(summary[[c for c in _SCORE_COLUMNS if c in summary.columns]]),
         "",
         "## Held-out patterns (never in the loss; seed " + str(first_seed) + ")",
         "",
-        "Hit: the record's value lies inside the calibrated ensemble's 5-95 % band.",
+        "`p_value`: two-sided Monte Carlo p-value of the record's value under the calibrated "
+        "ensemble; `joint_p`: the joint test over the patterns (min-p, calibrated by "
+        "simulation); `observed_se`: bootstrap SE of the record's value (events resampled).",
         "",
         _md(
             held[held["seed"] == first_seed][
-                ["strategy", "pattern", "observed", "median", "p05", "p95", "quantile", "hit"]
+                ["strategy", "pattern", "observed", "observed_se", "median", "p05", "p95"]
+                + ["p_value", "joint_p"]
             ]
-        ),
+        )
+        if len(held)
+        else "(none)",
         "",
         "## Fitted parameters (best trial; near-best: the best tenth of trials)",
         "",
@@ -279,7 +318,7 @@ def _report(scenario, summary, per_seed, text, params_df, held, sens, run, quick
         "",
         "![sensitivity](figures/sensitivity.png)",
         "",
-        "Files: `ranking.csv`, `ranking_by_seed.csv`, `parameters.csv`, "
+        "Files: `ranking.csv`, `ranking_by_seed.csv`, `support.csv`, `parameters.csv`, "
         "`held_out_patterns.csv`, `trials.csv`, `sensitivity.csv`, `calibrated.yaml`.",
         "",
     ]
@@ -313,3 +352,134 @@ def run_sensitivity(
         sens.design.to_csv(tmp / "design.csv", index=False, float_format="%.6g")
         _sensitivity_figure(sens, tmp / "sensitivity.png")
     return target
+
+
+#: The --quick budget of `sim recover` (two records per generator, tiny fits).
+RECOVER_QUICK = {"records": 2, "trials": 4, "replications": 8, "validation_replications": 20}
+
+
+@dataclass
+class RecoveryRun:
+    """What ``sim recover`` produced."""
+
+    out_dir: Path
+    recovery: Recovery
+    seconds: float
+
+
+def _confusion_figure(rec: Recovery, target: Path) -> Path:
+    table = rec.confusion_out
+    share = table.div(table.sum(axis=1).replace(0, 1), axis=0)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(table), 0.8 + 0.6 * len(table)))
+    ax.imshow(share.to_numpy(), cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(table.columns)), table.columns, rotation=45, ha="right")
+    ax.set_yticks(range(len(table.index)), table.index)
+    for i in range(len(table.index)):
+        for j in range(len(table.columns)):
+            ax.text(j, i, str(table.iat[i, j]), ha="center", va="center", fontsize=8)
+    ax.set_xlabel("winner out of sample")
+    ax.set_ylabel("generator")
+    ax.set_title("Model recovery: synthetic records per generator and who wins")
+    fig.tight_layout()
+    return save_figure(fig, target)
+
+
+def run_recovery(
+    scenario_path: str | Path,
+    out_dir: str | Path | None = None,
+    records: int | None = None,
+    trials: int | None = None,
+    replications: int | None = None,
+    workers: int | None = None,
+    quick: bool = False,
+    calibrated: str | Path | None = None,
+    results_root: str | Path = "results",
+    progress: bool = False,
+) -> RecoveryRun:
+    """Run (or resume) a model-recovery study and write its tables, figure and report.
+
+    Generators use the parameters of ``calibrated`` (a ``calibrated.yaml`` written by
+    ``sim calibrate``) when given or found in the calibration folder, else the scenario's.
+    Results go to ``<out>`` (default ``results/<name>-calibration/recovery``), where
+    ``sim calibrate`` reads the recovery rates for its verdict.
+    """
+    from sim.experiment.executors import default_workers
+
+    start = time.perf_counter()
+    scenario = load_scenario(scenario_path)
+    target = (
+        Path(out_dir)
+        if out_dir
+        else Path(results_root) / f"{scenario.name}-calibration" / "recovery"
+    )
+    ensure_writable_dir(target)
+    found = Path(results_root) / f"{scenario.name}-calibration" / "report" / "calibrated.yaml"
+    source = Path(calibrated) if calibrated else (found if found.is_file() and not out_dir else None)
+    generator_scenario = scenario
+    if source is not None:
+        fitted = load_scenario(source)
+        by_label = {s.label: s for s in fitted.strategies}
+        generator_scenario = scenario.model_copy(
+            update={"strategies": [by_label.get(s.label, s) for s in scenario.strategies]}
+        )
+    budget = RECOVER_QUICK if quick else {}
+    cal = scenario.calibration.model_copy(
+        update={
+            "trials": trials or budget.get("trials", RECOVER_DEFAULTS["trials"]),
+            "replications": replications
+            or budget.get("replications", RECOVER_DEFAULTS["replications"]),
+            "validation_replications": budget.get(
+                "validation_replications", RECOVER_DEFAULTS["validation_replications"]
+            ),
+        }
+    )
+    generator_scenario = generator_scenario.model_copy(update={"calibration": cal})
+    n_records = records or budget.get("records", RECOVER_DEFAULTS["records"])
+    data = load_dataset(scenario.data_paths())
+    rec = recover(
+        generator_scenario,
+        data,
+        target,
+        n_records,
+        workers=1 if quick else (workers or default_workers()),
+        progress=progress,
+    )
+    seconds = time.perf_counter() - start
+    rec.results.to_csv(target / "records.csv", index=False)
+    rec.rates.to_csv(target / "recovery.csv", index=False, float_format="%.4g")
+    rec.confusion_in.to_csv(target / "confusion_in_sample.csv")
+    rec.confusion_out.to_csv(target / "confusion_out_of_sample.csv")
+    _confusion_figure(rec, target / "confusion.png")
+    lines = [
+        f"# Model recovery for `{scenario.name}`",
+        "",
+        f"{n_records} synthetic records per generator "
+        f"({'calibrated parameters from ' + str(source) if source else 'scenario parameters'}), "
+        f"each calibrated by every strategy with {cal.trials} trials x {cal.replications} runs "
+        f"(one calibration seed; {cal.validation_replications} validation runs). Winner: the "
+        "best total log score (counts per year + mix per event). Took "
+        f"{seconds:.0f} s.",
+        "",
+        "## Recovery rate per generator (out of sample; Wilson 95 % interval)",
+        "",
+        _md(rec.rates),
+        "",
+        "## Confusion matrix, out of sample (rows: generator; columns: winner)",
+        "",
+        rec.confusion_out.reset_index().rename(columns={"generator": "generator \\ winner"})
+        .to_markdown(index=False),
+        "",
+        "## Confusion matrix, in sample",
+        "",
+        rec.confusion_in.reset_index().to_markdown(index=False),
+        "",
+        "![confusion](confusion.png)",
+        "",
+    ]
+    write_text_atomic(target / "report.md", "\n".join(lines))
+    return RecoveryRun(target, rec, seconds)
+
+
+#: The default recovery budget: smaller than a calibration's, so that >= 20 records per
+#: generator fit on two cores (docs/performance.md gives the time).
+RECOVER_DEFAULTS = {"records": 20, "trials": 30, "replications": 30, "validation_replications": 60}

@@ -15,7 +15,7 @@ from SALib.sample import morris as morris_sample
 from sim.analysis.ensemble import summarise_runs
 from sim.data.taxonomy import in_scope
 from sim.calibration.calibrate import free_parameters
-from sim.calibration.objective import loss, record_window, simulate, window_stats
+from sim.calibration.objective import record_window, score_window, simulate, window_stats
 from sim.data import Dataset
 from sim.errors import SimInputError
 from sim.scenario import Firm, Scenario
@@ -99,11 +99,9 @@ def screen(
         outcomes[i] = [
             total.mean(),
             float(np.mean(stats.countries.max(axis=1) / np.maximum(total, 1))),
-            loss(
-                record_window(history, world, full),
-                window_stats(events, run, n, world, full),
-                scenario.calibration.weights,
-            ),
+            score_window(
+                record_window(history, world, full), window_stats(events, run, n, world, full)
+            ).loss(scenario.calibration.weights),
         ]
     rows = []
     for j, outcome in enumerate(OUTCOMES):

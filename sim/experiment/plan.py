@@ -97,7 +97,7 @@ def plan_points(scenario: Scenario, source: str = "scenario") -> list[Point]:
                     0,
                     strategy.label,
                     dict(strategy.params),
-                    scenario.firm,
+                    strategy.firm_for(scenario.firm),
                     replications=scenario.replications,
                 )
             )
@@ -105,7 +105,7 @@ def plan_points(scenario: Scenario, source: str = "scenario") -> list[Point]:
         params_model = strategy.policy_class().Params
         for p, values in enumerate(grid):
             params = dict(strategy.params)
-            firm = scenario.firm.model_dump()
+            firm = strategy.firm_for(scenario.firm).model_dump()
             for name, value in values.items():
                 if name.startswith("firm."):
                     firm[name[5:]] = _cast(Firm.model_fields, name[5:], value)
