@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.analysis.ensemble import as_record
 from sim.calibration.calibrate import calibrate, free_parameters
 from sim.calibration.objective import record_window
 from sim.cli import main
 from sim.data import load_dataset
 from sim.experiment.runner import run_generator, run_once
-from sim.modes import MODE_NAMES
 from sim.policies import get_policy
 from sim.scenario import load_scenario, parse_scenario
 from sim.world import build_world
@@ -33,14 +33,14 @@ def scenario(**calibration):
         "replications": 20,
         "seeds": [1],
         "validation_replications": 20,
-        "parameters": {"dt": ["aggressiveness", "emerging_control"]},
+        "parameters": {"dt": ["firm.hurdle", "emerging_control"]},
     }
     cal.update(calibration)
     return parse_scenario(
         {
             "name": "rec",
             "seed": 9,
-            "firm": {"budget_noise": 1000, "block_base": 0, "block_slope": 0},
+            "firm": {"climate_noise": 0.0, "block_base": 0, "block_slope": 0},
             "strategies": [{"label": "dt", "policy": "dual_track"}],
             "calibration": cal,
         },
@@ -48,35 +48,24 @@ def scenario(**calibration):
     )
 
 
-def synthetic_record(data, s, params, seed=1) -> pd.DataFrame:
+def synthetic_record(data, s, params, firm, seed=1) -> pd.DataFrame:
     """One run of dual-track with known parameters, written as a record."""
     world = build_world(data, s)
     cls = get_policy("dual_track")
-    ev = run_once(world, cls(cls.Params(**params)), s.firm, run_generator(seed, 0, 0, 0))
-    return pd.DataFrame(
-        {
-            "year": ev[:, 0],
-            "country_iso3": [world.iso3[m] for m in ev[:, 1]],
-            "mode": [
-                "other" if b else MODE_NAMES[m] for m, b in zip(ev[:, 2], ev[:, 3], strict=True)
-            ],
-            "entity": "Alibaba Group",
-            "industry": "ecommerce",
-        }
-    )
+    ev = run_once(world, cls(cls.Params(**params)), firm, run_generator(seed, "truth", 0, 0))
+    return as_record(ev, world, entity="Alibaba Group")
 
 
 def test_calibration_recovers_known_parameters(data, tmp_path):
-    s = scenario()
-    truth = {"aggressiveness": 1.5, "emerging_control": 3.0}
-    record = synthetic_record(data, s, truth)
-    result = calibrate(s, replace(data, events=record), f"sqlite:///{tmp_path / 'c.db'}")
+    s = scenario(trials=40)
+    truth_firm = s.firm.model_copy(update={"hurdle": 1.5})
+    record = synthetic_record(data, s, {"emerging_control": 3.0}, truth_firm)
+    result = calibrate(s, data, f"sqlite:///{tmp_path / 'c.db'}", history=record, n_boot=0)
     fit = result.fits[0]
-    assert fit.free == ["aggressiveness", "emerging_control"]
-    assert fit.params["aggressiveness"] == pytest.approx(1.5, abs=0.25)
-    assert fit.params["emerging_control"] == pytest.approx(3.0, abs=2.0)
-    default = get_policy("dual_track").Params().aggressiveness
-    assert abs(default - 1.5) > 0.25  # the optimiser had to move it
+    assert fit.free == ["emerging_control", "firm.hurdle"]
+    assert fit.params["firm.hurdle"] == pytest.approx(1.5, abs=0.5)  # measured 1.42
+    assert fit.params["emerging_control"] == pytest.approx(3.0, abs=1.5)  # measured 3.05
+    assert abs(s.firm.hurdle - fit.params["firm.hurdle"]) > 1.0  # the optimiser had to move it
 
 
 def test_validation_years_never_reach_the_fit(data, tmp_path):
@@ -86,13 +75,17 @@ def test_validation_years_never_reach_the_fit(data, tmp_path):
     late = changed["year"] >= 2018
     changed.loc[late, "country_iso3"] = "BRA"  # rewrite every out-of-sample event
     changed.loc[late, "mode"] = "control"
-    a = calibrate(s, data, f"sqlite:///{tmp_path / 'a.db'}")
-    b = calibrate(s, replace(data, events=changed), f"sqlite:///{tmp_path / 'b.db'}")
+    a = calibrate(s, data, f"sqlite:///{tmp_path / 'a.db'}", n_boot=20)
+    b = calibrate(s, replace(data, events=changed), f"sqlite:///{tmp_path / 'b.db'}", n_boot=20)
     assert a.fits[0].params == b.fits[0].params
     assert a.fits[0].best_loss == b.fits[0].best_loss
     pd.testing.assert_frame_equal(a.fits[0].trials, b.fits[0].trials)
-    # ... while the out-of-sample score does see the change
-    assert a.validations[0].out_of_sample != b.validations[0].out_of_sample
+    for va, vb in zip(a.validations, b.validations, strict=True):
+        # the in-sample scores (and the persistence baseline's fit) cannot see the change ...
+        assert va.in_sample.counts.value == vb.in_sample.counts.value
+        assert va.in_sample.mix.value == vb.in_sample.mix.value
+        # ... while the out-of-sample scores do
+        assert va.out_of_sample.mix.value != vb.out_of_sample.mix.value
     world = build_world(data, s)
     in_window = record_window(changed, world, (2010, 2017))
     assert in_window.yearly.shape == (1, 8)
@@ -109,7 +102,7 @@ def test_interrupted_calibration_resumes(data, tmp_path):
     pd.testing.assert_frame_equal(first.fits[0].trials, more.fits[0].trials.iloc[:3])
 
 
-def test_null_model_has_nothing_to_fit():
+def test_the_oracle_has_nothing_to_fit():
     s = parse_scenario(
         {
             "name": "n",
@@ -120,6 +113,7 @@ def test_null_model_has_nothing_to_fit():
     assert free_parameters(s.strategies[0], s) == []
     names = [n for n, _, _ in free_parameters(s.strategies[1], s)]
     assert "ceiling_rate" in names and "direction" not in names
+    assert {"firm.hurdle", "firm.resource_elasticity", "firm.load_penalty"} <= set(names)
 
 
 def test_quick_calibration_end_to_end(tmp_path, capsys):
@@ -137,7 +131,7 @@ def test_quick_calibration_end_to_end(tmp_path, capsys):
         == 0
     )
     text = capsys.readouterr().out
-    assert "out_of_sample" in text
+    assert "out_counts" in text
     report = out / "report"
     for name in (
         "report.md",
@@ -145,6 +139,7 @@ def test_quick_calibration_end_to_end(tmp_path, capsys):
         "ranking_by_seed.csv",
         "parameters.csv",
         "held_out_patterns.csv",
+        "support.csv",
         "trials.csv",
         "sensitivity.csv",
         "calibrated.yaml",
@@ -155,7 +150,13 @@ def test_quick_calibration_end_to_end(tmp_path, capsys):
         assert (report / name).is_file(), name
     ranking = pd.read_csv(report / "ranking_by_seed.csv")
     assert sorted(ranking["seed"].unique()) == [1, 2, 3]
-    assert len(ranking) == 7 * 3
+    assert len(ranking) == (8 + 1) * 3  # eight strategies and the persistence forecast
+    assert np.isfinite(ranking["out_counts_se"]).all() and (ranking["out_counts_se"] > 0).all()
+    assert set(ranking.loc[ranking["baseline"], "strategy"]) == {
+        "persistence",
+        "random_location",
+        "gravity",
+    }
     held = pd.read_csv(report / "held_out_patterns.csv")
     assert set(held["pattern"]) == {
         "control_log_odds",
@@ -164,10 +165,13 @@ def test_quick_calibration_end_to_end(tmp_path, capsys):
         "rho_entry_culture",
         "escalation",
     }
+    assert held["p_value"].between(0, 1).all()
     calibrated = load_scenario(report / "calibrated.yaml")
     assert [s.label for s in calibrated.strategies][:2] == ["dual_track", "diversification"]
+    assert "hurdle" in calibrated.strategies[0].firm
     md = (report / "report.md").read_text()
-    assert "## Verdict" in md and ("distinguishable" in md or "explains" in md)
+    assert "## Verdict" in md and "recovery not run" in md
+    assert "nan" not in md
 
 
 def test_sensitivity_command(tmp_path, capsys):
@@ -179,8 +183,8 @@ def test_sensitivity_command(tmp_path, capsys):
         == 0
     )
     table = pd.read_csv(out / "sensitivity.csv")
-    assert set(table["outcome"]) == {"total_deals", "us_share", "fit_loss"}
-    assert {"base_capacity", "aggressiveness"} <= set(table["input"])
+    assert set(table["outcome"]) == {"total_deals", "top_market_share", "fit_loss"}
+    assert {"hurdle", "emerging_control"} <= set(table["input"])
     assert np.isfinite(table["mu_star"]).all()
     assert (out / "sensitivity.png").is_file()
 
@@ -193,3 +197,26 @@ def test_overlapping_windows_are_rejected(tmp_path, capsys):
     )
     assert main(["calibrate", str(path), "--quick"]) == 2
     assert "validation window must not overlap" in capsys.readouterr().err
+
+
+def test_recover_writes_a_confusion_matrix_and_resumes(tmp_path, capsys):
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "name: r\nseed: 4\n"
+        "strategies: [{label: oli, policy: oli_logit}, {label: rl, policy: random_location}]\n"
+        "calibration: {seeds: [1]}\n"
+    )
+    out = tmp_path / "rec"
+    assert main(["recover", str(path), "--quick", "--out", str(out)]) == 0
+    rates = pd.read_csv(out / "recovery.csv")
+    assert list(rates["generator"]) == ["oli", "rl"]
+    assert (rates["records"] == 2).all()
+    assert rates["recovery_rate"].between(0, 1).all()
+    confusion = pd.read_csv(out / "confusion_out_of_sample.csv", index_col=0)
+    assert int(confusion.to_numpy().sum()) == 4
+    assert (out / "confusion.png").is_file() and (out / "report.md").is_file()
+    tasks = sorted((out / "tasks").glob("*.json"))
+    assert len(tasks) == 4
+    stamp = [t.stat().st_mtime_ns for t in tasks]
+    assert main(["recover", str(path), "--quick", "--out", str(out)]) == 0  # resumes: no rerun
+    assert [t.stat().st_mtime_ns for t in tasks] == stamp
