@@ -1,9 +1,11 @@
 """The SolaraViz dashboard: watch one strategy expand year by year beside the real record.
 
-Launch with ``sim dashboard [SCENARIO]`` (or ``solara run sim/app.py``). Controls: strategy, its
-aggressiveness and size weight, barrier shocks on/off, seed; Step / Play / Reset. Views: a map of
-markets coloured by the firm's commitment and sized by market size; deals per year simulated vs
-actual; mode and region mix; this run's deals beside the record's deals of the same year.
+Launch with ``sim dashboard [SCENARIO]`` (or ``solara run sim/app.py``). Controls: strategy, a
+second strategy to compare, the hurdle of a deal and the size weight, barrier shocks on/off,
+seed; Step / Play / Reset (Play stops at the last year). Views: a map of markets coloured by the
+firm's commitment and sized by market size; deals per year of this run vs the record; the
+ensemble view (median and 5-95 % band of 200 batched runs of both strategies, record over it);
+mode and region mix so far vs the record to the same year; this run's deals beside the record's.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def DealsPerYear(model: DashboardModel):
     """This run's deals per year so far, and the record's."""
     world = model.world
     ev = model.events
-    sim = np.bincount(ev[:, 0] - world.years[0], minlength=world.n_years)
+    sim = np.bincount(ev["year"] - world.years[0], minlength=world.n_years)
     actual = model.history["year"].value_counts().reindex(world.years, fill_value=0).to_numpy()
     fig = Figure(figsize=(6, 3.2))
     ax = fig.subplots()
@@ -89,27 +91,49 @@ def DealsPerYear(model: DashboardModel):
 def _mix(model: DashboardModel, kind: str):
     world = model.world
     ev = model.events
+    # The record to the same year as this run, so the two mixes cover the same years.
+    history = model.history[model.history["year"] <= _last_year(model)]
     if kind == "mode":
         names = list(COMPARE_MODES)
-        sim_codes = np.where(ev[:, 3] == 1, len(COMPARE_MODES) - 1, ev[:, 2])
-        actual = model.history["mode"].value_counts().reindex(names, fill_value=0)
+        sim_codes = np.where(ev["blocked"] == 1, len(COMPARE_MODES) - 1, ev["mode"])
+        actual = history["mode"].value_counts().reindex(names, fill_value=0)
     else:
         names = list(world.regions)
-        sim_codes = world.region[ev[:, 1]]
-        actual = model.history["region"].value_counts().reindex(names, fill_value=0)
+        sim_codes = world.region[ev["market"]]
+        actual = history["region"].value_counts().reindex(names, fill_value=0)
     sim = np.bincount(sim_codes, minlength=len(names)).astype(float)
     sim = sim / sim.sum() if sim.sum() else sim
     fig = Figure(figsize=(6, 3.2))
     ax = fig.subplots()
     x = np.arange(len(names))
     ax.bar(x - 0.2, sim, 0.4, color="#d95f02", label="this run")
-    ax.bar(x + 0.2, actual.to_numpy() / actual.sum(), 0.4, color="black", label="actual record")
+    share = actual.to_numpy() / actual.sum() if actual.sum() else actual.to_numpy()
+    ax.bar(x + 0.2, share, 0.4, color="black", label="actual record (same years)")
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=30, ha="right", fontsize=7)
     ax.set_ylabel("share of deals")
     ax.set_title(f"{kind.capitalize()} mix", fontsize=9)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
+    return solara.FigureMatplotlib(fig)
+
+
+def EnsembleView(model: DashboardModel):
+    """Median and 5-95 % band of deals per year over 200 runs of each shown strategy."""
+    world = model.world
+    actual = model.history["year"].value_counts().reindex(world.years, fill_value=0).to_numpy()
+    fig = Figure(figsize=(6, 3.2))
+    ax = fig.subplots()
+    for (label, yearly), colour in zip(
+        model.ensemble_yearly().items(), ("#1b9e77", "#7570b3"), strict=False
+    ):
+        lo, med, hi = np.percentile(yearly, [5, 50, 95], axis=0)
+        ax.fill_between(world.years, lo, hi, color=colour, alpha=0.25)
+        ax.plot(world.years, med, color=colour, lw=2, label=f"{label} (median, 5-95 %)")
+    ax.plot(world.years, actual, color="black", marker="o", lw=1.5, label="actual record")
+    ax.set_xticks(world.years[::2])
+    ax.set_title("Ensemble: 200 runs per strategy", fontsize=9)
+    ax.legend(frameon=False, fontsize=7)
     return solara.FigureMatplotlib(fig)
 
 
@@ -143,7 +167,14 @@ def DealTable(model: DashboardModel):
 
 page = SolaraViz(
     DashboardModel(),
-    components=[(MarketMap, 0), (DealsPerYear, 0), (ModeMix, 0), (RegionMix, 0), (DealTable, 0)],
+    components=[
+        (MarketMap, 0),
+        (DealsPerYear, 0),
+        (EnsembleView, 0),
+        (ModeMix, 0),
+        (RegionMix, 0),
+        (DealTable, 0),
+    ],
     model_params=model_params(),
     name="sim: a cross-border e-commerce firm's internationalization",
 )

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis.record_summary import in_scope
 from sim.data import Dataset, load_dataset
+from sim.data.taxonomy import in_scope
 from sim.model import InternationalizationModel
 from sim.policies import policy_names
 from sim.scenario import Scenario, load_scenario, parse_scenario
@@ -48,7 +48,12 @@ def _world(path: str | None, shocks: bool) -> World:
     if not shocks:
         scenario = scenario.model_copy(update={"shocks": []})
         data = Dataset(
-            data.events, data.markets, data.indicators, data.barriers.iloc[:0], data.finance
+            data.events,
+            data.markets,
+            data.indicators,
+            data.barriers.iloc[:0],
+            data.finance,
+            data.home_policy,
         )
     return build_world(data, scenario)
 
@@ -68,7 +73,8 @@ class DashboardModel(InternationalizationModel):
 
     Args:
         strategy: Label of one of the scenario's strategies (its policy and parameters).
-        aggressiveness: Overrides the strategy's share of capacity spent.
+        compare: Label of a second strategy shown beside it in the ensemble view.
+        hurdle: Overrides the outside option's utility (higher: fewer deals a year).
         beta_size: Overrides the weight on market size (if the policy has one).
         shocks: Whether the dated barrier events and the scenario's shocks apply.
         seed: Seed of the run's random numbers.
@@ -77,7 +83,8 @@ class DashboardModel(InternationalizationModel):
     def __init__(
         self,
         strategy: str | None = None,
-        aggressiveness: float = 1.0,
+        compare: str | None = None,
+        hurdle: float | None = None,
         beta_size: float = 1.0,
         shocks: bool = True,
         seed: int = 0,
@@ -85,28 +92,66 @@ class DashboardModel(InternationalizationModel):
     ) -> None:
         path = scenario_path()
         scenario, data = _load(path)
-        labels = [s.label for s in scenario.strategies]
-        chosen = scenario.strategies[labels.index(strategy) if strategy in labels else 0]
+        chosen = _strategy(scenario, strategy)
         cls = chosen.policy_class()
-        params = dict(chosen.params, aggressiveness=aggressiveness)
+        params = dict(chosen.params)
         if "beta_size" in cls.Params.model_fields:
             params["beta_size"] = beta_size
+        firm = chosen.firm_for(scenario.firm)
+        if hurdle is not None:
+            firm = firm.model_copy(update={"hurdle": hurdle})
         self.strategy_label = chosen.label
+        self.compare_label = _strategy(scenario, compare).label if compare else chosen.label
+        self.settings = (chosen.label, self.compare_label, hurdle, beta_size, shocks, seed)
         self.history = in_scope(data.events, scenario.history.scope)
         super().__init__(
             _world(path, shocks),
             cls(cls.Params(**params)),
-            scenario.firm,
+            firm,
             rng=np.random.default_rng(seed) if rng is None else rng,
         )
 
     def deals(self) -> pd.DataFrame:
         """This run's attempted deals so far, readable."""
         from sim.analysis.ensemble import tidy_events
+        from sim.events import with_run_ids
 
-        ev = self.events
-        ids = np.zeros((ev.shape[0], 3), dtype=np.int64)
-        return tidy_events(np.hstack([ids, ev]), (self.strategy_label,), self.world)
+        ev = with_run_ids(self.events, 0, 0, np.zeros(self.events.size, dtype=np.int32))
+        return tidy_events(ev, (self.strategy_label,), self.world)
+
+    def ensemble_yearly(self, runs: int = 200) -> dict[str, np.ndarray]:
+        """Deals per year of ``runs`` batched runs of each shown strategy, (runs, years) each."""
+        return _ensemble(scenario_path(), self.settings, runs)
+
+
+def _strategy(scenario: Scenario, label: str | None):
+    labels = [s.label for s in scenario.strategies]
+    return scenario.strategies[labels.index(label) if label in labels else 0]
+
+
+@lru_cache(maxsize=16)
+def _ensemble(path: str | None, settings: tuple, runs: int) -> dict[str, np.ndarray]:
+    """Batched runs of the chosen and the compared strategy under the dashboard's settings."""
+    from sim.experiment.runner import run_block
+
+    label, compare, hurdle, beta_size, shocks, seed = settings
+    scenario, _ = _load(path)
+    world = _world(path, shocks)
+    out = {}
+    for name in dict.fromkeys([label, compare]):
+        strategy = _strategy(scenario, name)
+        cls = strategy.policy_class()
+        params = dict(strategy.params)
+        if "beta_size" in cls.Params.model_fields:
+            params["beta_size"] = beta_size
+        firm = strategy.firm_for(scenario.firm)
+        if hurdle is not None:
+            firm = firm.model_copy(update={"hurdle": hurdle})
+        ev = run_block(world, cls(cls.Params(**params)), firm, seed, 0, 0, range(runs), name)
+        yearly = np.zeros((runs, world.n_years))
+        np.add.at(yearly, (ev["replication"], ev["year"] - world.years[0]), 1)
+        out[name] = yearly
+    return out
 
 
 def policy_of(label: str) -> str:
@@ -116,8 +161,9 @@ def policy_of(label: str) -> str:
 
 
 def model_params() -> dict:
-    """SolaraViz controls: strategy, aggressiveness, size weight, shocks on/off, seed."""
+    """SolaraViz controls: strategy, compared strategy, hurdle, size weight, shocks, seed."""
     labels = strategy_labels()
+    scenario, _ = _load(scenario_path())
     return {
         "strategy": {
             "type": "Select",
@@ -125,13 +171,19 @@ def model_params() -> dict:
             "values": labels,
             "label": "Strategy (policy)",
         },
-        "aggressiveness": {
+        "compare": {
+            "type": "Select",
+            "value": labels[min(1, len(labels) - 1)],
+            "values": labels,
+            "label": "Compare with (ensemble view)",
+        },
+        "hurdle": {
             "type": "SliderFloat",
-            "value": 1.0,
-            "min": 0.1,
-            "max": 3.0,
-            "step": 0.1,
-            "label": "Aggressiveness (share of capacity spent)",
+            "value": float(scenario.firm.hurdle),
+            "min": -2.0,
+            "max": 8.0,
+            "step": 0.25,
+            "label": "Hurdle of a deal (higher: fewer deals)",
         },
         "beta_size": {
             "type": "SliderFloat",

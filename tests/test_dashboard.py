@@ -71,7 +71,7 @@ def test_dashboard_steps_and_resets_in_process():
     box, rc = solara.render(solara.AppLayout(children=[app.page]), handle_error=False)
     assert "Press Step to simulate the first year." in texts(box)
     before = images(box)
-    assert len(before) == 4  # map, deals per year, mode mix, region mix
+    assert len(before) == 5  # map, deals per year, ensemble view, mode mix, region mix
     rc.find(v.Btn, children=["Step"]).widget.click()
     assert re.findall(YEAR_LINE, texts(box))[0].startswith("2010: ")
     rc.find(v.Btn, children=["Step"]).widget.click()
