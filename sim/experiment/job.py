@@ -26,11 +26,29 @@ from sim.analysis.record_summary import in_scope
 from sim.analysis.report import build_report
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import load_dataset
+from sim.errors import SimInputError
 from sim.experiment.experiment import Experiment, Options, compare, plan, run
 from sim.experiment.plan import Task
 from sim.experiment.store import code_version
-from sim.io import atomic_dir, ensure_writable_dir
-from sim.scenario import Scenario, load_scenario
+from sim.io import MARKER, atomic_dir, check_output_dir, ensure_writable_dir
+from sim.scenario import Scenario, load_scenario, parse_scenario
+
+#: What ``sim run`` writes into its folder: a folder holding only these (a result of a ``sim``
+#: older than the marker file) is replaced like a marked one.
+RUN_OUTPUTS = frozenset(
+    {
+        "events.parquet",
+        "events.csv",
+        "yearly.csv",
+        "summary.csv",
+        "fit.csv",
+        "sweep.csv",
+        "figures",
+        "report.md",
+        "manifest.json",
+        MARKER,
+    }
+)
 
 PACKAGES = ("sim", "mesa", "numpy", "pandas", "scipy", "pydantic", "matplotlib", "pyarrow")
 
@@ -200,6 +218,7 @@ def run_scenario(
     seed: int | None = None,
     results_root: str | Path = "results",
     options: Options | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
     """Run every strategy (and sweep point) of a scenario and write all outputs.
 
@@ -211,6 +230,10 @@ def run_scenario(
         results_root: Parent of the default output directory.
         options: How to execute (executor, workers, chunk size, progress); results do not
             depend on them.
+        overwrite: Replace ``out_dir`` even if it holds files that are not a ``sim`` result.
+
+    Raises:
+        SimInputError: bad scenario, data or output folder (checked before any run).
     """
     options = options or Options()
     t0 = time.perf_counter()
@@ -219,8 +242,9 @@ def run_scenario(
         k: v for k, v in {"replications": replications, "seed": seed}.items() if v is not None
     }
     if updates:
-        scenario = Scenario.model_validate(scenario.model_dump() | updates)
+        scenario = _override(scenario, updates, scenario_path)
     target = Path(out_dir) if out_dir is not None else Path(results_root) / scenario.name
+    check_output_dir(target, overwrite=overwrite, known=RUN_OUTPUTS)
     data = load_dataset(scenario.data_paths())
     chunk_root = ensure_writable_dir(target.parent) / ".chunks"
     experiment = plan(scenario, data, chunk_root, options, source=str(scenario_path))
@@ -228,7 +252,7 @@ def run_scenario(
     run(experiment, options)
     t2 = time.perf_counter()
     history = in_scope(data.events, scenario.history.scope)
-    with atomic_dir(target) as tmp:
+    with atomic_dir(target, overwrite=overwrite, known=RUN_OUTPUTS, command="run") as tmp:
         export = EventExport(experiment, tmp)
         comparison = compare(experiment, history, sink=export.add)
         export.close()
@@ -311,7 +335,8 @@ def run_scenario(
             "git_commit": _git_commit(),
             "platform": platform.platform(),
             "execution": {
-                "executor": options.executor,
+                "executor": experiment.executor,
+                "executor_requested": options.executor,
                 "workers": options.workers,
                 "chunk_size": options.chunk_size,
                 "chunks": len(experiment.tasks),
@@ -333,6 +358,18 @@ def run_scenario(
         computed=experiment.computed,
         reused=experiment.reused,
     )
+
+
+def _override(scenario: Scenario, updates: dict[str, int], source: str | Path) -> Scenario:
+    """The scenario with command-line overrides, validated like the file (one-line errors)."""
+    raw = scenario.model_dump(mode="json", exclude_unset=False) | updates
+    try:
+        return parse_scenario(raw, Path(source))
+    except SimInputError as exc:
+        flag = f"--{exc.field}" if exc.field in updates else None
+        if flag is None:
+            raise
+        raise SimInputError(source, f"{flag}: {exc.message}", field=exc.field) from None
 
 
 def _sweep_markdown(sweep: pd.DataFrame) -> str:
@@ -358,6 +395,13 @@ def terminal_table(result: RunResult) -> str:
     """A short comparison table for the terminal."""
     fit = result.fit.set_index("strategy")
     summary = result.summary.set_index("strategy")
+
+    def pct(value: float) -> str:
+        return "no events" if pd.isna(value) else f"{100 * value:.1f}%"
+
+    def num(value: float, spec: str) -> str:
+        return "n/a" if pd.isna(value) else format(value, spec)
+
     rows = []
     for label in fit.index:
         s = summary.loc[label]
@@ -367,11 +411,11 @@ def terminal_table(result: RunResult) -> str:
                 "events [5-95%]": (
                     f"{s['events_median']:.0f} [{s['events_p05']:.0f}-{s['events_p95']:.0f}]"
                 ),
-                "control": f"{100 * s['mode_share_control']:.1f}%",
-                "equity": f"{100 * (s['mode_share_control'] + s['mode_share_minority']):.1f}%",
-                "US": f"{100 * s['us_share_median']:.1f}%",
-                "NB loglik": f"{fit.loc[label, 'nb_loglik']:.1f}",
-                "JSD region": f"{fit.loc[label, 'jsd_region']:.3f}",
+                "control": pct(s["mode_share_control"]),
+                "equity": pct(s["mode_share_control"] + s["mode_share_minority"]),
+                "US": pct(s["us_share_median"]),
+                "NB loglik": num(fit.loc[label, "nb_loglik"], ".1f"),
+                "JSD region": num(fit.loc[label, "jsd_region"], ".3f"),
                 "patterns": f"{fit.loc[label, 'patterns_hit']}/{fit.loc[label, 'patterns_total']}",
             }
         )
@@ -380,9 +424,9 @@ def terminal_table(result: RunResult) -> str:
         {
             "strategy": "record",
             "events [5-95%]": f"{rec['events_median']:.0f}",
-            "control": f"{100 * rec['mode_share_control']:.1f}%",
-            "equity": f"{100 * (rec['mode_share_control'] + rec['mode_share_minority']):.1f}%",
-            "US": f"{100 * rec['us_share_median']:.1f}%",
+            "control": pct(rec["mode_share_control"]),
+            "equity": pct(rec["mode_share_control"] + rec["mode_share_minority"]),
+            "US": pct(rec["us_share_median"]),
             "NB loglik": "",
             "JSD region": "",
             "patterns": "",
