@@ -334,7 +334,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise SimInputError(args.scenario, f"--scheduler: {exc}", field="scheduler") from exc
     except RunFailed as exc:
         if args.debug:
-            traceback.print_exception(exc, file=sys.stderr)
+            _print_traceback(exc)
         message = one_line(str(exc))
         if "resume" not in message:
             message += (
@@ -557,6 +557,15 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_traceback(exc: BaseException) -> None:
+    """--debug: the full traceback, including a cause hidden by ``raise ... from None``."""
+    hidden = exc.__context__ if exc.__cause__ is None and exc.__suppress_context__ else None
+    if hidden is not None:
+        traceback.print_exception(hidden, file=sys.stderr)
+        print("\nwhich was reported as:\n", file=sys.stderr)
+    traceback.print_exception(exc, file=sys.stderr)
+
+
 def _logging(verbose: bool) -> None:
     """INFO from the ``sim`` loggers on stderr with --verbose (other libraries untouched)."""
     logger = logging.getLogger("sim")
@@ -589,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[key](args)
     except SimInputError as exc:
         if args.debug:
-            traceback.print_exception(exc, file=sys.stderr)
+            _print_traceback(exc)
         print(f"sim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:

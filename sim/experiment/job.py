@@ -7,6 +7,7 @@ complete, so an interrupted or failed run leaves no half-written results.
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import subprocess
 import time
@@ -50,6 +51,7 @@ RUN_OUTPUTS = frozenset(
     }
 )
 
+log = logging.getLogger(__name__)
 PACKAGES = ("sim", "mesa", "numpy", "pandas", "scipy", "pydantic", "matplotlib", "pyarrow")
 
 
@@ -249,8 +251,22 @@ def run_scenario(
     chunk_root = ensure_writable_dir(target.parent) / ".chunks"
     experiment = plan(scenario, data, chunk_root, options, source=str(scenario_path))
     t1 = time.perf_counter()
+    log.info(
+        "%s: %d points, %d chunks, output %s",
+        scenario.name,
+        len(experiment.points),
+        len(experiment.tasks),
+        target,
+    )
     run(experiment, options)
     t2 = time.perf_counter()
+    log.info(
+        "runs done on %s: %d chunks computed, %d reused (%.1f s)",
+        experiment.executor,
+        experiment.computed,
+        experiment.reused,
+        t2 - t1,
+    )
     history = in_scope(data.events, scenario.history.scope)
     with atomic_dir(target, overwrite=overwrite, known=RUN_OUTPUTS, command="run") as tmp:
         export = EventExport(experiment, tmp)
@@ -400,11 +416,18 @@ def terminal_table(result: RunResult) -> str:
         return "no events" if pd.isna(value) else f"{100 * value:.1f}%"
 
     def num(value: float, spec: str) -> str:
-        return "n/a" if pd.isna(value) else format(value, spec)
+        return "no events" if pd.isna(value) else format(value, spec)
 
+    rec = summary.loc["record"].copy()
+    if rec["events_median"] == 0:
+        rec[["mode_share_control", "mode_share_minority", "us_share_median"]] = float("nan")
     rows = []
     for label in fit.index:
         s = summary.loc[label]
+        if s["events_p95"] == 0:  # no run had an event: shares are undefined, not 0 %
+            s = s.copy()
+            s[["mode_share_control", "mode_share_minority", "us_share_median"]] = float("nan")
+        patterns = f"{fit.loc[label, 'patterns_hit']}/{fit.loc[label, 'patterns_total']}"
         rows.append(
             {
                 "strategy": label,
@@ -416,10 +439,9 @@ def terminal_table(result: RunResult) -> str:
                 "US": pct(s["us_share_median"]),
                 "NB loglik": num(fit.loc[label, "nb_loglik"], ".1f"),
                 "JSD region": num(fit.loc[label, "jsd_region"], ".3f"),
-                "patterns": f"{fit.loc[label, 'patterns_hit']}/{fit.loc[label, 'patterns_total']}",
+                "patterns": "no events in this window" if rec["events_median"] == 0 else patterns,
             }
         )
-    rec = summary.loc["record"]
     rows.append(
         {
             "strategy": "record",
