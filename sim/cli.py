@@ -219,8 +219,12 @@ def _check_out(args: argparse.Namespace, known: frozenset[str] = frozenset()) ->
 
 
 def _data_paths(args: argparse.Namespace):
-    from sim.data import DataPaths
+    from sim.data import DATA_FILES, DataPaths
 
+    for name in DATA_FILES:
+        given = getattr(args, name)
+        if given is not None and "\x00" in str(given):
+            raise SimInputError(given, f"--{name}: a file path must not contain a NUL byte")
     return DataPaths(
         events=args.events,
         markets=args.markets,

@@ -512,7 +512,12 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     data = raw.get("data")
     if isinstance(data, dict):
         for key, value in data.items():
-            if isinstance(value, str) and value and not Path(value).is_absolute():
+            if (
+                isinstance(value, str)
+                and value
+                and "\x00" not in value  # rejected, with its field, by DataPaths
+                and not Path(value).is_absolute()
+            ):
                 data[key] = str((base / value).resolve())
 
 
