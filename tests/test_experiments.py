@@ -142,8 +142,7 @@ def test_failing_run_on_worker_processes_stops_cleanly(tmp_path, monkeypatch):
     load_plugin("tests.failing_policy:FailingPolicy")  # what `sim run --plugin` does
     scenario = tmp_path / "fail.yaml"
     scenario.write_text(
-        "name: fail\nseed: 5\nreplications: 4\nstrategies:\n"
-        "  - {label: boom, policy: failing}\n"
+        "name: fail\nseed: 5\nreplications: 4\nstrategies:\n  - {label: boom, policy: failing}\n"
     )
     with pytest.raises(RunFailed, match=r"strategy 'boom'.*seed SeedSequence\(5, spawn_key="):
         run_scenario(
