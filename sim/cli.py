@@ -1,20 +1,60 @@
 """The ``sim`` command line: parse arguments, call the library, print results.
 
-Bad input ends in one line on stderr naming the file and field, and exit code 2, never a traceback.
+The contract (README, "Command-line contract"): exit 0 with complete outputs; or exit 2 with
+one line on stderr naming the file and field, no traceback and nothing written (bad input); or
+exit 1 with one line when a run fails (finished chunks are kept: the same command resumes).
+``--debug`` shows the full traceback, ``--verbose`` the ``sim`` loggers at INFO.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.errors import SimInputError
+from sim.errors import SchedulerUnavailable, SimInputError, one_line
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
+#: Upper bounds of numeric flags (the scenario schema's own limits where it has them).
+MAX_REPLICATIONS = 10_000_000
+MAX_WORKERS = 1024
+MAX_CHUNK = 10_000_000
+MAX_SEED = 2**63 - 1
+log = logging.getLogger("sim.cli")
+
+
+def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """--debug and --verbose, accepted before or after the sub-command."""
+    default = False if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--debug", action="store_true", default=default, help="show full tracebacks on errors"
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", default=default, help="log progress of sim's modules"
+    )
+
+
+def _add_overwrite(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out even if it holds files that are not a previous sim result",
+    )
+
+
+def _add_plugin(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE:CLASS",
+        help="import this Policy class (code you trust) so the scenario can name it; repeatable",
+    )
 
 
 def _add_data_paths(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sim import __version__
 
     parser.add_argument("--version", action="version", version=f"sim {__version__}")
+    _common(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="check and summarise the input data")
@@ -62,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_SCOPE,
         help=f"which entities' deals count (default: {DEFAULT_SCOPE})",
     )
+    _add_overwrite(summary)
     run = commands.add_parser(
         "run", help="run a scenario file and compare strategies with the record"
     )
@@ -69,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="output directory (default: results/<scenario name>)")
     run.add_argument("--replications", type=int, help="runs per strategy (overrides the file)")
     run.add_argument("--seed", type=int, help="root seed (overrides the file)")
+    _add_overwrite(run)
+    _add_plugin(run)
     execution = run.add_argument_group("execution (never changes the results)")
     execution.add_argument(
         "--executor",
@@ -78,7 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     execution.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     execution.add_argument(
-        "--scheduler", help="dask scheduler address, e.g. tcp://host:8786 (default: a LocalCluster)"
+        "--scheduler",
+        help="with --executor dask: scheduler address, e.g. tcp://host:8786 "
+        "(default: a LocalCluster)",
+    )
+    execution.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="dask: seconds to wait for the scheduler, or for any worker to be connected, "
+        "before failing (default: 180)",
     )
     execution.add_argument(
         "--chunk-size",
@@ -88,18 +141,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     execution.add_argument("--quiet", action="store_true", help="no progress bar")
     execution.add_argument(
-        "--resume",
+        "--fresh",
         action="store_true",
-        help="reuse finished chunks of an interrupted run (the default)",
-    )
-    execution.add_argument(
-        "--fresh", action="store_true", help="discard stored chunks of this run and recompute them"
+        help="discard stored chunks of this run and recompute them (without it, an interrupted "
+        "run resumes: the same command reuses every finished chunk)",
     )
 
     scen = commands.add_parser("scenario", help="scenario files: validate, JSON Schema")
     scen_commands = scen.add_subparsers(dest="scenario_command", required=True)
     scen_check = scen_commands.add_parser("check", help="validate a scenario file and its data")
     scen_check.add_argument("scenario", type=Path)
+    _add_plugin(scen_check)
     schema = scen_commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.add_argument("--out", type=Path, help="write to this file instead of printing")
 
@@ -112,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("scenario", type=Path)
     cal.add_argument("--out", type=Path, help="directory (default: results/<name>-calibration)")
     cal.add_argument("--quick", action="store_true", help="tiny budget (under a minute)")
+    _add_overwrite(cal)
+    _add_plugin(cal)
 
     rec = commands.add_parser(
         "recover",
@@ -127,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     rec.add_argument("--calibrated", type=Path, help="calibrated.yaml with generator parameters")
     rec.add_argument("--quick", action="store_true", help="tiny budget (for tests)")
+    _add_overwrite(rec)
 
     dash = commands.add_parser("dashboard", help="open the interactive SolaraViz dashboard")
     dash.add_argument(
@@ -135,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--host", default="127.0.0.1", help="address to listen on")
     dash.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
     dash.add_argument("--open", action="store_true", help="open a browser")
+    _add_plugin(dash)
 
     sens = commands.add_parser(
         "sensitivity", help="Morris screening of a strategy's parameters and the firm's inputs"
@@ -142,12 +198,49 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("scenario", type=Path)
     sens.add_argument("--out", type=Path, help="directory (default: results/<name>-sensitivity)")
     sens.add_argument("--quick", action="store_true", help="tiny budget")
+    _add_overwrite(sens)
+    _add_plugin(sens)
+    _common_everywhere(parser)
     return parser
 
 
-def _data_paths(args: argparse.Namespace):
-    from sim.data import DataPaths
+def _common_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Give every sub-command --debug and --verbose (so they work after the command too)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                _common(sub)
+                _common_everywhere(sub)
 
+
+def _load_plugins(args: argparse.Namespace) -> None:
+    """Register the --plugin classes (the user's explicit opt-in to run that code)."""
+    from sim.scenario import PluginError, load_plugin
+
+    for spec in getattr(args, "plugin", None) or []:
+        try:
+            load_plugin(spec)
+        except PluginError as exc:
+            raise SimInputError(
+                getattr(args, "scenario", None) or "--plugin", f"--plugin: {exc}", field="plugin"
+            ) from None
+
+
+def _check_out(args: argparse.Namespace, known: frozenset[str] = frozenset()) -> None:
+    """Refuse a bad --out before any work (see :func:`sim.io.check_output_dir`)."""
+    from sim.io import check_output_dir
+
+    if getattr(args, "out", None) is not None:
+        check_output_dir(args.out, overwrite=args.overwrite, known=known)
+
+
+def _data_paths(args: argparse.Namespace):
+    from sim.data import DATA_FILES, DataPaths
+
+    for name in DATA_FILES:
+        given = getattr(args, name)
+        if given is not None and "\x00" in str(given):
+            raise SimInputError(given, f"--{name}: a file path must not contain a NUL byte")
     return DataPaths(
         events=args.events,
         markets=args.markets,
@@ -177,9 +270,21 @@ def cmd_data_summary(args: argparse.Namespace) -> int:
     """Print and write the record's aggregates beside the paper's numbers, plus two figures."""
     from sim.analysis.record_report import summarise_record
     from sim.data import load_dataset
+    from sim.io import MARKER, write_marker
 
+    known = frozenset(
+        {
+            "record_vs_paper.csv",
+            "record_yearly.csv",
+            "record_countries.csv",
+            "figures",
+            MARKER,
+        }
+    )
+    _check_out(args, known)
     data = load_dataset(_data_paths(args))
     text = summarise_record(data, args.out, args.scope)
+    write_marker(args.out, "data summary")
     print(text)
     return 0
 
@@ -192,18 +297,41 @@ def cmd_run(args: argparse.Namespace) -> int:
     # them back, which keeps a long run's resident memory flat (measured in docs/performance.md).
     pa.set_memory_pool(pa.system_memory_pool())
     from sim.errors import RunFailed
+    from sim.experiment.executors import DEFAULT_TIMEOUT, check_scheduler_address
     from sim.experiment.experiment import Options
-    from sim.experiment.job import run_scenario, terminal_table
+    from sim.experiment.job import RUN_OUTPUTS, run_scenario, terminal_table
 
-    for name, low in (("replications", 1), ("seed", 0), ("workers", 1), ("chunk_size", 1)):
+    bounds = (
+        ("replications", 1, MAX_REPLICATIONS),
+        ("seed", 0, MAX_SEED),
+        ("workers", 1, MAX_WORKERS),
+        ("chunk_size", 1, MAX_CHUNK),
+    )
+    for name, low, high in bounds:
         value = getattr(args, name)
-        if value is not None and value < low:
-            flag = "--" + name.replace("_", "-")
-            raise SimInputError(args.scenario, f"{flag} must be at least {low}", field=name)
-    if args.resume and args.fresh:
+        flag = "--" + name.replace("_", "-")
+        if value is not None and not low <= value <= high:
+            raise SimInputError(
+                args.scenario, f"{flag} must be between {low} and {high}", field=name
+            )
+    if args.timeout is not None and not 0 < args.timeout <= 86_400:
         raise SimInputError(
-            args.scenario, "--resume and --fresh contradict each other", field="fresh"
+            args.scenario, "--timeout must be between 0 and 86400 seconds", field="timeout"
         )
+    if args.executor != "dask" and (args.scheduler is not None or args.timeout is not None):
+        flag = "--scheduler" if args.scheduler is not None else "--timeout"
+        raise SimInputError(
+            args.scenario,
+            f"{flag} applies only to --executor dask (got --executor {args.executor})",
+            field=flag[2:],
+        )
+    if args.scheduler is not None:
+        try:
+            check_scheduler_address(args.scheduler)
+        except SchedulerUnavailable as exc:
+            raise SimInputError(args.scenario, f"--scheduler: {exc}", field="scheduler") from None
+    _load_plugins(args)
+    _check_out(args, RUN_OUTPUTS)
     options = Options(
         executor=args.executor,
         workers=args.workers,
@@ -211,6 +339,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         progress=not args.quiet,
         fresh=args.fresh,
+        timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
     )
     try:
         result = run_scenario(
@@ -219,13 +348,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             replications=args.replications,
             seed=args.seed,
             options=options,
+            overwrite=args.overwrite,
         )
+    except SchedulerUnavailable as exc:
+        raise SimInputError(args.scenario, f"--scheduler: {exc}", field="scheduler") from exc
     except RunFailed as exc:
-        print(
-            f"sim: error: {exc}\nFinished chunks are kept; fix the cause and run the same "
-            "command again to resume.",
-            file=sys.stderr,
-        )
+        if args.debug:
+            _print_traceback(exc)
+        message = one_line(str(exc))
+        if "resume" not in message:
+            message += (
+                " (finished chunks are kept; fix the cause and run the same command again "
+                "to resume)"
+            )
+        print(f"sim: error: {message}", file=sys.stderr)
         return EXIT_RUN_FAILED
     print(terminal_table(result))
     reused = f", {result.reused} chunks reused" if result.reused else ""
@@ -237,13 +373,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario_check(args: argparse.Namespace) -> int:
-    """Validate a scenario file, its data files and its shocks' markets."""
+    """Validate a scenario file and everything a later command would reject.
+
+    Data files (every path, read and cross-checked), shocks' markets, sweep points (each value
+    against its parameter's range), the sensitivity section, and the calibration section (its
+    windows when the file sets them).
+    """
+    from sim.calibration.job import check_calibration, check_sensitivity
     from sim.data import load_dataset
+    from sim.experiment.plan import plan_points
     from sim.scenario import load_scenario
     from sim.world import build_world
 
+    _load_plugins(args)
     scenario = load_scenario(args.scenario)
-    build_world(load_dataset(scenario.data_paths()), scenario, source=str(args.scenario))
+    source = str(args.scenario)
+    plan_points(scenario, source)
+    check_sensitivity(scenario, source)
+    check_calibration(scenario, source, windows="calibration" in scenario.model_fields_set)
+    build_world(load_dataset(scenario.data_paths()), scenario, source=source)
     labels = ", ".join(f"{s.label} ({s.policy})" for s in scenario.strategies)
     print(
         f"{args.scenario}: ok — {scenario.replications} runs x {len(scenario.strategies)} "
@@ -297,7 +445,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    result = run_calibration(args.scenario, out_dir=args.out, quick=args.quick, progress=progress)
+    from sim.calibration.job import CALIBRATION_OUTPUTS
+
+    _load_plugins(args)
+    _check_out(args, CALIBRATION_OUTPUTS)
+    result = run_calibration(
+        args.scenario,
+        out_dir=args.out,
+        quick=args.quick,
+        progress=progress,
+        overwrite=args.overwrite,
+    )
     print(result.summary.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print()
     print(result.verdict.replace("**", ""))
@@ -310,8 +468,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_recover(args: argparse.Namespace) -> int:
     """Run (or resume) a model-recovery study and print the recovery rates."""
-    from sim.calibration.job import run_recovery
+    from sim.calibration.job import RECOVERY_OUTPUTS, run_recovery
 
+    _load_plugins(args)
+    _check_out(args, RECOVERY_OUTPUTS)
     for name in ("records", "trials", "replications", "workers"):
         value = getattr(args, name)
         if value is not None and not 1 <= value <= 100_000:
@@ -326,15 +486,62 @@ def cmd_recover(args: argparse.Namespace) -> int:
         quick=args.quick,
         calibrated=args.calibrated,
         progress=sys.stderr.isatty(),
+        overwrite=args.overwrite,
     )
     print(result.recovery.rates.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     print(f"\nWrote {result.out_dir} ({result.seconds:.0f} s); see {result.out_dir / 'report.md'}")
     return 0
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the solara child gets SIGTERM if this process dies, even by SIGKILL."""
+    import contextlib
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def serve(cmd: list[str], env: dict[str, str]) -> int:
+    """Run the server child; SIGTERM/SIGHUP/SIGINT to this process stop the child too.
+
+    ``sim dashboard`` is often stopped by its PID (a service manager, ``kill``); without
+    forwarding, the solara server would keep running on the port as an orphan.
+    """
+    import signal
+    import subprocess
+
+    preexec = _die_with_parent if sys.platform.startswith("linux") else None
+    child = subprocess.Popen(cmd, env=env, preexec_fn=preexec)
+
+    def forward(signum: int, _frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM if signum != signal.SIGINT else signal.SIGINT)
+
+    handled = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    previous = {sig: signal.signal(sig, forward) for sig in handled}
+    try:
+        while True:
+            try:
+                code = child.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Validate the scenario, then serve sim/app.py with solara (offline assets)."""
-    import subprocess
     from importlib.util import find_spec
 
     if find_spec("solara") is None or find_spec("altair") is None:
@@ -343,7 +550,16 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    from sim.dashboard import PLUGINS_ENV, SCENARIO_ENV
+
+    _load_plugins(args)
     env = dict(os.environ)
+    if args.plugin:
+        env[PLUGINS_ENV] = ",".join(args.plugin)
+    if not 0 < args.port < 65536:
+        raise SimInputError(
+            args.scenario or "--port", "--port must be between 1 and 65535", field="port"
+        )
     if args.scenario is not None:
         from sim.data import load_dataset
         from sim.scenario import load_scenario
@@ -351,7 +567,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
         scenario = load_scenario(args.scenario)
         build_world(load_dataset(scenario.data_paths()), scenario, source=str(args.scenario))
-        env["SIM_DASHBOARD_SCENARIO"] = str(args.scenario.resolve())
+        env[SCENARIO_ENV] = str(args.scenario.resolve())
     app = Path(__file__).with_name("app.py")
     cmd = [
         sys.executable,
@@ -366,18 +582,19 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         "--production",
         "--open" if args.open else "--no-open",
     ]
-    print(f"Serving the dashboard on http://{args.host}:{args.port} (Ctrl-C to stop)")
-    try:
-        return subprocess.run(cmd, env=env, check=False).returncode
-    except KeyboardInterrupt:
-        return 0
+    print(f"Serving the dashboard on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
+    return serve(cmd, env)
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run the Morris screening and write its outputs."""
-    from sim.calibration.job import run_sensitivity
+    from sim.calibration.job import SENSITIVITY_OUTPUTS, run_sensitivity
 
-    out = run_sensitivity(args.scenario, out_dir=args.out, quick=args.quick)
+    _load_plugins(args)
+    _check_out(args, SENSITIVITY_OUTPUTS)
+    out = run_sensitivity(
+        args.scenario, out_dir=args.out, quick=args.quick, overwrite=args.overwrite
+    )
     import pandas as pd
 
     table = pd.read_csv(out / "sensitivity.csv")
@@ -387,9 +604,30 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_traceback(exc: BaseException) -> None:
+    """--debug: the full traceback, including a cause hidden by ``raise ... from None``."""
+    hidden = exc.__context__ if exc.__cause__ is None and exc.__suppress_context__ else None
+    if hidden is not None:
+        traceback.print_exception(hidden, file=sys.stderr)
+        print("\nwhich was reported as:\n", file=sys.stderr)
+    traceback.print_exception(exc, file=sys.stderr)
+
+
+def _logging(verbose: bool) -> None:
+    """INFO from the ``sim`` loggers on stderr with --verbose (other libraries untouched)."""
+    logger = logging.getLogger("sim")
+    if verbose and not any(getattr(h, "_sim_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("sim: %(name)s: %(message)s"))
+        handler._sim_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sim`` console script."""
     args = build_parser().parse_args(argv)
+    _logging(args.verbose)
     handlers = {
         ("data", "check"): cmd_data_check,
         ("data", "summary"): cmd_data_summary,
@@ -403,12 +641,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("dashboard", None): cmd_dashboard,
     }
     key = (args.command, getattr(args, f"{args.command}_command", None))
+    log.info("sim %s", " ".join(key_ for key_ in key if key_))
     try:
         return handlers[key](args)
     except SimInputError as exc:
+        if args.debug:
+            _print_traceback(exc)
         print(f"sim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         # Output piped into a reader that stopped early (e.g. `| head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:
+        print("sim: interrupted (finished chunks are kept)", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input: one line, the traceback on --debug
+        if args.debug:
+            raise
+        print(
+            f"sim: error: internal error, please report it: {type(exc).__name__}: "
+            f"{one_line(str(exc))} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_RUN_FAILED

@@ -18,15 +18,19 @@ from sim.data import Dataset, load_dataset
 from sim.data.taxonomy import in_scope
 from sim.model import InternationalizationModel
 from sim.policies import policy_names
-from sim.scenario import Scenario, load_scenario, parse_scenario
+from sim.scenario import Scenario, load_plugin, load_scenario, parse_scenario
 from sim.world import World, build_world
 
 SCENARIO_ENV = "SIM_DASHBOARD_SCENARIO"
+#: Comma-separated ``module:Class`` plug-ins the user passed to ``sim dashboard --plugin``.
+PLUGINS_ENV = "SIM_DASHBOARD_PLUGINS"
 _BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 
 
 @lru_cache(maxsize=4)
 def _load(path: str | None) -> tuple[Scenario, Dataset]:
+    for spec in filter(None, os.environ.get(PLUGINS_ENV, "").split(",")):
+        load_plugin(spec)
     if path:
         scenario = load_scenario(path)
     elif _BASELINE.is_file():

@@ -9,6 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def one_line(text: str) -> str:
+    """Collapse ``text`` to one line: the contract is one line on stderr per error."""
+    return " ".join(str(text).split())
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as printed in messages: escaped when it holds control characters (NUL, newline)."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 class SimInputError(Exception):
     """A problem with something the user supplied: a data file, a scenario, an output location.
 
@@ -38,10 +49,21 @@ class SimInputError(Exception):
         if self.row is not None:
             where.append(f"line {self.row}")
         if self.field is not None:
-            where.append(f"field '{self.field}'")
+            where.append(f"field '{shown_path(self.field)}'")
         location = f"{', '.join(where)}: " if where else ""
-        return f"{self.path}: {location}{self.message}"
+        return f"{shown_path(self.path)}: {location}{one_line(self.message)}"
 
 
 class RunFailed(Exception):
-    """A model run raised; the message names its strategy, point, replication and seed."""
+    """A model run raised (or the cluster running it went away); the message says which and how.
+
+    The original exception stays chained as ``__cause__``, so ``sim --debug`` can show it.
+    """
+
+
+class SchedulerUnavailable(Exception):
+    """The dask scheduler address is malformed or nothing answers there.
+
+    Raised by the executor, which does not know which scenario is running; the command line
+    turns it into the one-line message for the ``--scheduler`` flag (exit code 2).
+    """

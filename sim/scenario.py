@@ -4,11 +4,18 @@ A scenario is data (YAML), in the spirit of NetLogo BehaviorSpace experiments an
 workbench vocabulary: *levers* are the strategies (policy and parameters), *uncertainties* are the
 firm's inputs and dated shocks, *replications* are seeds. Unknown keys are rejected, so a typo
 never silently falls back to a default. Relative data paths are read relative to the scenario file.
+
+A scenario file is data, never code: it names policies registered in :mod:`sim.policies`, by an
+installed package's ``sim.policies`` entry point, or by a ``--plugin module:Class`` the user passed
+on the command line (:func:`load_plugin`). Duplicate keys are errors.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
+import re
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,7 +26,87 @@ from sim.bounds import float_bounds
 from sim.data.loaders import DataPaths
 from sim.data.taxonomy import DEFAULT_SCOPE, RECORD_YEARS
 from sim.errors import SimInputError
-from sim.policies import Policy, PolicyParams, get_policy
+from sim.policies import Policy, PolicyParams, get_policy, policy_names, register
+
+#: Entry-point group through which installed packages contribute policies (name = policy name).
+ENTRY_POINT_GROUP = "sim.policies"
+PLUGIN_ROUTES = (
+    "scenario files name registered policies only; to use a policy from other code, install it "
+    f"as a package with a '{ENTRY_POINT_GROUP}' entry point, or pass --plugin module:Class on "
+    "the command line"
+)
+
+
+class PluginError(ValueError):
+    """A plug-in policy could not be loaded (message in plain words, one line)."""
+
+
+def _as_policy(obj: object, what: str) -> type[Policy]:
+    if not (isinstance(obj, type) and issubclass(obj, Policy)) or obj is Policy:
+        raise PluginError(f"{what} is not a Policy class (a subclass of sim.policies.Policy)")
+    if not isinstance(getattr(obj, "name", None), str) or not obj.name:
+        raise PluginError(f"{what} has no policy name (class attribute 'name')")
+    return obj
+
+
+def _register(cls: type[Policy], what: str) -> type[Policy]:
+    try:
+        return register(cls)
+    except ValueError:
+        raise PluginError(
+            f"{what}: policy name {cls.name!r} is already taken by another policy"
+        ) from None
+
+
+def load_plugin(spec: str) -> type[Policy]:
+    """Import ``module:Class`` (the user's explicit opt-in) and register it by its name.
+
+    Raises:
+        PluginError: when the spec is malformed, the import fails, or it is not a Policy class.
+    """
+    module, sep, attr = spec.partition(":")
+    if not sep or not module or not attr or module.startswith("."):
+        raise PluginError(f"{spec!r} is not of the form package.module:Class (absolute import)")
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (Exception, SystemExit) as exc:  # importing user code can raise anything
+        raise PluginError(f"cannot import {spec!r} ({type(exc).__name__}: {exc})") from None
+    return _register(_as_policy(obj, repr(spec)), repr(spec))
+
+
+def entry_point_policy(name: str) -> type[Policy] | None:
+    """The policy an installed package offers under ``name`` in :data:`ENTRY_POINT_GROUP`."""
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP, name=name):
+        what = f"entry point {ep.name!r} ({ep.value})"
+        try:
+            obj = ep.load()
+        except (Exception, SystemExit) as exc:
+            raise PluginError(f"cannot load {what} ({type(exc).__name__}: {exc})") from None
+        cls = _as_policy(obj, what)
+        if cls.name != name:
+            raise PluginError(f"{what} names a policy called {cls.name!r}")
+        return _register(cls, what)
+    return None
+
+
+def find_policy(name: str) -> type[Policy]:
+    """The registered policy ``name``, loading an installed entry point if needed.
+
+    Raises:
+        KeyError: unknown name (message lists the known ones and the plug-in routes).
+        PluginError: an entry point of that name exists but does not load.
+    """
+    if name in policy_names():
+        return get_policy(name)
+    if ":" in name:
+        raise KeyError(f"policy {name!r} names code to import; {PLUGIN_ROUTES}")
+    found = entry_point_policy(name)
+    if found is None:
+        raise KeyError(
+            f"unknown policy {name!r}; known: {', '.join(policy_names())} "
+            f"(plug-ins: a '{ENTRY_POINT_GROUP}' entry point or --plugin module:Class)"
+        )
+    return found
 
 
 class Strict(BaseModel):
@@ -28,15 +115,8 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DataFiles(Strict):
-    """Input files; blank means the packaged copy."""
-
-    events: Path | None = None
-    markets: Path | None = None
-    indicators: Path | None = None
-    barriers: Path | None = None
-    finance: Path | None = None
-    home_policy: Path | None = None
+#: The scenario's ``data:`` section is the loaders' own path type (one type, no conversion).
+DataFiles = DataPaths
 
 
 class History(Strict):
@@ -141,7 +221,10 @@ class Strategy(Strict):
     """A lever: a named policy with its parameters."""
 
     label: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="name used in outputs")
-    policy: str = Field(description="registered policy name or 'module:Class'")
+    policy: str = Field(
+        description=f"registered policy name (built-in, '{ENTRY_POINT_GROUP}' entry point, "
+        "or loaded with --plugin)"
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="policy parameters")
     firm: dict[str, Any] = Field(
         default_factory=dict,
@@ -153,11 +236,8 @@ class Strategy(Strict):
         return base.model_copy(update=self.firm) if self.firm else base
 
     def policy_class(self) -> type[Policy]:
-        """The policy class this strategy names (registry name or import path)."""
-        if ":" in self.policy:
-            module, _, cls = self.policy.partition(":")
-            return getattr(importlib.import_module(module), cls)
-        return get_policy(self.policy)
+        """The policy class this strategy names (see :func:`find_policy`)."""
+        return find_policy(self.policy)
 
     def make_params(self) -> PolicyParams:
         """The policy's validated parameters."""
@@ -169,8 +249,8 @@ class Strategy(Strict):
             cls = self.policy_class()
         except KeyError as exc:
             raise ValueError(exc.args[0]) from None
-        except (ImportError, AttributeError) as exc:
-            raise ValueError(f"cannot import policy {self.policy!r} ({exc})") from None
+        except PluginError as exc:
+            raise ValueError(str(exc)) from None
         cls.Params(**self.params)
         unknown = sorted(set(self.firm) - set(Firm.model_fields))
         if unknown:
@@ -230,6 +310,11 @@ class SweepParameter(Strict):
 
     @model_validator(mode="after")
     def _values_or_range(self) -> SweepParameter:
+        given = [*(self.values or []), *(v for v in (self.low, self.high) if v is not None)]
+        if not all(math.isfinite(v) for v in given):
+            raise ValueError(f"sweep values of {self.name!r} must be finite numbers (no nan/inf)")
+        if self.values is not None and not self.values:
+            raise ValueError(f"sweep parameter {self.name!r}: values must not be empty")
         if self.values is None and (self.low is None or self.high is None):
             raise ValueError("give either values (grid) or low and high (lhs)")
         if self.low is not None and self.high is not None and self.low > self.high:
@@ -315,12 +400,14 @@ class Sensitivity(Strict):
 class Scenario(Strict):
     """A whole experiment: years, seed, replications, data, firm, strategies and shocks."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="name of the results folder")
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]+$", max_length=200, description="name of the results folder"
+    )
     description: str = ""
     years: tuple[int, int] = Field(RECORD_YEARS, description="first and last simulated year")
     seed: int = Field(0, ge=0, description="root seed of every random stream")
     replications: int = Field(100, ge=1, le=10_000_000, description="runs per strategy")
-    data: DataFiles = DataFiles()
+    data: DataPaths = DataPaths()
     history: History = History()
     firm: Firm = Firm()
     strategies: list[Strategy] = Field(min_length=1)
@@ -338,6 +425,15 @@ class Scenario(Strict):
                 f"years must satisfy {RECORD_YEARS[0]} <= first <= last <= {RECORD_YEARS[1]}"
             )
         return years
+
+    @field_validator("name")
+    @classmethod
+    def _one_folder_name(cls, name: str) -> str:
+        if name in {".", ".."} or name.startswith("."):
+            raise ValueError(
+                "must be a plain folder name (not '.', '..' or a hidden name starting with '.')"
+            )
+        return name
 
     @field_validator("strategies")
     @classmethod
@@ -370,22 +466,62 @@ class Scenario(Strict):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _shocks_in_years(self) -> Scenario:
+        first, last = self.years
+        for i, shock in enumerate(self.shocks):
+            where = f"shocks[{i}]"
+            if shock.type == "barrier":
+                dated = {"year": shock.year}
+            elif shock.type == "move_barriers":
+                # a re-dating: the recorded year may lie anywhere in the record, the new one
+                # must be simulated; earlier or later both make sense, so no order is required.
+                if not RECORD_YEARS[0] <= shock.from_year <= RECORD_YEARS[1]:
+                    raise ValueError(
+                        f"{where}.from_year: {shock.from_year} is outside the record years "
+                        f"{RECORD_YEARS[0]}-{RECORD_YEARS[1]}"
+                    )
+                dated = {"to_year": shock.to_year}
+            else:
+                dated = {"from_year": shock.from_year, "to_year": shock.to_year}
+                if shock.to_year is not None and shock.from_year > shock.to_year:
+                    raise ValueError(f"{where}: from_year must not be after to_year")
+            for key, year in dated.items():
+                if year is not None and not first <= year <= last:
+                    raise ValueError(
+                        f"{where}.{key}: {year} is outside the simulated years {first}-{last} "
+                        "(the shock would have no effect)"
+                    )
+        for group in ("organisation", "home_climate"):
+            for i, m in enumerate(getattr(self.firm, group)):
+                if m.to_year is not None and m.from_year > m.to_year:
+                    raise ValueError(f"firm.{group}[{i}]: from_year must not be after to_year")
+        return self
+
+    @model_validator(mode="after")
+    def _sections_name_strategies(self) -> Scenario:
+        labels = [s.label for s in self.strategies]
+        if self.sensitivity.strategy is not None and self.sensitivity.strategy not in labels:
+            raise ValueError(
+                f"sensitivity.strategy: unknown strategy label {self.sensitivity.strategy!r} "
+                f"(labels: {', '.join(labels)})"
+            )
+        for label in self.calibration.parameters:
+            if label not in labels:
+                raise ValueError(
+                    f"calibration.parameters: unknown strategy label {label!r} "
+                    f"(labels: {', '.join(labels)})"
+                )
+        return self
+
     @property
     def year_range(self) -> range:
         """The simulated years as a range."""
         return range(self.years[0], self.years[1] + 1)
 
     def data_paths(self) -> DataPaths:
-        """The data files as loader paths."""
-        d = self.data
-        return DataPaths(
-            events=d.events,
-            markets=d.markets,
-            indicators=d.indicators,
-            barriers=d.barriers,
-            finance=d.finance,
-            home_policy=d.home_policy,
-        )
+        """The data files (every one the scenario names; blanks mean the packaged copies)."""
+        return self.data
 
 
 def label_swept(sweep: Sweep | None, label: str) -> bool:
@@ -409,8 +545,43 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     data = raw.get("data")
     if isinstance(data, dict):
         for key, value in data.items():
-            if isinstance(value, str) and value and not Path(value).is_absolute():
+            if (
+                isinstance(value, str)
+                and value
+                and "\x00" not in value  # rejected, with its field, by DataPaths
+                and not Path(value).is_absolute()
+            ):
                 data[key] = str((base / value).resolve())
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error.
+
+    Plain PyYAML keeps the last value silently, so a scenario edited twice would run with
+    whichever line came later.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:  # an unhashable key; the base class reports it
+                continue
+            if first != key_node.start_mark.line + 1:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first given on line {first})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+_FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$")
 
 
 def parse_scenario(raw: Any, path: Path) -> Scenario:
@@ -427,7 +598,14 @@ def parse_scenario(raw: Any, path: Path) -> Scenario:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key (check its spelling)"
-        raise SimInputError(path, message, field=_location(err["loc"]) or None) from None
+        field = _location(err["loc"]) or None
+        match = _FIELD_PREFIX.match(message)
+        if match:  # a whole-scenario check names the field at the start of its message
+            inner, message = match.groups()
+            field = f"{field}.{inner}" if field else inner
+        raise SimInputError(path, message, field=field) from None
+    except RecursionError:
+        raise SimInputError(path, "nested too deeply to be a scenario") from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -437,17 +615,24 @@ def load_scenario(path: str | Path) -> Scenario:
         SimInputError: when the file is missing, not YAML, or not a valid scenario.
     """
     path = Path(path)
-    if not path.is_file():
-        raise SimInputError(path, "scenario file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not path.is_file():
+            raise SimInputError(path, "scenario file not found")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SimInputError(path, "file is not valid UTF-8 text") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SimInputError(path, f"cannot read scenario file ({message})") from None
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no code
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or "syntax error"
         raise SimInputError(path, f"not valid YAML ({problem})", row=line) from None
-    except UnicodeDecodeError:
-        raise SimInputError(path, "file is not valid UTF-8 text") from None
+    except RecursionError:
+        raise SimInputError(path, "not valid YAML here (nested too deeply)") from None
     return parse_scenario(raw, path)
 
 

@@ -28,3 +28,14 @@ def edit_csv(path: Path, row: int, column: str, value: str | None) -> None:
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     df.loc[row, column] = "" if value is None else value
     df.to_csv(path, index=False)
+
+
+@pytest.fixture(autouse=True)
+def _policy_registry():
+    """Plug-ins registered by a test (--plugin, entry points) do not leak into other tests."""
+    from sim.policies import base
+
+    saved = dict(base._REGISTRY)
+    yield
+    base._REGISTRY.clear()
+    base._REGISTRY.update(saved)

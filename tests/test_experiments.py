@@ -104,13 +104,14 @@ def test_failing_run_is_reported_with_its_seed_and_keeps_finished_chunks(tmp_pat
     scenario.write_text(
         "name: fail\nseed: 5\nreplications: 6\nstrategies:\n"
         "  - {label: fine, policy: random}\n"
-        "  - {label: boom, policy: 'tests.failing_policy:FailingPolicy',\n"
-        "     params: {fail_year: 2013}}\n"
+        "  - {label: boom, policy: failing, params: {fail_year: 2013}}\n"
     )
     code = main(
         [
             "run",
             str(scenario),
+            "--plugin",
+            "tests.failing_policy:FailingPolicy",
             "--out",
             str(tmp_path / "o"),
             "--executor",
@@ -122,11 +123,11 @@ def test_failing_run_is_reported_with_its_seed_and_keeps_finished_chunks(tmp_pat
     )
     err = capsys.readouterr().err
     assert code == 1
-    assert err.startswith(
+    assert err == (
         "sim: error: run failed: strategy 'boom' (index 1), point 0, replication 0, "
-        "seed SeedSequence(5, spawn_key=(1, 0, 0)): ZeroDivisionError: utility undefined\n"
+        "seed SeedSequence(5, spawn_key=(1, 0, 0)): ZeroDivisionError: utility undefined "
+        "(finished chunks are kept; fix the cause and run the same command again to resume)\n"
     )
-    assert "run the same command again to resume" in err
     assert "Traceback" not in err
     assert not (tmp_path / "o").exists()
     kept = list((tmp_path / ".chunks").rglob("*.parquet"))
@@ -135,12 +136,13 @@ def test_failing_run_is_reported_with_its_seed_and_keeps_finished_chunks(tmp_pat
 
 def test_failing_run_on_worker_processes_stops_cleanly(tmp_path, monkeypatch):
     from sim.errors import RunFailed
+    from sim.scenario import load_plugin
 
     monkeypatch.setattr("sim.experiment.experiment.SMALL_ENSEMBLE", 0)
+    load_plugin("tests.failing_policy:FailingPolicy")  # what `sim run --plugin` does
     scenario = tmp_path / "fail.yaml"
     scenario.write_text(
-        "name: fail\nseed: 5\nreplications: 4\nstrategies:\n"
-        "  - {label: boom, policy: 'tests.failing_policy:FailingPolicy'}\n"
+        "name: fail\nseed: 5\nreplications: 4\nstrategies:\n  - {label: boom, policy: failing}\n"
     )
     with pytest.raises(RunFailed, match=r"strategy 'boom'.*seed SeedSequence\(5, spawn_key="):
         run_scenario(

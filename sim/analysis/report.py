@@ -10,7 +10,18 @@ from sim.analysis.tables import RECORD
 PERCENT_PATTERNS = {"us_share", "control_share", "equity_share"}
 
 
+NO_EVENTS = "no events"
+NO_RECORD = "no events in this window"
+
+
+def _num(spec: str):
+    """A formatter that says "no events" where a statistic is undefined (nan), never "nan"."""
+    return lambda v: NO_EVENTS if pd.isna(v) else format(v, spec)
+
+
 def _fmt(pattern: str, value: float) -> str:
+    if pd.isna(value):
+        return NO_EVENTS
     if pattern in PERCENT_PATTERNS:
         return f"{100 * value:.1f} %"
     return f"{value:.0f}"
@@ -23,15 +34,23 @@ def _md(df: pd.DataFrame) -> str:
     return "\n".join([head, rule, *body])
 
 
-def fit_markdown(fit: pd.DataFrame) -> str:
-    """The fit table as markdown, best yearly-count likelihood first."""
+def fit_markdown(fit: pd.DataFrame, record_empty: bool = False) -> str:
+    """The fit table as markdown, best yearly-count likelihood first.
+
+    ``record_empty``: the record has no events in the simulated years, so patterns are not
+    scored (every band would "hit" an empty record).
+    """
     shown = fit.sort_values("nb_loglik", ascending=False).assign(
-        nb_loglik=lambda d: d["nb_loglik"].map("{:.1f}".format),
-        poisson_loglik=lambda d: d["poisson_loglik"].map("{:.1f}".format),
-        jsd_region=lambda d: d["jsd_region"].map("{:.3f}".format),
-        jsd_mode=lambda d: d["jsd_mode"].map("{:.3f}".format),
-        jsd_country=lambda d: d["jsd_country"].map("{:.3f}".format),
-        patterns=lambda d: d["patterns_hit"].astype(str) + " / " + d["patterns_total"].astype(str),
+        nb_loglik=lambda d: d["nb_loglik"].map(_num(".1f")),
+        poisson_loglik=lambda d: d["poisson_loglik"].map(_num(".1f")),
+        jsd_region=lambda d: d["jsd_region"].map(_num(".3f")),
+        jsd_mode=lambda d: d["jsd_mode"].map(_num(".3f")),
+        jsd_country=lambda d: d["jsd_country"].map(_num(".3f")),
+        patterns=lambda d: (
+            NO_RECORD
+            if record_empty
+            else d["patterns_hit"].astype(str) + " / " + d["patterns_total"].astype(str)
+        ),
     )[
         [
             "strategy",
@@ -54,10 +73,15 @@ def pattern_markdown(patterns: pd.DataFrame) -> str:
         row = {"pattern": name, "observed": _fmt(name, part["observed"].iloc[0])}
         for r in part.itertuples():
             mark = "hit" if r.hit else "miss"
-            row[r.strategy] = (
-                f"{_fmt(name, r.median)} [{_fmt(name, r.p05)}-{_fmt(name, r.p95)}] "
-                f"q={r.quantile:.2f} {mark}"
-            )
+            if pd.isna(r.observed):
+                row[r.strategy] = NO_RECORD
+            elif pd.isna(r.median):
+                row[r.strategy] = NO_EVENTS
+            else:
+                row[r.strategy] = (
+                    f"{_fmt(name, r.median)} [{_fmt(name, r.p05)}-{_fmt(name, r.p95)}] "
+                    f"q={r.quantile:.2f} {mark}"
+                )
         rows.append(row)
     return _md(pd.DataFrame(rows))
 
@@ -81,6 +105,15 @@ def reading(
     peak = int(series.loc[series["median"].idxmax(), "year"])
     hits = [n for n in p.index if p.loc[n, "hit"]]
     misses = [n for n in p.index if not p.loc[n, "hit"]]
+    if rec["events_median"] == 0 or mine["events_p95"] == 0:
+        # Shares and patterns are undefined without events: say so instead of 0 % or "hits".
+        whose = "The record has" if rec["events_median"] == 0 else f"**{label}** produces"
+        text = (
+            f"{whose} no deal events in this window ({series['year'].min()}-"
+            f"{series['year'].max()}), so shares and patterns cannot be compared: "
+            f"{NO_RECORD if rec['events_median'] == 0 else NO_EVENTS}."
+        )
+        return text
     text = (
         f"**{label}** produces a median of {mine['events_median']:.0f} deal events "
         f"(5-95 %: {mine['events_p05']:.0f}-{mine['events_p95']:.0f}) against "
@@ -132,7 +165,9 @@ def build_report(
         "ensemble) is better; Jensen-Shannon divergence (JSD, 0-1) of pooled region, mode "
         "and country shares is better when lower.",
         "",
-        fit_markdown(fit),
+        fit_markdown(
+            fit, record_empty=bool(summary.set_index("strategy").loc[RECORD, "events_median"] == 0)
+        ),
         "",
         "## Patterns",
         "",

@@ -23,6 +23,7 @@ from sim.analysis.record_plots import save_figure
 from sim.calibration.calibrate import (
     Calibration,
     calibrate,
+    free_parameters,
     near_best,
     ranking,
     support_table,
@@ -31,10 +32,115 @@ from sim.calibration.calibrate import (
 from sim.calibration.recovery import Recovery, recover
 from sim.calibration.sensitivity import SensitivityResult, screen
 from sim.data import load_dataset
+from sim.errors import SimInputError
 from sim.experiment.experiment import Options
 from sim.experiment.job import run_scenario
-from sim.io import atomic_dir, ensure_writable_dir, write_text_atomic
-from sim.scenario import Scenario, load_scenario
+from sim.io import (
+    MARKER,
+    atomic_dir,
+    check_output_dir,
+    ensure_writable_dir,
+    write_marker,
+    write_text_atomic,
+)
+from sim.scenario import Firm, Scenario, load_scenario
+
+#: What ``sim calibrate`` keeps in its folder (studies and the report).
+CALIBRATION_OUTPUTS = frozenset(
+    {
+        "calibration.db",
+        "calibration-quick.db",
+        "calibration.db-journal",
+        "calibration-quick.db-journal",
+        "report",
+        "recovery",
+        MARKER,
+    }
+)
+#: What ``sim recover`` writes into its folder.
+RECOVERY_OUTPUTS = frozenset(
+    {
+        "tasks",
+        "records.csv",
+        "recovery.csv",
+        "confusion_in_sample.csv",
+        "confusion_out_of_sample.csv",
+        "confusion.png",
+        "report.md",
+        MARKER,
+    }
+)
+#: What ``sim sensitivity`` writes into its folder.
+SENSITIVITY_OUTPUTS = frozenset({"sensitivity.csv", "design.csv", "sensitivity.png", MARKER})
+
+
+def check_calibration(scenario: Scenario, source: str | Path, windows: bool = True) -> None:
+    """Reject a calibration section ``sim calibrate`` could only run to a meaningless end.
+
+    Windows must lie inside the simulated years (else the loss is 0 and nothing is fitted);
+    every listed parameter must be one calibration can move (a bounded float of the policy).
+    ``windows=False`` skips the window check (``sim scenario check`` on a file that leaves the
+    calibration section at its defaults).
+
+    Raises:
+        SimInputError: naming the scenario file and the field.
+    """
+    cal = scenario.calibration
+    first, last = scenario.years
+    if windows:
+        for key, (a, b) in (("window", cal.window), ("validation", cal.validation)):
+            if not (first <= a and b <= last):
+                raise SimInputError(
+                    source,
+                    f"{a}-{b} lies outside the simulated years {first}-{last}",
+                    field=f"calibration.{key}",
+                )
+    everything = scenario.model_copy(
+        update={"calibration": cal.model_copy(update={"parameters": {}})}
+    )
+    for label, names in cal.parameters.items():
+        strategy = next(s for s in scenario.strategies if s.label == label)
+        free = [name for name, _, _ in free_parameters(strategy, everything)]
+        where = f"calibration.parameters.{label}"
+        if not names:
+            raise SimInputError(
+                source, "lists no parameter (leave the strategy out to fit all)", field=where
+            )
+        unknown = [n for n in names if n not in free]
+        if unknown:
+            raise SimInputError(
+                source,
+                f"{unknown[0]!r} cannot be calibrated for policy {strategy.policy!r} "
+                f"(bounded float parameters: {', '.join(free) or 'none'})",
+                field=where,
+            )
+
+
+def check_sensitivity(scenario: Scenario, source: str | Path) -> None:
+    """Reject a sensitivity section ``sim sensitivity`` would reject, before any run.
+
+    Raises:
+        SimInputError: naming the scenario file and the field.
+    """
+    cfg = scenario.sensitivity
+    screenable = Firm.bounds()
+    for i, name in enumerate(cfg.firm_inputs):
+        if name not in screenable:
+            raise SimInputError(
+                source,
+                f"firm input {name!r} cannot be screened (choose from {', '.join(screenable)})",
+                field=f"sensitivity.firm_inputs[{i}]",
+            )
+    label = cfg.strategy or scenario.strategies[0].label
+    strategy = next(s for s in scenario.strategies if s.label == label)
+    if not cfg.firm_inputs and not free_parameters(strategy, scenario):
+        raise SimInputError(
+            source,
+            f"nothing to screen: strategy {label!r} has no bounded float parameter and "
+            "firm_inputs is empty",
+            field="sensitivity.firm_inputs",
+        )
+
 
 #: The --quick budget: the whole pipeline in well under a minute (used by the tests).
 QUICK = {
@@ -132,18 +238,26 @@ def run_calibration(
     quick: bool = False,
     results_root: str | Path = "results",
     progress=None,
+    overwrite: bool = False,
 ) -> CalibrationRun:
-    """Calibrate, validate, screen sensitivity and write the report (see module docstring)."""
+    """Calibrate, validate, screen sensitivity and write the report (see module docstring).
+
+    ``overwrite``: use ``out_dir`` even if it holds files that are not a ``sim`` result.
+    """
     start = time.perf_counter()
     scenario = load_scenario(scenario_path)
+    check_calibration(scenario, scenario_path)
+    check_sensitivity(scenario, scenario_path)
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-calibration"
+    check_output_dir(target, overwrite=overwrite, known=CALIBRATION_OUTPUTS)
+    data = load_dataset(scenario.data_paths())
     ensure_writable_dir(target)
+    write_marker(target, "calibrate")
     if quick:
         cal = scenario.calibration.model_copy(
             update={"validation_replications": QUICK["validation_replications"]}
         )
         scenario = scenario.model_copy(update={"calibration": cal})
-    data = load_dataset(scenario.data_paths())
     storage = (
         f"sqlite:///{(target / ('calibration-quick.db' if quick else 'calibration.db')).resolve()}"
     )
@@ -160,7 +274,8 @@ def run_calibration(
     recovery = _recovery_rates(target)
     text = verdict(per_seed, recovery)
     sens = _screen(scenario, data, quick, str(scenario_path))
-    with atomic_dir(target / "report") as tmp:
+    # The folder was checked (or overwrite given) above; its report/ is sim's to replace.
+    with atomic_dir(target / "report", overwrite=True, command="calibrate") as tmp:
         summary.to_csv(tmp / "ranking.csv", index=False, float_format="%.6g")
         per_seed.to_csv(tmp / "ranking_by_seed.csv", index=False, float_format="%.6g")
         params = []
@@ -341,13 +456,21 @@ def run_sensitivity(
     out_dir: str | Path | None = None,
     quick: bool = False,
     results_root: str | Path = "results",
+    overwrite: bool = False,
 ) -> Path:
-    """Screen one strategy's parameters and the firm's inputs; write table, figure, design."""
+    """Screen one strategy's parameters and the firm's inputs; write table, figure, design.
+
+    ``overwrite``: replace ``out_dir`` even if it holds files that are not a ``sim`` result.
+    """
     scenario = load_scenario(scenario_path)
+    check_sensitivity(scenario, scenario_path)
+    target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-sensitivity"
+    check_output_dir(target, overwrite=overwrite, known=SENSITIVITY_OUTPUTS)
     data = load_dataset(scenario.data_paths())
     sens = _screen(scenario, data, quick, str(scenario_path))
-    target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-sensitivity"
-    with atomic_dir(target) as tmp:
+    with atomic_dir(
+        target, overwrite=overwrite, known=SENSITIVITY_OUTPUTS, command="sensitivity"
+    ) as tmp:
         sens.indices.to_csv(tmp / "sensitivity.csv", index=False, float_format="%.6g")
         sens.design.to_csv(tmp / "design.csv", index=False, float_format="%.6g")
         _sensitivity_figure(sens, tmp / "sensitivity.png")
@@ -395,6 +518,7 @@ def run_recovery(
     calibrated: str | Path | None = None,
     results_root: str | Path = "results",
     progress: bool = False,
+    overwrite: bool = False,
 ) -> RecoveryRun:
     """Run (or resume) a model-recovery study and write its tables, figure and report.
 
@@ -412,7 +536,9 @@ def run_recovery(
         if out_dir
         else Path(results_root) / f"{scenario.name}-calibration" / "recovery"
     )
+    check_output_dir(target, overwrite=overwrite, known=RECOVERY_OUTPUTS, flag="out")
     ensure_writable_dir(target)
+    write_marker(target, "recover")
     found = Path(results_root) / f"{scenario.name}-calibration" / "report" / "calibrated.yaml"
     source = Path(calibrated) if calibrated else (found if found.is_file() and not out_dir else None)
     generator_scenario = scenario

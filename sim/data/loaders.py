@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.data import specs
 from sim.data.schema import read_table, reject_first
@@ -43,16 +44,31 @@ def packaged_path(name: str) -> Path:
     return Path(str(resources.files("sim.data").joinpath(_FILE_NAMES[name])))
 
 
-@dataclass(frozen=True)
-class DataPaths:
-    """Where each input file lives; ``None`` means the packaged copy."""
+class DataPaths(BaseModel):
+    """Where each input file lives; ``None`` means the packaged copy.
 
-    events: Path | None = None
-    markets: Path | None = None
-    indicators: Path | None = None
-    barriers: Path | None = None
-    finance: Path | None = None
-    home_policy: Path | None = None
+    The one data-path type: the command line's ``--events`` etc. and a scenario's ``data:``
+    section both build it, so every file a scenario names (``finance`` included) is the file
+    that is loaded. Unknown keys are errors.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    events: Path | None = Field(None, description="historical deal record CSV")
+    markets: Path | None = Field(None, description="market attributes CSV")
+    indicators: Path | None = Field(None, description="yearly market indicators CSV")
+    barriers: Path | None = Field(None, description="dated barrier events CSV")
+    finance: Path | None = Field(None, description="firm's yearly financial figures CSV")
+    home_policy: Path | None = Field(
+        None, description="dated home-country outbound-regime events CSV"
+    )
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Path | None) -> Path | None:
+        if value is not None and "\x00" in str(value):
+            raise ValueError("a file path must not contain a NUL byte")
+        return value
 
     def resolve(self, name: str) -> Path:
         """The concrete path for ``name``, falling back to the packaged file."""
@@ -102,7 +118,7 @@ def load_markets(path: Path | None = None) -> pd.DataFrame:
         "cultural_distance",
         lambda i: f"given although fewer than {MIN_HOFSTEDE_DIMS} Hofstede dimensions exist",
     )
-    return df
+    return df.reset_index(drop=True)
 
 
 def load_events(path: Path | None = None, markets: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -176,7 +192,7 @@ def load_events(path: Path | None = None, markets: pd.DataFrame | None = None) -
             f"({df.loc[i, 'target']}, {df.loc[i, 'date']})"
         ),
     )
-    return df
+    return df.reset_index(drop=True)
 
 
 def load_indicators(path: Path | None = None, markets: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -210,7 +226,7 @@ def load_indicators(path: Path | None = None, markets: pd.DataFrame | None = Non
                     raise SimInputError(
                         path, f"missing core indicator {name} for {iso3} in {year}", field="value"
                     )
-    return df
+    return df.reset_index(drop=True)
 
 
 def load_barriers(path: Path | None = None, markets: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -219,7 +235,7 @@ def load_barriers(path: Path | None = None, markets: pd.DataFrame | None = None)
     markets = load_markets() if markets is None else markets
     df = read_table(path, specs.BARRIER_EVENTS)
     _require_known(df, "country_iso3", markets, path, groups=tuple(COUNTRY_GROUPS))
-    return df
+    return df.reset_index(drop=True)
 
 
 def load_finance(path: Path | None = None) -> pd.DataFrame:
@@ -236,7 +252,9 @@ def load_finance(path: Path | None = None) -> pd.DataFrame:
     mixed = df.groupby("measure")["currency"].nunique() > 1
     if mixed.any():
         raise SimInputError(path, f"measure {mixed.idxmax()} mixes currencies", field="currency")
-    return df
+    if df.empty:
+        raise SimInputError(path, "no total_revenue rows: capacity cannot be computed")
+    return df.reset_index(drop=True)
 
 
 def load_home_policy(path: Path | None = None) -> pd.DataFrame:

@@ -8,6 +8,7 @@ file, the line and the field, because one precise message is more useful than a 
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -50,11 +51,15 @@ class Column:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A data file's contract: its columns (all required in the header) and its unique key."""
+    """A data file's contract: its columns (all required in the header) and its unique key.
+
+    ``allow_empty``: a header with no data rows is a valid file (e.g. "no barrier events").
+    """
 
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = field(default_factory=tuple)
+    allow_empty: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -63,12 +68,17 @@ class TableSpec:
 
 
 def line_of(index: int) -> int:
-    """Map a 0-based data row index to its line in the file (the header is line 1)."""
-    return int(index) + 2
+    """The file line of a data row: tables being checked are indexed by their line numbers.
+
+    :func:`read_csv_text` labels every row with the line it starts on (the header is line 1),
+    as counted by the ``csv`` module, so blank lines and quoted fields spanning several lines
+    do not shift the numbers. The loaders return tables with a plain 0-based index.
+    """
+    return int(index)
 
 
 def fail_at(path: Path, index: int | None, column: str | None, message: str) -> SimInputError:
-    """Build the error for data row ``index`` (0-based) and ``column``."""
+    """Build the error for the data row labelled ``index`` and ``column``."""
     return SimInputError(path, message, row=None if index is None else line_of(index), field=column)
 
 
@@ -85,29 +95,60 @@ def reject_first(mask: pd.Series, path: Path, column: str, message: Callable[[An
 def read_csv_text(path: Path) -> pd.DataFrame:
     """Read a CSV file with every cell as text (blank cells become missing).
 
+    Rows are labelled by the line they start on (header: line 1). Blank lines are skipped; a
+    row with fewer fields than the header is padded with blanks, one with more is an error.
+
     Raises:
         SimInputError: when the file is missing, unreadable, empty or not parseable as CSV.
     """
     path = Path(path)
-    if not path.is_file():
-        raise SimInputError(path, "file not found")
     try:
-        return pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skipinitialspace=False,
-            encoding="utf-8",
-        )
+        if not path.is_file():
+            raise SimInputError(path, "file not found" if not path.exists() else "not a file")
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except (ValueError, OSError) as exc:  # ValueError: a NUL byte in the path
+        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SimInputError(path, f"cannot read file ({message})") from None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        with handle:
+            reader = csv.reader(handle, strict=True)
+            header: list[str] | None = None
+            start = 1
+            for row in reader:
+                line, start = start, reader.line_num + 1
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # a blank line
+                if header is None:
+                    header = row
+                    continue
+                if len(row) > len(header):
+                    raise SimInputError(
+                        path,
+                        f"{len(row)} fields but the header has {len(header)} "
+                        "(an unquoted comma in a value?)",
+                        row=line,
+                    )
+                rows.append(row + [""] * (len(header) - len(row)))
+                lines.append(line)
     except UnicodeDecodeError:
         raise SimInputError(path, "file is not valid UTF-8 text") from None
-    except pd.errors.EmptyDataError:
-        raise SimInputError(path, "file is empty (no header row)") from None
-    except pd.errors.ParserError as exc:
-        raise SimInputError(path, f"not a well-formed CSV file ({exc})") from None
+    except csv.Error as exc:
+        raise SimInputError(
+            path, f"not a well-formed CSV file ({exc})", row=reader.line_num
+        ) from None
     except OSError as exc:
         raise SimInputError(path, f"cannot read file ({exc.strerror})") from None
+    if header is None:
+        raise SimInputError(path, "file is empty (no header row)")
+    if "\x00" in "".join(header):
+        raise SimInputError(path, "the header holds a NUL byte (not a text file?)", row=1)
+    dup = next((h for h in header if header.count(h) > 1), None)
+    if dup is not None:
+        raise SimInputError(path, "column appears twice in the header", row=1, field=dup)
+    df = pd.DataFrame(rows, columns=header, index=pd.Index(lines, dtype="int64"), dtype=str)
+    return df.mask(df == "")
 
 
 def check_table(raw: pd.DataFrame, spec: TableSpec, path: Path) -> pd.DataFrame:
@@ -126,7 +167,7 @@ def check_table(raw: pd.DataFrame, spec: TableSpec, path: Path) -> pd.DataFrame:
     extra = [c for c in header if c not in spec.column_names]
     if extra:
         raise SimInputError(path, "unknown column (check its spelling)", row=1, field=str(extra[0]))
-    if raw.empty:
+    if raw.empty and not spec.allow_empty:
         raise SimInputError(path, "file has a header but no data rows")
 
     out = pd.DataFrame(index=raw.index)

@@ -3,19 +3,55 @@
 Each yields ``(task, events)`` as tasks finish, in any order; the caller stores each chunk as it
 arrives, so memory holds one chunk at a time. A failing task raises in the caller, which stops
 the remaining work; chunks already stored stay on disk for a later resume.
+
+On dask, a malformed or unreachable scheduler raises :class:`~sim.errors.SchedulerUnavailable`,
+and a cluster without workers for ``timeout`` seconds (or a lost scheduler) raises
+:class:`~sim.errors.RunFailed`, instead of waiting forever.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from sim.errors import RunFailed, SchedulerUnavailable
 from sim.experiment.plan import Task
 
 EXECUTORS = ("serial", "local", "dask")
+#: Default seconds to wait for a dask scheduler to answer, or for a worker to (re)appear.
+DEFAULT_TIMEOUT = 180.0
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://[^\s/:]+(:\d{1,5})?/?$")
+_RESUME = (
+    "finished chunks are kept: start workers (or fix the cluster) and run the same command "
+    "again to resume"
+)
+log = logging.getLogger(__name__)
+
+
+def check_scheduler_address(address: str) -> str:
+    """Return ``address`` if it looks like a dask scheduler address (``tcp://host:port``).
+
+    Raises:
+        SchedulerUnavailable: when it does not.
+    """
+    text = address.strip()
+    if not _ADDRESS.match(text):
+        raise SchedulerUnavailable(
+            f"{address!r} is not a scheduler address (expected e.g. tcp://host:8786)"
+        )
+    port = text.rstrip("/").rpartition(":")[2]
+    if ":" in text.split("://", 1)[1] and not 0 < int(port) < 65536:
+        raise SchedulerUnavailable(f"{address!r}: port must be between 1 and 65535")
+    return text
+
+
 Result = tuple[Task, np.ndarray]
 TaskFn = Callable[[Any, Task], Result]
 
@@ -39,15 +75,78 @@ def run_local(fn: TaskFn, work: Sequence[tuple[Any, Task]], workers: int) -> Ite
     yield from parallel(delayed(fn)(job, task) for job, task in work)
 
 
+def _connect(scheduler: str, timeout: float):
+    from distributed import Client
+
+    address = check_scheduler_address(scheduler)
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise SchedulerUnavailable(
+            f"cannot connect to the dask scheduler at {address} within {timeout:g} s "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _results(client, futures, timeout: float) -> Iterator[Result]:
+    """Results as they finish; fail when no worker is connected for ``timeout`` seconds."""
+    from distributed import wait
+    from distributed.client import FIRST_COMPLETED
+
+    pending = set(futures)
+    no_workers_since: float | None = None
+    poll = min(1.0, timeout)
+    while pending:
+        try:
+            done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+        except TimeoutError:
+            done = set()
+        for future in done:
+            try:
+                yield future.result()
+            except RunFailed:
+                raise
+            except Exception as exc:
+                if type(exc).__name__ in {"KilledWorker", "CancelledError", "FutureCancelledError"}:
+                    raise RunFailed(
+                        f"dask lost the workers running a chunk ({type(exc).__name__}); {_RESUME}"
+                    ) from exc
+                raise
+        if done:
+            no_workers_since = None
+            continue
+        try:
+            n_workers = len(client.scheduler_info().get("workers", {}))
+        except (OSError, TimeoutError) as exc:
+            raise RunFailed(f"lost the dask scheduler ({type(exc).__name__}); {_RESUME}") from exc
+        if n_workers:
+            no_workers_since = None
+            continue
+        now = time.monotonic()
+        no_workers_since = no_workers_since or now
+        log.info("dask cluster has no workers (%.0f s of %.0f s)", now - no_workers_since, timeout)
+        if now - no_workers_since >= timeout:
+            raise RunFailed(
+                f"no dask worker has been connected for {timeout:g} s (see --timeout); {_RESUME}"
+            )
+
+
 def run_dask(
-    fn: TaskFn, work: Sequence[tuple[Any, Task]], workers: int, scheduler: str | None
+    fn: TaskFn,
+    work: Sequence[tuple[Any, Task]],
+    workers: int,
+    scheduler: str | None,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Iterator[Result]:
-    """Run tasks on a dask.distributed cluster: ``scheduler`` address, or a LocalCluster."""
-    from distributed import Client, LocalCluster, as_completed
+    """Run tasks on a dask.distributed cluster: ``scheduler`` address, or a LocalCluster.
+
+    ``timeout`` bounds the wait for the scheduler to answer and for a worker to be connected.
+    """
+    from distributed import Client, LocalCluster
 
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        client = _connect(scheduler, timeout)
     else:
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
@@ -56,14 +155,19 @@ def run_dask(
     try:
         futures = client.map(fn, [job for job, _ in work], [task for _, task in work], pure=False)
         try:
-            for future in as_completed(futures):
-                yield future.result()
+            yield from _results(client, futures, timeout)
         finally:
-            client.cancel(futures)
+            with contextlib.suppress(OSError, TimeoutError):  # a lost scheduler: nothing to do
+                client.cancel(futures)
     finally:
-        client.close()
+        client.close(timeout=min(timeout, 10.0))
         if cluster is not None:
             cluster.close()
+
+
+def effective_executor(executor: str, workers: int) -> str:
+    """The executor that actually runs: ``local`` with one worker runs serially."""
+    return "serial" if executor == "local" and workers == 1 else executor
 
 
 def execute(
@@ -72,14 +176,16 @@ def execute(
     executor: str,
     workers: int,
     scheduler: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Iterator[Result]:
     """Dispatch to the named executor."""
     if not work:
         return iter(())
-    if executor == "serial" or (executor == "local" and workers == 1):
+    executor = effective_executor(executor, workers)
+    if executor == "serial":
         return run_serial(fn, work)
     if executor == "local":
         return run_local(fn, work, workers)
     if executor == "dask":
-        return run_dask(fn, work, workers, scheduler)
+        return run_dask(fn, work, workers, scheduler, timeout)
     raise ValueError(f"unknown executor {executor!r}; known: {', '.join(EXECUTORS)}")

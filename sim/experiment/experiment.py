@@ -22,7 +22,12 @@ from tqdm import tqdm
 from sim.analysis.ensemble import Comparison, RunStats, encode_record, summarise_runs
 from sim.data import Dataset
 from sim.data.loaders import DATA_FILES
-from sim.experiment.executors import default_workers, execute
+from sim.experiment.executors import (
+    DEFAULT_TIMEOUT,
+    default_workers,
+    effective_executor,
+    execute,
+)
 from sim.experiment.plan import Point, Task, plan_points, plan_tasks
 from sim.experiment.store import ChunkStore, fingerprint
 from sim.experiment.runner import Engine
@@ -48,6 +53,7 @@ class Options:
         fresh: Discard stored chunks of this experiment and recompute them.
         engine: ``batch`` (chunks stepped as one batch) or ``mesa`` (one Mesa model per run);
             the events are identical.
+        timeout: dask: seconds to wait for the scheduler, or for a worker to be connected.
     """
 
     executor: str = "local"
@@ -57,6 +63,7 @@ class Options:
     progress: bool = True
     fresh: bool = False
     engine: Engine = "batch"
+    timeout: float = DEFAULT_TIMEOUT
 
 
 @dataclass
@@ -70,6 +77,7 @@ class Experiment:
     store: ChunkStore
     computed: int = 0
     reused: int = 0
+    executor: str = "none"
     jobs: dict[tuple[int, int], PointJob] = field(default_factory=dict)
 
     @property
@@ -129,6 +137,7 @@ def run(experiment: Experiment, options: Options) -> Experiment:
     if executor == "local" and pending <= SMALL_ENSEMBLE:
         executor = "serial"
     workers = options.workers or default_workers()
+    experiment.executor = effective_executor(executor, workers) if todo else "none"
     work = [(experiment.jobs[(t.strategy, t.point)], t) for t in todo]
     show = options.progress and sys.stderr.isatty()
     with tqdm(
@@ -143,7 +152,9 @@ def run(experiment: Experiment, options: Options) -> Experiment:
         # them back to be saved here.
         remote = executor == "dask" and options.scheduler
         fn = run_task if remote else partial(run_task, store=store)
-        for task, events in execute(fn, work, executor, workers, options.scheduler):
+        for task, events in execute(
+            fn, work, executor, workers, options.scheduler, options.timeout
+        ):
             if events is not None:
                 store.write(task, events)
             experiment.computed += 1

@@ -7,6 +7,7 @@ complete, so an interrupted or failed run leaves no half-written results.
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import subprocess
 import time
@@ -26,13 +27,32 @@ from sim.analysis.record_summary import in_scope
 from sim.analysis.report import build_report
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import load_dataset
+from sim.errors import SimInputError
 from sim.events import empty_events
 from sim.experiment.experiment import Experiment, Options, compare, plan, run
 from sim.experiment.plan import Task
 from sim.experiment.store import code_version
-from sim.io import atomic_dir, ensure_writable_dir
-from sim.scenario import Scenario, load_scenario
+from sim.io import MARKER, atomic_dir, check_output_dir, ensure_writable_dir
+from sim.scenario import Scenario, load_scenario, parse_scenario
 
+#: What ``sim run`` writes into its folder: a folder holding only these (a result of a ``sim``
+#: older than the marker file) is replaced like a marked one.
+RUN_OUTPUTS = frozenset(
+    {
+        "events.parquet",
+        "events.csv",
+        "yearly.csv",
+        "summary.csv",
+        "fit.csv",
+        "sweep.csv",
+        "figures",
+        "report.md",
+        "manifest.json",
+        MARKER,
+    }
+)
+
+log = logging.getLogger(__name__)
 PACKAGES = ("sim", "mesa", "numpy", "pandas", "scipy", "pydantic", "matplotlib", "pyarrow")
 
 
@@ -201,6 +221,7 @@ def run_scenario(
     seed: int | None = None,
     results_root: str | Path = "results",
     options: Options | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
     """Run every strategy (and sweep point) of a scenario and write all outputs.
 
@@ -212,6 +233,10 @@ def run_scenario(
         results_root: Parent of the default output directory.
         options: How to execute (executor, workers, chunk size, progress); results do not
             depend on them.
+        overwrite: Replace ``out_dir`` even if it holds files that are not a ``sim`` result.
+
+    Raises:
+        SimInputError: bad scenario, data or output folder (checked before any run).
     """
     options = options or Options()
     t0 = time.perf_counter()
@@ -220,16 +245,31 @@ def run_scenario(
         k: v for k, v in {"replications": replications, "seed": seed}.items() if v is not None
     }
     if updates:
-        scenario = Scenario.model_validate(scenario.model_dump() | updates)
+        scenario = _override(scenario, updates, scenario_path)
     target = Path(out_dir) if out_dir is not None else Path(results_root) / scenario.name
+    check_output_dir(target, overwrite=overwrite, known=RUN_OUTPUTS)
     data = load_dataset(scenario.data_paths())
     chunk_root = ensure_writable_dir(target.parent) / ".chunks"
     experiment = plan(scenario, data, chunk_root, options, source=str(scenario_path))
     t1 = time.perf_counter()
+    log.info(
+        "%s: %d points, %d chunks, output %s",
+        scenario.name,
+        len(experiment.points),
+        len(experiment.tasks),
+        target,
+    )
     run(experiment, options)
     t2 = time.perf_counter()
+    log.info(
+        "runs done on %s: %d chunks computed, %d reused (%.1f s)",
+        experiment.executor,
+        experiment.computed,
+        experiment.reused,
+        t2 - t1,
+    )
     history = in_scope(data.events, scenario.history.scope)
-    with atomic_dir(target) as tmp:
+    with atomic_dir(target, overwrite=overwrite, known=RUN_OUTPUTS, command="run") as tmp:
         export = EventExport(experiment, tmp)
         comparison = compare(experiment, history, sink=export.add)
         export.close()
@@ -312,7 +352,8 @@ def run_scenario(
             "git_commit": _git_commit(),
             "platform": platform.platform(),
             "execution": {
-                "executor": options.executor,
+                "executor": experiment.executor,
+                "executor_requested": options.executor,
                 "workers": options.workers,
                 "chunk_size": options.chunk_size,
                 "chunks": len(experiment.tasks),
@@ -334,6 +375,18 @@ def run_scenario(
         computed=experiment.computed,
         reused=experiment.reused,
     )
+
+
+def _override(scenario: Scenario, updates: dict[str, int], source: str | Path) -> Scenario:
+    """The scenario with command-line overrides, validated like the file (one-line errors)."""
+    raw = scenario.model_dump(mode="json", exclude_unset=False) | updates
+    try:
+        return parse_scenario(raw, Path(source))
+    except SimInputError as exc:
+        flag = f"--{exc.field}" if exc.field in updates else None
+        if flag is None:
+            raise
+        raise SimInputError(source, f"{flag}: {exc.message}", field=exc.field) from None
 
 
 def _sweep_markdown(sweep: pd.DataFrame) -> str:
@@ -359,31 +412,44 @@ def terminal_table(result: RunResult) -> str:
     """A short comparison table for the terminal."""
     fit = result.fit.set_index("strategy")
     summary = result.summary.set_index("strategy")
+
+    def pct(value: float) -> str:
+        return "no events" if pd.isna(value) else f"{100 * value:.1f}%"
+
+    def num(value: float, spec: str) -> str:
+        return "no events" if pd.isna(value) else format(value, spec)
+
+    rec = summary.loc["record"].copy()
+    if rec["events_median"] == 0:
+        rec[["mode_share_control", "mode_share_minority", "us_share_median"]] = float("nan")
     rows = []
     for label in fit.index:
         s = summary.loc[label]
+        if s["events_p95"] == 0:  # no run had an event: shares are undefined, not 0 %
+            s = s.copy()
+            s[["mode_share_control", "mode_share_minority", "us_share_median"]] = float("nan")
+        patterns = f"{fit.loc[label, 'patterns_hit']}/{fit.loc[label, 'patterns_total']}"
         rows.append(
             {
                 "strategy": label,
                 "events [5-95%]": (
                     f"{s['events_median']:.0f} [{s['events_p05']:.0f}-{s['events_p95']:.0f}]"
                 ),
-                "control": f"{100 * s['mode_share_control']:.1f}%",
-                "equity": f"{100 * (s['mode_share_control'] + s['mode_share_minority']):.1f}%",
-                "US": f"{100 * s['us_share_median']:.1f}%",
-                "NB loglik": f"{fit.loc[label, 'nb_loglik']:.1f}",
-                "JSD region": f"{fit.loc[label, 'jsd_region']:.3f}",
-                "patterns": f"{fit.loc[label, 'patterns_hit']}/{fit.loc[label, 'patterns_total']}",
+                "control": pct(s["mode_share_control"]),
+                "equity": pct(s["mode_share_control"] + s["mode_share_minority"]),
+                "US": pct(s["us_share_median"]),
+                "NB loglik": num(fit.loc[label, "nb_loglik"], ".1f"),
+                "JSD region": num(fit.loc[label, "jsd_region"], ".3f"),
+                "patterns": "no events in this window" if rec["events_median"] == 0 else patterns,
             }
         )
-    rec = summary.loc["record"]
     rows.append(
         {
             "strategy": "record",
             "events [5-95%]": f"{rec['events_median']:.0f}",
-            "control": f"{100 * rec['mode_share_control']:.1f}%",
-            "equity": f"{100 * (rec['mode_share_control'] + rec['mode_share_minority']):.1f}%",
-            "US": f"{100 * rec['us_share_median']:.1f}%",
+            "control": pct(rec["mode_share_control"]),
+            "equity": pct(rec["mode_share_control"] + rec["mode_share_minority"]),
+            "US": pct(rec["us_share_median"]),
             "NB loglik": "",
             "JSD region": "",
             "patterns": "",
