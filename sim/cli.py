@@ -64,6 +64,9 @@ def _add_data_paths(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--indicators", type=Path, help="yearly market indicators CSV")
     group.add_argument("--barriers", type=Path, help="dated barrier events CSV")
     group.add_argument("--finance", type=Path, help="firm's yearly financial figures CSV")
+    group.add_argument(
+        "--home-policy", type=Path, help="dated home-country outbound-regime events CSV"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="replications per task and stored chunk (default: 250)",
     )
     execution.add_argument("--quiet", action="store_true", help="no progress bar")
+    execution.add_argument(
+        "--engine",
+        choices=("batch", "mesa"),
+        default="batch",
+        help="batch: step each chunk's runs together (default); mesa: one Mesa model per run "
+        "(the reference; identical events, slower)",
+    )
     execution.add_argument(
         "--fresh",
         action="store_true",
@@ -339,6 +349,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         progress=not args.quiet,
         fresh=args.fresh,
+        engine=args.engine,
         timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
     )
     try:

@@ -492,10 +492,6 @@ class Scenario(Strict):
                         f"{where}.{key}: {year} is outside the simulated years {first}-{last} "
                         "(the shock would have no effect)"
                     )
-        for group in ("organisation", "home_climate"):
-            for i, m in enumerate(getattr(self.firm, group)):
-                if m.to_year is not None and m.from_year > m.to_year:
-                    raise ValueError(f"firm.{group}[{i}]: from_year must not be after to_year")
         return self
 
     @model_validator(mode="after")

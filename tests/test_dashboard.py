@@ -93,7 +93,7 @@ def test_scenario_preloads_its_strategies(monkeypatch):
     assert model.firm.policy.params.direction == -1
     for _ in range(12):
         model.step()
-    assert model.finished and len(model.deals()) > 0
+    assert not model.running and len(model.deals()) > 0
 
 
 def _free_port() -> int:

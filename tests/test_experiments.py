@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.experiment.runner import stream_key
+from sim.scenario import load_scenario
 from sim.experiment import store as store_module
 from sim.experiment.experiment import Options
 from sim.experiment.job import run_scenario
@@ -17,6 +19,7 @@ from sim.scenario import parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
+N_STRATEGIES = len(load_scenario(BASELINE).strategies)
 FILES = ("events.csv", "events.parquet", "yearly.csv", "summary.csv", "fit.csv")
 
 
@@ -52,7 +55,7 @@ def test_results_identical_across_executors_and_chunk_sizes(
         replications=40,
         options=Options(executor=executor, workers=workers, chunk_size=chunk_size, progress=False),
     )
-    assert result.computed == 3 * -(-40 // chunk_size)
+    assert result.computed == N_STRATEGIES * -(-40 // chunk_size)
     assert outputs(out) == reference
 
 
@@ -78,7 +81,7 @@ def test_interrupted_run_resumes_to_identical_results(reference, tmp_path, monke
 
     monkeypatch.setattr(store_module.ChunkStore, "write", real_write)
     result = run_scenario(BASELINE, out_dir=out, replications=40, options=options)
-    assert (result.reused, result.computed) == (5, 7)
+    assert (result.reused, result.computed) == (5, N_STRATEGIES * 4 - 5)
     assert outputs(out) == reference
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["execution"]["chunks_reused"] == 5
@@ -89,17 +92,18 @@ def test_fresh_recomputes_and_more_replications_reuse_chunks(tmp_path):
     opts = Options(executor="serial", chunk_size=10, progress=False)
     run_scenario(BASELINE, out_dir=out, replications=20, options=opts)
     again = run_scenario(BASELINE, out_dir=out, replications=30, options=opts)
-    assert (again.reused, again.computed) == (6, 3)
+    assert (again.reused, again.computed) == (2 * N_STRATEGIES, N_STRATEGIES)
     fresh = run_scenario(
         BASELINE,
         out_dir=out,
         replications=30,
         options=Options(executor="serial", chunk_size=10, progress=False, fresh=True),
     )
-    assert (fresh.reused, fresh.computed) == (0, 9)
+    assert (fresh.reused, fresh.computed) == (0, 3 * N_STRATEGIES)
 
 
-def test_failing_run_is_reported_with_its_seed_and_keeps_finished_chunks(tmp_path, capsys):
+@pytest.mark.parametrize("engine", [[], ["--engine", "mesa"]])
+def test_failing_run_is_reported_with_its_seed_and_keeps_finished_chunks(engine, tmp_path, capsys):
     scenario = tmp_path / "fail.yaml"
     scenario.write_text(
         "name: fail\nseed: 5\nreplications: 6\nstrategies:\n"
@@ -119,13 +123,16 @@ def test_failing_run_is_reported_with_its_seed_and_keeps_finished_chunks(tmp_pat
             "--chunk-size",
             "3",
             "--quiet",
+            *engine,
         ]
     )
     err = capsys.readouterr().err
     assert code == 1
+    key = stream_key("boom")
     assert err == (
         "sim: error: run failed: strategy 'boom' (index 1), point 0, replication 0, "
-        "seed SeedSequence(5, spawn_key=(1, 0, 0)): ZeroDivisionError: utility undefined "
+        f"seed SeedSequence(5, spawn_key=({key}, 0, <replication>)): ZeroDivisionError: "
+        "utility undefined "
         "(finished chunks are kept; fix the cause and run the same command again to resume)\n"
     )
     assert "Traceback" not in err
@@ -180,7 +187,7 @@ def test_latin_hypercube_points_are_seeded_and_in_range():
             "replications": 7,
             "parameters": [
                 {"name": "ceiling_rate", "low": 0.01, "high": 0.1},
-                {"name": "firm.base_capacity", "low": 4, "high": 12},
+                {"name": "firm.hurdle", "low": 2, "high": 5},
             ],
         },
     }
@@ -194,7 +201,7 @@ def test_latin_hypercube_points_are_seeded_and_in_range():
     assert sorted(int((r - 0.01) / 0.09 * 12) for r in rates) == list(range(12))
     points = plan_points(s)
     assert [p.replications for p in points] == [7] * 12
-    assert points[3].firm.base_capacity == pytest.approx(values[3]["firm.base_capacity"])
+    assert points[3].firm.hurdle == pytest.approx(values[3]["firm.hurdle"])
 
 
 @pytest.mark.parametrize(
@@ -258,5 +265,5 @@ def test_dask_scheduler_address_path_gives_identical_results(reference, tmp_path
                 executor="dask", scheduler=cluster.scheduler_address, chunk_size=11, progress=False
             ),
         )
-    assert result.computed == 3 * 4
+    assert result.computed == N_STRATEGIES * 4
     assert outputs(tmp_path / "out") == reference

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.events import EVENT_DTYPE
 from sim.analysis.ensemble import COMPARE_MODES, summarise_runs
 from sim.analysis.fit import count_loglik, jsd, pattern_table, quantile_of
 from tests.toy import toy_world
@@ -87,8 +88,9 @@ def test_pattern_hit_uses_band_widened_by_sampling_error():
 
 def test_summarise_runs_counts_by_hand():
     world = toy_world()
-    # columns: year, market, mode, blocked; two runs
-    events = np.array([[2010, 0, 2, 0], [2010, 5, 0, 0], [2011, 5, 1, 1], [2015, 7, 1, 0]])
+    # year, market, mode, blocked, industry; two runs
+    rows = [(2010, 0, 2, 0, 0), (2010, 5, 0, 0, 0), (2011, 5, 1, 1, 0), (2015, 7, 1, 0, 0)]
+    events = np.array(rows, dtype=EVENT_DTYPE)
     run = np.array([0, 0, 0, 1])
     stats = summarise_runs(events, run, 3, world)
     assert stats.yearly[0, :2].tolist() == [2, 1]

@@ -84,7 +84,7 @@ sweep = st.fixed_dictionaries(
         "parameters": st.lists(
             st.fixed_dictionaries(
                 {
-                    "name": st.sampled_from(["ceiling_rate", "firm.base_capacity", "nope"]),
+                    "name": st.sampled_from(["ceiling_rate", "firm.hurdle", "nope"]),
                     "values": st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=3),
                 }
             ),

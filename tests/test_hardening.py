@@ -20,7 +20,7 @@ from sim.data import DataPaths, load_dataset
 from sim.io import MARKER
 from sim.policies.base import Policy
 from sim.scenario import parse_scenario
-from sim.world import capacity_series
+from sim.world import resource_series
 
 ROOT = Path(__file__).parents[1]
 TINY = "name: tiny\nreplications: 2\nstrategies:\n  - {label: k, policy: kojima}\n"
@@ -323,7 +323,7 @@ def test_run_without_workers_fails_in_bounded_time_saying_how_to_resume(tiny, tm
         ("calibration: {parameters: {k: [no_such]}}", "calibration.parameters.k"),
         ("calibration: {parameters: {ghost: [ceiling_rate]}}", "calibration.parameters"),
         ("sensitivity: {strategy: ghost}", "sensitivity.strategy"),
-        ("sensitivity: {firm_inputs: [ipo_year]}", "sensitivity.firm_inputs[0]"),
+        ("sensitivity: {firm_inputs: [opportunities]}", "sensitivity.firm_inputs[0]"),
         ("shocks: [{type: barrier, market: USA, year: 2030, delta: 1}]", "shocks[0].year"),
         ("shocks: [{type: exclude, market: USA, from_year: 2018, to_year: 2015}]", "shocks[0]"),
         ("shocks: [{type: capital, from_year: 2005, multiplier: 2}]", "shocks[0].from_year"),
@@ -337,7 +337,7 @@ def test_scenario_check_rejects_what_later_commands_would(tmp_path, capsys, extr
     assert f"field '{field}'" in err if field else "missing.csv: file not found" in err
 
 
-def test_scenario_data_finance_is_used_for_capacity(data_copy, tmp_path):
+def test_scenario_data_finance_is_used_for_resources(data_copy, tmp_path):
     rows = data_copy["finance"].read_text().splitlines()
     i = next(k for k, r in enumerate(rows) if r.startswith("2017,"))
     cells = rows[i].split(",")
@@ -353,8 +353,8 @@ def test_scenario_data_finance_is_used_for_capacity(data_copy, tmp_path):
         tmp_path / "f.yaml",
     )
     assert scenario.data_paths().finance == data_copy["finance"]
-    mine = capacity_series(load_dataset(scenario.data_paths()).finance, scenario)
-    packaged = capacity_series(load_dataset(DataPaths()).finance, scenario)
+    mine = resource_series(load_dataset(scenario.data_paths()).finance, scenario)
+    packaged = resource_series(load_dataset(DataPaths()).finance, scenario)
     changed = np.flatnonzero(~np.isclose(mine, packaged))
     assert list(scenario.year_range[j] for j in changed) == [2016]  # fiscal 2017 = calendar 2016
 
@@ -373,8 +373,8 @@ def test_header_only_barrier_file_means_no_barriers(data_copy, capsys):
 def test_zero_event_runs_say_no_events_instead_of_nan(tmp_path, capsys):
     path = tmp_path / "z.yaml"
     path.write_text(
-        "name: z\nreplications: 2\nfirm: {base_capacity: 0.0001, organisation: [], "
-        "home_climate: [], ipo_year: null}\nstrategies:\n  - {label: u, policy: uppsala}\n"
+        "name: z\nreplications: 2\nfirm: {hurdle: 15.0, resource_elasticity: 0.0, "
+        "home_policy_effect: 0.0}\nstrategies:\n  - {label: u, policy: uppsala}\n"
     )
     code, out, err = run_tiny(capsys, path, tmp_path / "o")
     assert code == 0, err

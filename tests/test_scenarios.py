@@ -34,7 +34,7 @@ def test_the_required_scenarios_ship():
     assert {
         "baseline",
         "all_policies",
-        "no_ipo_2014",
+        "capital_squeeze_2016",
         "india_barriers_2016",
         "mature_first",
     } <= names
@@ -108,7 +108,8 @@ BASE = "name: t\nreplications: 2\nstrategies:\n  - {label: a, policy: dual_track
         (
             "name: t\nstrategies:\n  - {label: a, policy: dual_trak}\n",
             "field 'strategies[0]': unknown policy 'dual_trak'; known: diversification, "
-            "dual_track, kojima, oli_logit, random, springboard, uppsala",
+            "dual_track, gravity, kojima, oli_logit, random, random_location, springboard, "
+            "uppsala",
         ),
         (
             "name: t\nstrategies:\n  - {label: a, policy: kojima, params: {ceiling_rate: 0.9}}\n",

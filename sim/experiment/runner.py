@@ -115,14 +115,33 @@ def run_block(
             events, row = simulate(
                 world, policy, firm, draw_batch(generators, world.n_years, firm.opportunities)
             )
-        except Exception as exc:
-            where = _describe(seed, label, strategy, point, f"{batch[0]}-{batch[-1]} (a batch)")
-            raise RunFailed(
-                f"run failed: {where}: {type(exc).__name__}: {exc} "
-                "(re-run with --engine mesa to find the replication)"
-            ) from exc
+        except Exception:
+            _find_failing_run(world, policy, firm, seed, strategy, point, batch, label)
+            raise
         parts.append(with_run_ids(events, strategy, point, np.asarray(batch)[row]))
     return np.concatenate(parts)
+
+
+def _find_failing_run(
+    world: World,
+    policy: Policy[PolicyParams],
+    firm: Firm,
+    seed: int,
+    strategy: int,
+    point: int,
+    batch: list[int],
+    label: str,
+) -> None:
+    """Step a failed batch's runs one at a time and raise RunFailed for the first that fails."""
+    from sim.engine import draw_batch, simulate
+
+    for r in batch:
+        try:
+            gen = run_generator(seed, label, point, r)
+            simulate(world, policy, firm, draw_batch([gen], world.n_years, firm.opportunities))
+        except Exception as exc:
+            where = _describe(seed, label, strategy, point, str(r))
+            raise RunFailed(f"run failed: {where}: {type(exc).__name__}: {exc}") from exc
 
 
 @dataclass(frozen=True)
