@@ -127,7 +127,7 @@ class BatchState:
         return int(self.commitment.shape[0])
 
 
-def _pick(weights: np.ndarray, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+def _pick(weights: np.ndarray, rows: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inverse-CDF draws from rows' categorical distributions, exact under batching.
 
     Args:
@@ -136,17 +136,56 @@ def _pick(weights: np.ndarray, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
         u: One uniform in [0, 1) per draw, shape (draws,).
 
     Returns:
-        Option index per draw. Cumulative shares and uniforms are put on a 2**-32 grid as
-        integers and offset by row, so one ``searchsorted`` serves the whole batch and gives each
-        row exactly what it would give alone.
+        ``(option, residual)``: the option index per draw, and a fresh uniform per draw (where
+        ``u`` fell within its option's interval), for a second-stage draw. Cumulative shares and
+        uniforms are put on a 2**-32 grid as integers and offset by row, so one ``searchsorted``
+        serves the whole batch and gives each row exactly what it would give alone.
     """
     n_runs, n_opt = weights.shape
-    cum = np.cumsum(weights, axis=1)
+    cum = _row_cumsum(weights)
     keys = np.floor(cum / cum[:, -1:] * _GRID).astype(np.int64)
     keys += np.arange(n_runs, dtype=np.int64)[:, None] * _ROW
+    flat_keys = keys.ravel()
     offset = rows.astype(np.int64) * _ROW
-    flat = np.searchsorted(keys.ravel(), np.floor(u * _GRID).astype(np.int64) + offset, "right")
-    return flat - rows.astype(np.int64) * n_opt
+    query = np.floor(u * _GRID).astype(np.int64) + offset
+    flat = np.searchsorted(flat_keys, query, "right")
+    option = flat - rows.astype(np.int64) * n_opt
+    low = np.where(option > 0, flat_keys[np.maximum(flat - 1, 0)], offset)
+    residual = (query - low) / (flat_keys[flat] - low)
+    return option, residual
+
+
+def _pick_small(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Inverse-CDF draw of one option per row from a few options (the mode within a market).
+
+    The same 2**-32 grid as :func:`_pick`: the option is the number of cumulative keys at or
+    below the uniform's key, which is what ``searchsorted(..., side="right")`` returns.
+    """
+    cum = _row_cumsum(weights)
+    keys = np.floor(cum / cum[:, -1:] * _GRID).astype(np.int64)
+    q = np.floor(u * _GRID).astype(np.int64)
+    return (keys <= q[:, None]).sum(axis=1)
+
+
+def _mode_sum(weights: np.ndarray) -> np.ndarray:
+    """Sum over the last (mode) axis in a fixed order: w[..., 0] + w[..., 1] + ...
+
+    A reduction over a 3-wide axis is slow in numpy (per-row overhead); adding the mode slices
+    is fast and gives the same result for every row whatever the batch.
+    """
+    out = weights[..., 0].copy()
+    for m in range(1, weights.shape[-1]):
+        out += weights[..., m]
+    return out
+
+
+def _row_cumsum(x: np.ndarray) -> np.ndarray:
+    """Cumulative sums along each row, computed column by column (fast for many short rows).
+
+    The additions are the same, in the same order, as ``np.cumsum(x, axis=1)``: results are
+    bit-identical, and independent of how many rows there are.
+    """
+    return np.cumsum(x.T, axis=0).T
 
 
 def _first_controls(rows: np.ndarray, markets: np.ndarray, modes: np.ndarray) -> np.ndarray:
@@ -163,9 +202,7 @@ def _first_controls(rows: np.ndarray, markets: np.ndarray, modes: np.ndarray) ->
     return keep
 
 
-def _utilities(
-    world: World, policy: Policy, firm: Firm, state: BatchState, t: int
-) -> np.ndarray:
+def _utilities(world: World, policy: Policy, firm: Firm, state: BatchState, t: int) -> np.ndarray:
     """This year's log-utilities of every option with the firm-level terms, (runs, N, M)."""
     base = policy.utilities(world.views[t], state.view)
     u = np.broadcast_to(base, (state.n_runs, world.n_markets, N_MODES))
@@ -208,14 +245,21 @@ def step(
     state.view.year = int(world.years[t])
     state.view.step = t
     n_runs = state.n_runs
-    u = _utilities(world, policy, firm, state, t).reshape(n_runs, -1)
+    u = _utilities(world, policy, firm, state, t)
     with np.errstate(over="ignore"):
-        top = u.max(axis=1)
-    feasible = np.isfinite(top)
-    if not feasible.all():
-        top = np.where(feasible, top, 0.0)
-    weights = np.exp(u - top[:, None])
-    log_inclusive = np.log(weights.sum(axis=1)) + top
+        weights = np.exp(u)
+    market_weights = _mode_sum(weights)
+    total = _row_cumsum(market_weights)[:, -1]
+    shift = np.zeros(n_runs)
+    overflow = ~np.isfinite(total)
+    if overflow.any():  # only a user policy with huge utilities: shift those rows by their max
+        shift[overflow] = u[overflow].reshape(int(overflow.sum()), -1).max(axis=1)
+        weights[overflow] = np.exp(u[overflow] - shift[overflow][:, None, None])
+        market_weights[overflow] = _mode_sum(weights[overflow])
+        total[overflow] = _row_cumsum(market_weights[overflow])[:, -1]
+    feasible = total > 0.0
+    with np.errstate(divide="ignore"):
+        log_inclusive = np.log(total) + shift
     hurdle = (
         firm.hurdle
         - firm.resource_elasticity * world.log_resources[t]
@@ -223,7 +267,8 @@ def step(
         + firm.load_penalty * state.load
         + firm.climate_noise * climate[:, t]
     )
-    p_take = np.where(feasible, 1.0 / (1.0 + np.exp(hurdle - log_inclusive)), 0.0)
+    with np.errstate(over="ignore"):
+        p_take = np.where(feasible, 1.0 / (1.0 + np.exp(hurdle - log_inclusive)), 0.0)
     u_take = uniforms[:, 0, t, :]
     if policy.matches_record_counts:  # the oracle: every opportunity, cut to the record below
         take = np.broadcast_to(feasible[:, None], u_take.shape)
@@ -233,9 +278,11 @@ def step(
     if rows.size == 0:
         _decay(firm, state)
         return np.empty(0, dtype=_ROW_DTYPE)
-    weights[~feasible] = 1.0  # rows with nothing feasible take nothing; keep _pick defined
-    option = _pick(weights, rows, uniforms[rows, 1, t, cols])
-    markets, modes = np.divmod(option, N_MODES)
+    # Market first (its weight: the sum over its modes), then the mode within it, drawn with
+    # the part of the same uniform left inside the market's interval: one flat logit over
+    # (market, mode) in distribution, on arrays a third the size.
+    markets, residual = _pick(market_weights, rows, uniforms[rows, 1, t, cols])
+    modes = _pick_small(weights[rows, markets], residual)
     keep = _first_controls(rows, markets, modes)
     if policy.matches_record_counts:
         kept_before = np.cumsum(keep) - keep  # kept draws earlier in the batch
@@ -250,7 +297,7 @@ def step(
     out["mode"] = modes
     out["blocked"] = uniforms[rows, 2, t, cols] < world.p_block[t][markets]
     industry_weights = _industry_weights(policy, firm, state, world)
-    out["industry"] = _pick(industry_weights, rows, uniforms[rows, 3, t, cols])
+    out["industry"], _ = _pick(industry_weights, rows, uniforms[rows, 3, t, cols])
     _decay(firm, state)
     _learn(state, out[out["blocked"] == 0])
     return out
@@ -275,19 +322,30 @@ def _decay(firm: Firm, state: BatchState) -> None:
 
 
 def _learn(state: BatchState, done: np.ndarray) -> None:
-    """Completed deals change the firm: commitment, experience, counts and integration load."""
+    """Completed deals change the firm: commitment, experience, counts and integration load.
+
+    Sums use ``bincount`` (each run's deals are added in opportunity order whatever the batch,
+    so a run's state does not depend on its batch).
+    """
     if done.size == 0:
         return
-    run, market, mode = done["run"], done["market"].astype(np.int64), done["mode"]
-    n = state.commitment.shape[1]
-    cell = run.astype(np.int64) * n + market
+    run = done["run"].astype(np.int64)
+    market, mode = done["market"].astype(np.int64), done["mode"].astype(np.int64)
+    n_runs, n = state.commitment.shape
+    cell = run * n + market
     np.maximum.at(state.commitment.reshape(-1), cell, RANK[mode])
-    np.add.at(state.experience.reshape(-1), cell, LEARNING[mode])
-    np.add.at(state.deals.reshape(-1), cell, 1)
-    np.add.at(state.mode_deals.reshape(-1), run.astype(np.int64) * N_MODES + mode, 1)
+    state.experience.reshape(-1)[:] += np.bincount(
+        cell, weights=LEARNING[mode], minlength=n_runs * n
+    )
+    state.deals.reshape(-1)[:] += np.bincount(cell, minlength=n_runs * n).astype(np.int32)
+    state.mode_deals.reshape(-1)[:] += np.bincount(
+        run * N_MODES + mode, minlength=n_runs * N_MODES
+    ).astype(np.int32)
     n_ind = state.industry_deals.shape[1]
-    np.add.at(state.industry_deals.reshape(-1), run.astype(np.int64) * n_ind + done["industry"], 1)
-    np.add.at(state.load, run, LOAD[mode])
+    state.industry_deals.reshape(-1)[:] += np.bincount(
+        run * n_ind + done["industry"].astype(np.int64), minlength=n_runs * n_ind
+    ).astype(np.int32)
+    state.load += np.bincount(run, weights=LOAD[mode], minlength=n_runs)
 
 
 def simulate(

@@ -34,7 +34,9 @@ def empty_events(ensemble: bool = True) -> np.ndarray:
     return np.empty(0, dtype=ENSEMBLE_DTYPE if ensemble else EVENT_DTYPE)
 
 
-def with_run_ids(events: np.ndarray, strategy: int, point: int, replication: np.ndarray) -> np.ndarray:
+def with_run_ids(
+    events: np.ndarray, strategy: int, point: int, replication: np.ndarray
+) -> np.ndarray:
     """An ensemble table from single-run rows plus their run identity."""
     out = np.empty(events.shape[0], dtype=ENSEMBLE_DTYPE)
     out["strategy"] = strategy

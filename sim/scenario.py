@@ -193,9 +193,7 @@ class Firm(Strict):
     block_slope: float = Field(
         0.3, ge=0.0, le=1.0, description="added block probability per unit of barriers"
     )
-    max_block: float = Field(
-        0.95, ge=0.0, le=1.0, description="ceiling of the block probability"
-    )
+    max_block: float = Field(0.95, ge=0.0, le=1.0, description="ceiling of the block probability")
     region_spillover: float = Field(
         0.5, ge=0.0, le=1.0, description="share of market experience that spills to its region"
     )

@@ -1,4 +1,4 @@
-"""The batched engine: identical to the Mesa model run by run, and its mechanisms act as documented."""
+"""The batched engine: identical to the Mesa model run by run; its mechanisms act as documented."""
 
 from __future__ import annotations
 

@@ -9,13 +9,12 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.experiment.runner import stream_key
-from sim.scenario import load_scenario
 from sim.experiment import store as store_module
 from sim.experiment.experiment import Options
 from sim.experiment.job import run_scenario
 from sim.experiment.plan import plan_points, sweep_values
-from sim.scenario import parse_scenario
+from sim.experiment.runner import stream_key
+from sim.scenario import load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.events import EVENT_DTYPE
 from sim.analysis.ensemble import COMPARE_MODES, summarise_runs
 from sim.analysis.fit import count_loglik, jsd, pattern_table, quantile_of
+from sim.events import EVENT_DTYPE
 from tests.toy import toy_world
 
 

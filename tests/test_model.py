@@ -1,4 +1,4 @@
-"""Model invariants on the real data: feasibility, commitment ladder, reproducibility, Mesa idioms."""
+"""Model invariants on the real data: feasibility, commitment, reproducibility, Mesa idioms."""
 
 from __future__ import annotations
 
@@ -155,7 +155,9 @@ def test_capital_shock_lowers_resources_only_in_its_years(dataset):
     base = build_world(dataset, scenario())
     shocked = build_world(
         dataset,
-        scenario(shocks=[{"type": "capital", "from_year": 2015, "to_year": 2016, "multiplier": 0.5}]),
+        scenario(
+            shocks=[{"type": "capital", "from_year": 2015, "to_year": 2016, "multiplier": 0.5}]
+        ),
     )
     diff = shocked.log_resources - base.log_resources
     np.testing.assert_allclose(diff[[5, 6]], np.log(0.5))

@@ -201,7 +201,9 @@ def encode_record(events: pd.DataFrame, world: World) -> np.ndarray:
     out["market"] = rows["country_iso3"].map({c: i for i, c in enumerate(world.iso3)}).to_numpy()
     out["mode"] = rows["mode"].map({m: i for i, m in enumerate(MODE_NAMES)}).fillna(0).to_numpy()
     out["blocked"] = (rows["mode"] == "other").to_numpy()
-    out["industry"] = rows["industry"].map({n: i for i, n in enumerate(world.industries)}).to_numpy()
+    out["industry"] = (
+        rows["industry"].map({n: i for i, n in enumerate(world.industries)}).to_numpy()
+    )
     return out
 
 
@@ -217,7 +219,9 @@ def as_record(events: np.ndarray, world: World, entity: str = "synthetic") -> pd
             "year": events["year"].astype(int),
             "country_iso3": np.asarray(world.iso3, dtype=object)[market],
             "region": np.asarray(world.regions, dtype=object)[world.region[market]],
-            "mode": np.where(events["blocked"] == 1, COMPARE_MODES[OTHER], np.asarray(MODE_NAMES)[mode]),
+            "mode": np.where(
+                events["blocked"] == 1, COMPARE_MODES[OTHER], np.asarray(MODE_NAMES)[mode]
+            ),
             "industry": np.asarray(world.industries, dtype=object)[events["industry"]],
             "entity": entity,
         }

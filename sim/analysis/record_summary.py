@@ -8,7 +8,7 @@ import pandas as pd
 
 from sim.analysis.metrics import record_aggregates
 from sim.analysis.paper import PAPER_CLAIMS
-from sim.data.taxonomy import MODES, in_scope
+from sim.data.taxonomy import MODES
 
 
 def with_continent(events: pd.DataFrame, markets: pd.DataFrame) -> pd.DataFrame:

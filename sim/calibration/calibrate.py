@@ -393,9 +393,7 @@ def ranking(result: Calibration) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     per_seed = pd.DataFrame([_score_row(v) for v in result.validations])
     per_seed["out_total"] = per_seed["out_counts"] + per_seed["out_mix"]
-    per_seed["oos_rank"] = per_seed.groupby("seed")["out_total"].rank(
-        ascending=False, method="min"
-    )
+    per_seed["oos_rank"] = per_seed.groupby("seed")["out_total"].rank(ascending=False, method="min")
     agg = {
         c: (c, "mean")
         for c in per_seed.columns
@@ -459,7 +457,10 @@ def verdict(
         recovered = rate is not None and rate >= 0.8
         if ok and recovered:
             supported.append(row.strategy)
-        why = f"beats every baseline by > 2 SE on counts in {c}/{n_seeds} seeds, on mix in {m}/{n_seeds}"
+        why = (
+            f"beats every baseline by > 2 SE on counts in {c}/{n_seeds} seeds, "
+            f"on mix in {m}/{n_seeds}"
+        )
         why += (
             "; recovery not run"
             if rate is None

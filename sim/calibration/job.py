@@ -400,8 +400,10 @@ def _report(
         "",
         _md(
             held[held["seed"] == first_seed][
-                ["strategy", "pattern", "observed", "observed_se", "median", "p05", "p95"]
-                + ["p_value", "joint_p"]
+                [
+                    *("strategy", "pattern", "observed", "observed_se"),
+                    *("median", "p05", "p95", "p_value", "joint_p"),
+                ]
             ]
         )
         if len(held)
@@ -540,7 +542,9 @@ def run_recovery(
     ensure_writable_dir(target)
     write_marker(target, "recover")
     found = Path(results_root) / f"{scenario.name}-calibration" / "report" / "calibrated.yaml"
-    source = Path(calibrated) if calibrated else (found if found.is_file() and not out_dir else None)
+    source = (
+        Path(calibrated) if calibrated else (found if found.is_file() and not out_dir else None)
+    )
     generator_scenario = scenario
     if source is not None:
         fitted = load_scenario(source)
@@ -592,7 +596,8 @@ def run_recovery(
         "",
         "## Confusion matrix, out of sample (rows: generator; columns: winner)",
         "",
-        rec.confusion_out.reset_index().rename(columns={"generator": "generator \\ winner"})
+        rec.confusion_out.reset_index()
+        .rename(columns={"generator": "generator \\ winner"})
         .to_markdown(index=False),
         "",
         "## Confusion matrix, in sample",

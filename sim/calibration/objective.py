@@ -146,6 +146,6 @@ def simulate(
     replications: int,
     first: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Events and run index (0-based) of ``replications`` runs, seeds as in ``sim run`` (point 0)."""
+    """Events and 0-based run index of ``replications`` runs, seeded as in ``sim run`` (point 0)."""
     events = run_block(world, policy, firm, seed, 0, 0, range(first, first + replications), label)
     return events, events["replication"].astype(np.int64) - first

@@ -1,6 +1,7 @@
 """``sim sensitivity``: Morris screening (SALib) of a strategy's parameters and the firm's inputs.
 
-Outcomes: total deals, the share of the most-used market and the full-period fit loss, each the mean over replications.
+Outcomes: total deals, the share of the most-used market and the full-period fit loss, each the
+mean over replications.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from SALib.analyze import morris as morris_analyze
 from SALib.sample import morris as morris_sample
 
 from sim.analysis.ensemble import summarise_runs
-from sim.data.taxonomy import in_scope
 from sim.calibration.calibrate import free_parameters
 from sim.calibration.objective import record_window, score_window, simulate, window_stats
 from sim.data import Dataset
+from sim.data.taxonomy import in_scope
 from sim.errors import SimInputError
 from sim.scenario import Firm, Scenario
 from sim.world import build_world

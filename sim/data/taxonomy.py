@@ -7,9 +7,9 @@ cannot silently create a new category.
 
 from __future__ import annotations
 
-import pandas as pd
-
 from types import MappingProxyType
+
+import pandas as pd
 
 #: Entry modes of a deal event, from most to least committing. ``other`` covers fund commitments
 #: and deals that failed, were blocked or abandoned.

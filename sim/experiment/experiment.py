@@ -29,8 +29,8 @@ from sim.experiment.executors import (
     execute,
 )
 from sim.experiment.plan import Point, Task, plan_points, plan_tasks
-from sim.experiment.store import ChunkStore, fingerprint
 from sim.experiment.runner import Engine
+from sim.experiment.store import ChunkStore, fingerprint
 from sim.experiment.worker import PointJob, run_task
 from sim.scenario import Scenario
 from sim.world import World, build_world

@@ -156,9 +156,7 @@ class EventExport:
         """Write what is buffered (an empty table when there were no events) and close."""
         if self.buffered or self.writer is None:
             if not self.buffer:
-                self.buffer = [
-                    events_table(empty_events(), self.labels, self.world)
-                ]
+                self.buffer = [events_table(empty_events(), self.labels, self.world)]
             self._flush(sum(t.num_rows for t in self.buffer))
         if self.writer is not None:
             self.writer.close()

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.experiment.plan import Task
-from sim.experiment.store import ChunkStore
 from sim.experiment.runner import Engine
+from sim.experiment.store import ChunkStore
 from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm
 from sim.world import World

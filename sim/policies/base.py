@@ -12,7 +12,6 @@ and applies them. So a policy is a pure function of arrays, easy to test and to 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -112,7 +111,7 @@ class FirmView:
 
     @property
     def region_experience(self) -> np.ndarray:
-        """Experience per region: the spill-over share of its markets' experience, (runs, regions)."""
+        """Experience per region: the spill-over share of its markets' experience (runs, G)."""
         return self.spillover * self._by_region(self.experience)
 
 

@@ -63,7 +63,9 @@ class DiversificationPolicy(Policy[DiversificationParams]):
         modes = np.array([0.0, p.alpha_minority, p.alpha_control])[None] + (
             p.beta_mode_entropy * mode_gain
         )
-        return (location[None] + p.beta_region_entropy * region_gain)[:, :, None] + modes[:, None, :]
+        return (location[None] + p.beta_region_entropy * region_gain)[:, :, None] + modes[
+            :, None, :
+        ]
 
     def industry_utilities(self, firm: FirmView) -> np.ndarray:
         """Industries that spread the portfolio most are preferred."""

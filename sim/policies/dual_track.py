@@ -67,16 +67,19 @@ class DualTrackPolicy(Policy[DualTrackParams]):
         entered = firm.commitment > 0
         if not entered.any():
             return base
-        out = base[None] + p.beta_presence * entered[:, :, None]
-        mature_entered = entered & market.mature[None, :]
-        if mature_entered.any():
-            # Mature markets already entered: focus bonus, and gradualism from their rung.
-            deepen = self.memo(market, "deepen", lambda: self._deepen(market))
-            deep = deepen[None] - p.mature_skip_penalty * rungs_skipped(firm.commitment)
-            out = np.where(mature_entered[:, :, None], deep, out)
-            deepening = (mature_entered & (firm.commitment < 3)).any(axis=1)
-            new_mature = deepening[:, None] & market.mature[None, :] & ~entered
-            out = out - p.spread_penalty * new_mature[:, :, None]
+        out = base + (p.beta_presence * entered)[:, :, None]
+        # The mature track, on the mature markets' columns only.
+        mature = self.memo(market, "mature", lambda: np.flatnonzero(market.mature))
+        rung = firm.commitment[:, mature]
+        deep_in = rung > 0
+        if deep_in.any():
+            # Entered mature markets: focus bonus, and gradualism from their rung.
+            deepen = self.memo(market, "deepen", lambda: self._deepen(market))[mature]
+            deep = deepen[None] - p.mature_skip_penalty * rungs_skipped(rung)
+            block = np.where(deep_in[:, :, None], deep, out[:, mature])
+            deepening = (deep_in & (rung < 3)).any(axis=1)
+            block -= (p.spread_penalty * (deepening[:, None] & ~deep_in))[:, :, None]
+            out[:, mature] = block
         return out
 
     def _deepen(self, market: MarketView) -> np.ndarray:
