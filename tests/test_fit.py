@@ -2,49 +2,14 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from sim.analysis.ensemble import COMPARE_MODES, summarise_runs
-from sim.analysis.fit import count_loglik, jsd, pattern_table, quantile_of
+from sim.analysis.fit import PATTERN_COLUMNS, pattern_table, quantile_of
 from sim.events import EVENT_DTYPE
 from tests.toy import toy_world
-
-
-def test_poisson_loglik_by_hand_when_ensemble_has_no_spread():
-    sim = np.array([[2, 3], [2, 3], [2, 3]])
-    nb, pois = count_loglik(np.array([1, 3]), sim)
-    by_hand = (math.log(2) - 2) + (3 * math.log(3) - 3 - math.log(6))
-    assert pois == pytest.approx(by_hand)
-    assert nb == pytest.approx(by_hand)  # no over-dispersion: falls back to Poisson
-
-
-def test_negative_binomial_matches_moments():
-    sim = np.array([[0], [4]])  # mean 2, variance 8 (ddof=1) -> r = 4/6, p = r/(r+2)
-    nb, _ = count_loglik(np.array([1]), sim)
-    r = 4 / 6
-    p = r / (r + 2)
-    by_hand = (
-        math.lgamma(1 + r) - math.lgamma(r) - math.lgamma(2) + r * math.log(p) + math.log(1 - p)
-    )
-    assert nb == pytest.approx(by_hand)
-
-
-def test_empty_year_in_ensemble_gives_finite_loglik():
-    nb, pois = count_loglik(np.array([1]), np.zeros((5, 1)))
-    assert np.isfinite(nb) and np.isfinite(pois)
-
-
-def test_jsd_by_hand():
-    assert jsd(np.array([1, 0]), np.array([0, 1])) == pytest.approx(1.0)
-    assert jsd(np.array([3, 1]), np.array([6, 2])) == pytest.approx(0.0)
-    # P = (1/2, 1/2), Q = (1, 0): M = (3/4, 1/4)
-    kl_pm = 0.5 * math.log2(0.5 / 0.75) + 0.5 * math.log2(0.5 / 0.25)
-    kl_qm = math.log2(1 / 0.75)
-    assert jsd(np.array([1, 1]), np.array([1, 0])) == pytest.approx(0.5 * (kl_pm + kl_qm))
 
 
 def test_quantile_is_mid_rank():
@@ -54,36 +19,30 @@ def test_quantile_is_mid_rank():
     assert quantile_of(9, values) == 1.0
 
 
-def test_pattern_hit_uses_band_widened_by_sampling_error():
+def test_patterns_get_monte_carlo_p_values_and_a_joint_test():
+    rng = np.random.default_rng(0)
+    n = 199
     sim = pd.DataFrame(
         {
-            "total_events": np.arange(100, 201),
-            "peak_year": 2015,
-            "distinct_countries": 30,
-            "us_share": 0.10,
-            "control_share": 0.1,
-            "equity_share": 0.5,
+            "total_events": rng.poisson(150, n).astype(float),
+            "peak_year": rng.choice([2014, 2015, 2016], n).astype(float),
+            "distinct_countries": rng.poisson(30, n).astype(float),
+            "top_market_share": rng.beta(20, 80, n),
+            "control_share": rng.beta(10, 90, n),
+            "equity_share": rng.beta(50, 50, n),
         }
     )
-    obs = pd.Series(
-        {
-            "total_events": 215.0,
-            "peak_year": 2016,
-            "distinct_countries": 40,
-            "us_share": 0.2,
-            "control_share": 0.1,
-            "equity_share": 0.5,
-        }
-    )
-    table = pattern_table(obs, sim).set_index("pattern")
-    # 95th percentile 195 + sqrt(215) = 209.7 < 215: miss
-    assert not table.loc["total_events", "hit"]
-    assert table.loc["total_events", "tolerance"] == pytest.approx(math.sqrt(215))
-    assert table.loc["peak_year", "hit"]  # one year off is within tolerance
-    assert not table.loc["distinct_countries", "hit"]  # 30 + sqrt(40) < 40
-    se = math.sqrt(0.2 * 0.8 / 215)
-    assert table.loc["us_share", "tolerance"] == pytest.approx(se)
-    assert not table.loc["us_share", "hit"]
+    typical = sim.median()
+    table, joint = pattern_table(typical, sim)
+    table = table.set_index("pattern")
+    assert list(table.columns) == [c for c in PATTERN_COLUMNS if c != "pattern"]
+    assert "hit" not in table.columns  # no hit/miss without a p-value
+    assert (table["p_value"] > 0.5).all() and joint > 0.5
+    odd = typical.copy()
+    odd["total_events"] = 250.0  # far outside the runs
+    table, joint = pattern_table(odd, sim)
+    assert table.set_index("pattern").loc["total_events", "p_value"] < 0.02
+    assert joint < 0.05
 
 
 def test_summarise_runs_counts_by_hand():

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from sim.analysis.metrics import events_per_year, hhi, record_aggregates, shares_by
-from sim.analysis.record_summary import in_scope, paper_comparison, yearly_by_mode
+from sim.analysis.record_summary import paper_comparison, yearly_by_mode
+from sim.data.taxonomy import in_scope
 
 # 8 events: USA x4, IND x2, SGP x1, DEU x1.
 TOY = pd.DataFrame(

@@ -93,6 +93,7 @@ class RunStats:
                 "peak_year": world.years[self.yearly.argmax(axis=1)],
                 "distinct_countries": (self.countries > 0).sum(axis=1),
                 "us_share": self.countries[:, us] / safe if us is not None else np.nan,
+                "top_market_share": self.countries.max(axis=1) / safe,
                 "control_share": self.modes[:, MODE_NAMES.index("control")] / safe,
                 "equity_share": (
                     self.modes[:, MODE_NAMES.index("control")]

@@ -9,13 +9,12 @@ import pandas as pd
 from sim.analysis.record_plots import plot_events_by_country, plot_events_per_year
 from sim.analysis.record_summary import (
     country_counts,
-    in_scope,
     paper_comparison,
     with_continent,
     yearly_by_mode,
 )
 from sim.data import Dataset
-from sim.data.taxonomy import RECORD_YEARS
+from sim.data.taxonomy import RECORD_YEARS, in_scope
 from sim.io import ensure_writable_dir, write_atomic
 
 

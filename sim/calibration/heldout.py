@@ -1,4 +1,4 @@
-"""Patterns held out of calibration, which separate the theories (NOTES section 3).
+"""Patterns held out of calibration, which separate the theories.
 
 - mode by market type: log odds ratio of a controlling (or equity) deal in emerging vs mature
   markets (dual-track predicts > 0, springboard < 0, random about 0);
@@ -14,7 +14,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from sim.analysis.ensemble import COMPARE_MODES, RunStats
-from sim.analysis.fit import Pattern, pattern_row
+from sim.analysis.fit import Pattern
 from sim.world import World
 
 _CONTROL = COMPARE_MODES.index("control")
@@ -63,16 +63,3 @@ def held_out_values(stats: RunStats, world: World) -> pd.DataFrame:
             "escalation": repeat / np.maximum(entered, 1),
         }
     )
-
-
-def held_out_table(observed: pd.Series, simulated: pd.DataFrame) -> pd.DataFrame:
-    """Observed value, ensemble median and 5-95 %, quantile and hit for each held-out pattern.
-
-    Hit: the observed value lies inside the ensemble's 5-95 % band (these statistics have no
-    simple sampling error, so the band itself is the tolerance).
-    """
-    rows = [
-        pattern_row(p, float(observed[p.name]), simulated[p.name].to_numpy(dtype=float))
-        for p in HELD_OUT
-    ]
-    return pd.DataFrame(rows).drop(columns="tolerance")

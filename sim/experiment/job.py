@@ -23,10 +23,10 @@ import pyarrow.parquet as pq
 
 from sim.analysis.ensemble import events_table
 from sim.analysis.fit import PATTERN_COLUMNS, compare_strategies
-from sim.analysis.record_summary import in_scope
 from sim.analysis.report import build_report
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import load_dataset
+from sim.data.taxonomy import in_scope
 from sim.errors import SimInputError
 from sim.events import empty_events
 from sim.experiment.experiment import Experiment, Options, compare, plan, run
@@ -95,7 +95,7 @@ def _versions() -> dict[str, str]:
 
 
 def _fit_long(fit: pd.DataFrame, patterns: pd.DataFrame) -> pd.DataFrame:
-    measures = ["nb_loglik", "poisson_loglik", "jsd_region", "jsd_mode", "jsd_country"]
+    measures = ["count_score", "count_score_se", "mix_score", "mix_score_se", "patterns_joint_p"]
     fit_rows = fit.melt(id_vars="strategy", value_vars=measures, var_name="metric")
     fit_rows.insert(1, "kind", "fit")
     pat = patterns.rename(columns={"pattern": "metric"}).drop(columns="description")
@@ -166,7 +166,7 @@ def _figure_groups(fit: pd.DataFrame) -> list[str]:
     """The groups drawn in figures: all, or the best by count likelihood when there are many."""
     if len(fit) <= MAX_FIGURE_GROUPS:
         return fit["strategy"].tolist()
-    return fit.nlargest(MAX_FIGURE_GROUPS, "nb_loglik")["strategy"].tolist()
+    return fit.nlargest(MAX_FIGURE_GROUPS, "count_score")["strategy"].tolist()
 
 
 def _sweep_table(experiment: Experiment, fit: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
@@ -190,7 +190,7 @@ def _sweep_table(experiment: Experiment, fit: pd.DataFrame, summary: pd.DataFram
                 "events_p05",
                 "events_p95",
                 "distinct_countries_median",
-                "us_share_median",
+                "top_market_share_median",
                 "mode_share_control",
                 "mode_share_minority",
                 "mode_share_cooperation",
@@ -199,14 +199,7 @@ def _sweep_table(experiment: Experiment, fit: pd.DataFrame, summary: pd.DataFram
         ].to_dict()
         row |= f.loc[
             pt.label,
-            [
-                "nb_loglik",
-                "poisson_loglik",
-                "jsd_region",
-                "jsd_mode",
-                "jsd_country",
-                "patterns_hit",
-            ],
+            ["count_score", "count_score_se", "mix_score", "mix_score_se", "patterns_joint_p"],
         ].to_dict()
         rows.append(row)
     return pd.DataFrame(rows)
@@ -272,7 +265,7 @@ def run_scenario(
         comparison = compare(experiment, history, sink=export.add)
         export.close()
         n_events, wrote_csv = export.total, export.write_csv
-        fit, patterns = compare_strategies(comparison)
+        fit, patterns = compare_strategies(comparison, scenario.seed)
         yearly = yearly_table(comparison)
         summary = summary_table(comparison)
         yearly.to_csv(tmp / "yearly.csv", index=False, float_format="%.6g")
@@ -388,7 +381,7 @@ def _override(scenario: Scenario, updates: dict[str, int], source: str | Path) -
 
 
 def _sweep_markdown(sweep: pd.DataFrame) -> str:
-    top = sweep.sort_values("nb_loglik", ascending=False).head(10)
+    top = sweep.sort_values("count_score", ascending=False).head(10)
     shown = top.copy()
     for col in shown.columns:
         if shown[col].dtype.kind == "f":
@@ -397,7 +390,7 @@ def _sweep_markdown(sweep: pd.DataFrame) -> str:
         "",
         "## Sweep",
         "",
-        f"{len(sweep)} points; the ten with the highest count likelihood (all in `sweep.csv`):",
+        f"{len(sweep)} points; the ten with the highest count score (all in `sweep.csv`):",
         "",
         "| " + " | ".join(shown.columns) + " |",
         "| " + " | ".join("---" for _ in shown.columns) + " |",
@@ -417,16 +410,21 @@ def terminal_table(result: RunResult) -> str:
     def num(value: float, spec: str) -> str:
         return "no events" if pd.isna(value) else format(value, spec)
 
+    def score(value: float, se: float) -> str:
+        return "no events" if pd.isna(value) else f"{value:.2f}±{se:.2f}"
+
     rec = summary.loc["record"].copy()
     if rec["events_median"] == 0:
-        rec[["mode_share_control", "mode_share_minority", "us_share_median"]] = float("nan")
+        rec[["mode_share_control", "mode_share_minority", "top_market_share_median"]] = float("nan")
     rows = []
     for label in fit.index:
         s = summary.loc[label]
         if s["events_p95"] == 0:  # no run had an event: shares are undefined, not 0 %
             s = s.copy()
-            s[["mode_share_control", "mode_share_minority", "us_share_median"]] = float("nan")
-        patterns = f"{fit.loc[label, 'patterns_hit']}/{fit.loc[label, 'patterns_total']}"
+            s[["mode_share_control", "mode_share_minority", "top_market_share_median"]] = float(
+                "nan"
+            )
+        f = fit.loc[label]
         rows.append(
             {
                 "strategy": label,
@@ -435,10 +433,14 @@ def terminal_table(result: RunResult) -> str:
                 ),
                 "control": pct(s["mode_share_control"]),
                 "equity": pct(s["mode_share_control"] + s["mode_share_minority"]),
-                "US": pct(s["us_share_median"]),
-                "NB loglik": num(fit.loc[label, "nb_loglik"], ".1f"),
-                "JSD region": num(fit.loc[label, "jsd_region"], ".3f"),
-                "patterns": "no events in this window" if rec["events_median"] == 0 else patterns,
+                "top market": pct(s["top_market_share_median"]),
+                "count score": score(f["count_score"], f["count_score_se"]),
+                "mix score": score(f["mix_score"], f["mix_score_se"]),
+                "joint p": (
+                    "no events in this window"
+                    if rec["events_median"] == 0
+                    else num(f["patterns_joint_p"], ".3f")
+                ),
             }
         )
     rows.append(
@@ -447,10 +449,10 @@ def terminal_table(result: RunResult) -> str:
             "events [5-95%]": f"{rec['events_median']:.0f}",
             "control": pct(rec["mode_share_control"]),
             "equity": pct(rec["mode_share_control"] + rec["mode_share_minority"]),
-            "US": pct(rec["us_share_median"]),
-            "NB loglik": "",
-            "JSD region": "",
-            "patterns": "",
+            "top market": pct(rec["top_market_share_median"]),
+            "count score": "",
+            "mix score": "",
+            "joint p": "",
         }
     )
     return pd.DataFrame(rows).to_string(index=False)
