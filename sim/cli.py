@@ -449,6 +449,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Calibrate every strategy of a scenario and write the report."""
     from sim.calibration.job import run_calibration
 
+    _quiet_optimiser(args)
+
     def progress(fit) -> None:
         print(
             f"  fitted {fit.label} (seed {fit.seed}): best loss {fit.best_loss:.2f}",
@@ -481,6 +483,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     """Run (or resume) a model-recovery study and print the recovery rates."""
     from sim.calibration.job import RECOVERY_OUTPUTS, run_recovery
 
+    _quiet_optimiser(args)
     _load_plugins(args)
     _check_out(args, RECOVERY_OUTPUTS)
     for name in ("records", "trials", "replications", "workers"):
@@ -622,6 +625,18 @@ def _print_traceback(exc: BaseException) -> None:
         traceback.print_exception(hidden, file=sys.stderr)
         print("\nwhich was reported as:\n", file=sys.stderr)
     traceback.print_exception(exc, file=sys.stderr)
+
+
+def _quiet_optimiser(args: argparse.Namespace) -> None:
+    """The commands that fit print one line per fit; optuna's per-trial log only with --verbose.
+
+    Set here, in the command-line application, not when the library is imported.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(
+        optuna.logging.INFO if getattr(args, "verbose", False) else optuna.logging.WARNING
+    )
 
 
 def _logging(verbose: bool) -> None:
