@@ -10,9 +10,6 @@ mode and region mix so far vs the record to the same year; this run's deals besi
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import solara

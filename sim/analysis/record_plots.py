@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sim.analysis.record_summary import country_counts, yearly_by_mode
 from sim.io import write_atomic
@@ -22,10 +19,9 @@ MODE_COLOURS = {
 }
 
 
-def save_figure(fig: plt.Figure, target: Path) -> Path:
+def save_figure(fig: Figure, target: Path) -> Path:
     """Write a figure as PNG atomically and close it."""
     write_atomic(target, lambda p: fig.savefig(p, format="png", dpi=150, bbox_inches="tight"))
-    plt.close(fig)
     return target
 
 
@@ -34,7 +30,8 @@ def plot_events_per_year(
 ) -> Path:
     """Stacked bars of events per year by entry mode."""
     table = yearly_by_mode(events, years)
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
     bottom = pd.Series(0, index=table.index)
     for mode in table.columns:
         ax.bar(table.index, table[mode], bottom=bottom, label=mode, color=MODE_COLOURS[mode])
@@ -54,7 +51,8 @@ def plot_events_by_country(events: pd.DataFrame, target: Path, title: str) -> Pa
     table = pd.crosstab(events["country_iso3"], events["mode"]).reindex(
         index=order[::-1], columns=list(MODE_COLOURS), fill_value=0
     )
-    fig, ax = plt.subplots(figsize=(7, max(3.0, 0.28 * len(order) + 1)))
+    fig = Figure(figsize=(7, max(3.0, 0.28 * len(order) + 1)))
+    ax = fig.subplots()
     left = pd.Series(0, index=table.index)
     for mode in table.columns:
         ax.barh(table.index, table[mode], left=left, label=mode, color=MODE_COLOURS[mode])

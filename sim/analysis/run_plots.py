@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from sim.analysis.ensemble import COMPARE_MODES, Comparison
 from sim.analysis.record_plots import save_figure
@@ -24,7 +22,8 @@ def _colour(i: int) -> str:
 
 def plot_deals_per_year(yearly: pd.DataFrame, labels: tuple[str, ...], target: Path) -> Path:
     """Median and 5-95 % band of deals per year for each strategy, with the record over them."""
-    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    fig = Figure(figsize=(8.5, 4.5))
+    ax = fig.subplots()
     for i, label in enumerate(labels):
         part = yearly[yearly["strategy"] == label]
         ax.fill_between(
@@ -46,7 +45,7 @@ def plot_deals_per_year(yearly: pd.DataFrame, labels: tuple[str, ...], target: P
     return save_figure(fig, target)
 
 
-def _grouped(ax: plt.Axes, categories: list[str], series: dict[str, np.ndarray]) -> None:
+def _grouped(ax: Axes, categories: list[str], series: dict[str, np.ndarray]) -> None:
     width = 0.8 / len(series)
     x = np.arange(len(categories))
     for i, (name, values) in enumerate(series.items()):
@@ -75,7 +74,8 @@ def plot_mix(kind: str, c: Comparison, target: Path) -> Path:
     field, names = ("modes", COMPARE_MODES) if kind == "mode" else ("regions", c.world.regions)
     series = {label: _pooled(getattr(c.runs_of(s), field)) for s, label in enumerate(c.labels)}
     series[RECORD] = _pooled(getattr(c.observed, field))
-    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    fig = Figure(figsize=(8.5, 4.2))
+    ax = fig.subplots()
     _grouped(ax, list(names), series)
     ax.set_ylabel("share of events")
     ax.set_title(f"{kind.capitalize()} mix: simulated (pooled over runs) vs actual")
@@ -90,7 +90,8 @@ def plot_top_countries(c: Comparison, target: Path, top: int = 12) -> Path:
         label: c.runs_of(s).countries[:, order].mean(axis=0) for s, label in enumerate(c.labels)
     }
     series[RECORD] = actual[order].astype(float)
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig = Figure(figsize=(9, 4.2))
+    ax = fig.subplots()
     _grouped(ax, [c.world.iso3[i] for i in order], series)
     ax.set_ylabel("events (simulated: mean per run)")
     ax.set_title("Top countries of the record: simulated vs actual")

@@ -12,12 +12,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
 import yaml
+from matplotlib import colormaps
+from matplotlib.figure import Figure
 
 from sim.analysis.record_plots import save_figure
 from sim.calibration.calibrate import (
@@ -171,9 +169,10 @@ def _md(df: pd.DataFrame, floats: str = ".3f") -> str:
 
 
 def _convergence(result: Calibration, target: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    fig = Figure(figsize=(8, 4.2))
+    ax = fig.subplots()
     labels = list(dict.fromkeys(f.label for f in result.fits))
-    colours = plt.get_cmap("tab10")
+    colours = colormaps["tab10"]
     for fit in result.fits:
         if len(fit.trials) < 2:
             continue
@@ -196,7 +195,8 @@ def _convergence(result: Calibration, target: Path) -> Path:
 
 def _sensitivity_figure(result: SensitivityResult, target: Path) -> Path:
     outcomes = list(dict.fromkeys(result.indices["outcome"]))
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(4.2 * len(outcomes), 4.5))
+    fig = Figure(figsize=(4.2 * len(outcomes), 4.5))
+    axes = fig.subplots(1, len(outcomes))
     for ax, outcome in zip(axes, outcomes, strict=True):
         part = result.indices[result.indices["outcome"] == outcome].nlargest(10, "mu_star")
         ax.barh(part["input"][::-1], part["mu_star"][::-1], color="#4c72b0")
@@ -495,7 +495,8 @@ class RecoveryRun:
 def _confusion_figure(rec: Recovery, target: Path) -> Path:
     table = rec.confusion_out
     share = table.div(table.sum(axis=1).replace(0, 1), axis=0)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(table), 0.8 + 0.6 * len(table)))
+    fig = Figure(figsize=(1.0 + 0.75 * len(table), 0.8 + 0.6 * len(table)))
+    ax = fig.subplots()
     ax.imshow(share.to_numpy(), cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(table.columns)), table.columns, rotation=45, ha="right")
     ax.set_yticks(range(len(table.index)), table.index)
