@@ -220,3 +220,36 @@ def test_recover_writes_a_confusion_matrix_and_resumes(tmp_path, capsys):
     stamp = [t.stat().st_mtime_ns for t in tasks]
     assert main(["recover", str(path), "--quick", "--out", str(out)]) == 0  # resumes: no rerun
     assert [t.stat().st_mtime_ns for t in tasks] == stamp
+
+
+def test_recovery_tells_two_clearly_different_generators_apart(data, tmp_path):
+    # Dual-track (control in emerging markets, gradual in mature ones) and springboard (control
+    # in mature markets) at their default, opposite signatures; only the hurdle is fitted, so the
+    # question is whether the scores recognise which one wrote a record.
+    from sim.calibration.recovery import recover
+
+    s = parse_scenario(
+        {
+            "name": "toyrec",
+            "seed": 21,
+            "strategies": [
+                {"label": "dt", "policy": "dual_track"},
+                {"label": "sb", "policy": "springboard"},
+            ],
+            "calibration": {
+                "trials": 8,
+                "replications": 20,
+                "seeds": [1],
+                "validation_replications": 40,
+                "parameters": {"dt": ["firm.hurdle"], "sb": ["firm.hurdle"]},
+            },
+        },
+        "toyrec.yaml",
+    )
+    rec = recover(s, data, tmp_path / "rec", records=10)
+    rates = rec.rates.set_index("generator")
+    assert (rates["records"] == 10).all()
+    # Measured: 10/10 for both in sample; out of sample (four years only) dual-track 10/10 but
+    # springboard 4/10 -- the short validation window is what blurs them, and the report says so.
+    assert (rates["in_sample_rate"] >= 0.9).all(), rates
+    assert rates.loc["dt", "recovery_rate"] >= 0.9
