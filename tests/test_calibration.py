@@ -94,8 +94,9 @@ def test_validation_years_never_reach_the_fit(data, tmp_path):
     )
 
 
-def test_interrupted_calibration_resumes(data, tmp_path):
-    storage = f"sqlite:///{tmp_path / 'r.db'}"
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_interrupted_calibration_resumes(data, tmp_path, kind):
+    storage = f"sqlite:///{tmp_path / 'r.db'}" if kind == "sqlite" else str(tmp_path / "r.journal")
     first = calibrate(scenario(trials=3, replications=4), data, storage)
     more = calibrate(scenario(trials=6, replications=4), data, storage)
     assert len(first.fits[0].trials) == 3 and len(more.fits[0].trials) == 6
@@ -253,3 +254,13 @@ def test_recovery_tells_two_clearly_different_generators_apart(data, tmp_path):
     # springboard 4/10 -- the short validation window is what blurs them, and the report says so.
     assert (rates["in_sample_rate"] >= 0.9).all(), rates
     assert rates.loc["dt", "recovery_rate"] >= 0.9
+
+
+def test_parallel_calibration_gives_the_serial_results(data, tmp_path):
+    s = scenario(trials=4, replications=6, seeds=[1, 2], validation_replications=10)
+    serial = calibrate(s, data, str(tmp_path / "a.journal"), n_boot=5)
+    parallel = calibrate(s, data, str(tmp_path / "b.journal"), n_boot=5, workers=2)
+    assert [f.params for f in serial.fits] == [f.params for f in parallel.fits]
+    assert [v.out_of_sample.counts.value for v in serial.validations] == [
+        v.out_of_sample.counts.value for v in parallel.validations
+    ]

@@ -1,8 +1,8 @@
 """The ``sim calibrate`` and ``sim sensitivity`` commands: run, then write tables, figures, report.
 
-Calibration studies persist in ``<out>/calibration.db`` (optuna, SQLite), so running the same
-command again after an interruption continues them. Everything else is written atomically into
-``<out>/report/``.
+Calibration studies persist in ``<out>/calibration.journal`` (optuna's journal file), so running
+the same command again after an interruption continues them. Everything else is written
+atomically into ``<out>/report/``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from sim.calibration.recovery import Recovery, recover
 from sim.calibration.sensitivity import SensitivityResult, screen
 from sim.data import load_dataset
 from sim.errors import SimInputError
+from sim.experiment.executors import default_workers
 from sim.experiment.experiment import Options
 from sim.experiment.job import run_scenario
 from sim.io import (
@@ -46,10 +47,12 @@ from sim.scenario import Firm, Scenario, load_scenario
 #: What ``sim calibrate`` keeps in its folder (studies and the report).
 CALIBRATION_OUTPUTS = frozenset(
     {
+        "calibration.journal",
+        "calibration-quick.journal",
+        "calibration.journal.lock",
+        "calibration-quick.journal.lock",
         "calibration.db",
         "calibration-quick.db",
-        "calibration.db-journal",
-        "calibration-quick.db-journal",
         "report",
         "recovery",
         MARKER,
@@ -258,8 +261,8 @@ def run_calibration(
             update={"validation_replications": QUICK["validation_replications"]}
         )
         scenario = scenario.model_copy(update={"calibration": cal})
-    storage = (
-        f"sqlite:///{(target / ('calibration-quick.db' if quick else 'calibration.db')).resolve()}"
+    storage = str(
+        (target / ("calibration-quick.journal" if quick else "calibration.journal")).resolve()
     )
     result = calibrate(
         scenario,
@@ -269,6 +272,7 @@ def run_calibration(
         replications=QUICK["replications"] if quick else None,
         source=str(scenario_path),
         progress=progress,
+        workers=1 if quick else default_workers(),
     )
     summary, per_seed = ranking(result)
     recovery = _recovery_rates(target)
@@ -530,8 +534,6 @@ def run_recovery(
     Results go to ``<out>`` (default ``results/<name>-calibration/recovery``), where
     ``sim calibrate`` reads the recovery rates for its verdict.
     """
-    from sim.experiment.executors import default_workers
-
     start = time.perf_counter()
     scenario = load_scenario(scenario_path)
     target = (

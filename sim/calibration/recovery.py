@@ -89,7 +89,7 @@ def run_task(scenario: Scenario, data: Dataset, task: RecoveryTask) -> dict[str,
             ),
         }
     )
-    result = calibrate(candidates, data, "sqlite:///:memory:", history=record, n_boot=0)
+    result = calibrate(candidates, data, None, history=record, n_boot=0)
     _, per_seed = ranking(result)
     models = per_seed[per_seed["strategy"] != "persistence"]
     in_total = models["in_counts"] + models["in_mix"].fillna(0.0)
