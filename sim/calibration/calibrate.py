@@ -444,7 +444,9 @@ def ranking(result: Calibration) -> tuple[pd.DataFrame, pd.DataFrame]:
     (``matches_record_counts``) are never in a calibration's validations.
     """
     per_seed = pd.DataFrame([_score_row(v) for v in result.validations])
-    per_seed["out_total"] = per_seed["out_counts"] + per_seed["out_mix"]
+    # An empty validation window has no mix to score (the same for every strategy): the total is
+    # then the count score alone.
+    per_seed["out_total"] = per_seed["out_counts"] + per_seed["out_mix"].fillna(0.0)
     per_seed["oos_rank"] = per_seed.groupby("seed")["out_total"].rank(ascending=False, method="min")
     agg = {
         c: (c, "mean")
@@ -458,7 +460,10 @@ def ranking(result: Calibration) -> tuple[pd.DataFrame, pd.DataFrame]:
             **agg,
             out_counts_sd=("out_counts", "std"),
             out_mix_sd=("out_mix", "std"),
-            oos_ranks=("oos_rank", lambda r: " ".join(str(int(x)) for x in r)),
+            oos_ranks=(
+                "oos_rank",
+                lambda r: " ".join("-" if pd.isna(x) else str(int(x)) for x in r),
+            ),
         )
         .reset_index()
     )
