@@ -18,7 +18,8 @@ from sim.data import Dataset, load_dataset
 from sim.data.taxonomy import in_scope
 from sim.model import InternationalizationModel
 from sim.policies import policy_names
-from sim.scenario import Scenario, load_plugin, load_scenario, parse_scenario
+from sim.policies.base import Policy, PolicyParams
+from sim.scenario import Firm, Scenario, Strategy, load_plugin, load_scenario, parse_scenario
 from sim.world import World, build_world
 
 SCENARIO_ENV = "SIM_DASHBOARD_SCENARIO"
@@ -97,20 +98,14 @@ class DashboardModel(InternationalizationModel):
         path = scenario_path()
         scenario, data = _load(path)
         chosen = _strategy(scenario, strategy)
-        cls = chosen.policy_class()
-        params = dict(chosen.params)
-        if "beta_size" in cls.Params.model_fields:
-            params["beta_size"] = beta_size
-        firm = chosen.firm_for(scenario.firm)
-        if hurdle is not None:
-            firm = firm.model_copy(update={"hurdle": hurdle})
+        policy, firm = _configured(scenario, chosen, hurdle, beta_size)
         self.strategy_label = chosen.label
         self.compare_label = _strategy(scenario, compare).label if compare else chosen.label
         self.settings = (chosen.label, self.compare_label, hurdle, beta_size, shocks, seed)
         self.history = in_scope(data.events, scenario.history.scope)
         super().__init__(
             _world(path, shocks),
-            cls(cls.Params(**params)),
+            policy,
             firm,
             rng=np.random.default_rng(seed) if rng is None else rng,
         )
@@ -128,7 +123,21 @@ class DashboardModel(InternationalizationModel):
         return _ensemble(scenario_path(), self.settings, runs)
 
 
-def _strategy(scenario: Scenario, label: str | None):
+def _configured(
+    scenario: Scenario, strategy: Strategy, hurdle: float | None, beta_size: float
+) -> tuple[Policy[PolicyParams], Firm]:
+    """A strategy's policy and firm with the dashboard's hurdle and size weight applied."""
+    cls = strategy.policy_class()
+    params = dict(strategy.params)
+    if "beta_size" in cls.Params.model_fields:
+        params["beta_size"] = beta_size
+    firm = strategy.firm_for(scenario.firm)
+    if hurdle is not None:
+        firm = firm.model_copy(update={"hurdle": hurdle})
+    return cls(cls.Params(**params)), firm
+
+
+def _strategy(scenario: Scenario, label: str | None) -> Strategy:
     labels = [s.label for s in scenario.strategies]
     return scenario.strategies[labels.index(label) if label in labels else 0]
 
@@ -143,15 +152,8 @@ def _ensemble(path: str | None, settings: tuple, runs: int) -> dict[str, np.ndar
     world = _world(path, shocks)
     out = {}
     for name in dict.fromkeys([label, compare]):
-        strategy = _strategy(scenario, name)
-        cls = strategy.policy_class()
-        params = dict(strategy.params)
-        if "beta_size" in cls.Params.model_fields:
-            params["beta_size"] = beta_size
-        firm = strategy.firm_for(scenario.firm)
-        if hurdle is not None:
-            firm = firm.model_copy(update={"hurdle": hurdle})
-        ev = run_block(world, cls(cls.Params(**params)), firm, seed, 0, 0, range(runs), name)
+        policy, firm = _configured(scenario, _strategy(scenario, name), hurdle, beta_size)
+        ev = run_block(world, policy, firm, seed, 0, 0, range(runs), name)
         yearly = np.zeros((runs, world.n_years))
         np.add.at(yearly, (ev["replication"], ev["year"] - world.years[0]), 1)
         out[name] = yearly

@@ -387,8 +387,10 @@ def calibrate(
     if workers > 1 and len(jobs) > 1:
         from joblib import Parallel, delayed
 
+        # Workers are fresh processes: they take the caller's optuna log level with them.
+        level = optuna.logging.get_verbosity()
         results = Parallel(n_jobs=workers, return_as="generator")(
-            delayed(_fit_and_validate)(*args, seed, s) for seed, s in jobs
+            delayed(_in_worker)(level, *args, seed, s) for seed, s in jobs
         )
     else:
         results = (_fit_and_validate(*args, seed, s) for seed, s in jobs)
@@ -404,6 +406,12 @@ def calibrate(
         if progress is not None:
             progress(fit)
     return Calibration(fits, validations, world, history)
+
+
+def _in_worker(level: int, *args: Any) -> tuple[Fit, Validation]:
+    """Run :func:`_fit_and_validate` in a worker process at the caller's optuna log level."""
+    optuna.logging.set_verbosity(level)
+    return _fit_and_validate(*args)
 
 
 def _fit_and_validate(

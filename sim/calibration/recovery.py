@@ -77,7 +77,6 @@ def synthetic_record(scenario: Scenario, data: Dataset, label: str, index: int) 
 
 def run_task(scenario: Scenario, data: Dataset, task: RecoveryTask) -> dict[str, Any]:
     """Calibrate every candidate strategy on one synthetic record; the winners and scores."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     record = synthetic_record(scenario, data, task.generator, task.index)
     candidates = scenario.model_copy(
         update={
@@ -107,7 +106,10 @@ def run_task(scenario: Scenario, data: Dataset, task: RecoveryTask) -> dict[str,
     }
 
 
-def _run_and_save(scenario: Scenario, data: Dataset, task: RecoveryTask, folder: Path) -> str:
+def _run_and_save(
+    scenario: Scenario, data: Dataset, task: RecoveryTask, folder: Path, level: int
+) -> str:
+    optuna.logging.set_verbosity(level)  # a worker process takes the caller's log level
     result = run_task(scenario, data, task)
     write_text_atomic(folder / f"{task.key}.json", json.dumps(result))
     return task.key
@@ -180,13 +182,14 @@ def recover(
     tasks_dir.mkdir(parents=True, exist_ok=True)
     tasks = [RecoveryTask(g, i) for g in labels for i in range(records)]
     todo = [t for t in tasks if not (tasks_dir / f"{t.key}.json").is_file()]
+    level = optuna.logging.get_verbosity()
     with tqdm(total=len(tasks), initial=len(tasks) - len(todo), disable=not progress) as bar:
         if workers <= 1:
             for t in todo:
-                _run_and_save(scenario, data, t, tasks_dir)
+                _run_and_save(scenario, data, t, tasks_dir, level)
                 bar.update(1)
         else:
-            jobs = (delayed(_run_and_save)(scenario, data, t, tasks_dir) for t in todo)
+            jobs = (delayed(_run_and_save)(scenario, data, t, tasks_dir, level) for t in todo)
             for _ in Parallel(n_jobs=workers, return_as="generator_unordered")(jobs):
                 bar.update(1)
     rows = [json.loads((tasks_dir / f"{t.key}.json").read_text()) for t in tasks]
