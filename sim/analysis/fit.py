@@ -59,6 +59,10 @@ PATTERN_COLUMNS = (
 
 #: Bootstrap replicates behind the standard errors of ``sim run``'s scores.
 N_BOOT = 200
+#: Most runs per strategy that scores and pattern tests use (the first ones, in replication
+#: order). Beyond a few thousand runs the predictive distributions do not change; the bootstrap's
+#: memory grows with runs x replicates, so a 100,000-run ensemble is scored on its first 5,000.
+MAX_SCORED_RUNS = 5_000
 
 
 def pattern_row(pattern: Pattern, observed: float, values: np.ndarray) -> dict[str, object]:
@@ -127,11 +131,13 @@ def compare_strategies(c: Comparison, seed: int = 0) -> tuple[pd.DataFrame, pd.D
     fits, patterns = [], []
     for s, label in enumerate(c.labels):
         rows = np.flatnonzero(c.strategy_of_run == s)
-        table, joint_p = pattern_table(obs_scalars, sim_scalars.iloc[rows])
+        scored = rows[:MAX_SCORED_RUNS]
+        table, joint_p = pattern_table(obs_scalars, sim_scalars.iloc[scored])
         table.insert(0, "strategy", label)
         patterns.append(table)
         rng = np.random.default_rng([seed, s, 41])
-        fit = {"strategy": label, "runs": len(rows), **fit_summary(c.observed, c.runs_of(s), rng)}
+        stats = c.simulated.take(scored)
+        fit = {"strategy": label, "runs": len(rows), **fit_summary(c.observed, stats, rng)}
         fit["patterns_joint_p"] = joint_p
         fits.append(fit)
     return pd.DataFrame(fits), pd.concat(patterns, ignore_index=True)

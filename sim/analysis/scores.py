@@ -264,7 +264,7 @@ def _fit_precision(sim: np.ndarray, p: np.ndarray, w: np.ndarray, steps: int = 5
     rows, cols = np.nonzero(x)
     cells, inverse = np.unique(np.stack([cols, x[rows, cols]]), axis=1, return_inverse=True)
     cell_cat, cell_val = cells[0].astype(int), cells[1]
-    w_cell = _sum_by_group(wu[:, rows], inverse, cells.shape[1])
+    w_cell = _sum_by_group(wu, inverse, cells.shape[1], columns=rows)
     p_cell = p[:, cell_cat]
     for _ in range(steps):
         s = np.exp(u)[:, None]
@@ -288,11 +288,18 @@ def _fit_precision(sim: np.ndarray, p: np.ndarray, w: np.ndarray, steps: int = 5
     return np.exp(u)
 
 
-def _sum_by_group(w: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sum the columns of w (B, M) that share a group label: returns (B, n_groups)."""
+def _sum_by_group(
+    w: np.ndarray, group: np.ndarray, n_groups: int, columns: np.ndarray | None = None
+) -> np.ndarray:
+    """Sum the columns of w (B, M) that share a group label: returns (B, n_groups).
+
+    ``columns`` picks (and may repeat) the columns of ``w`` that ``group`` labels; they are taken
+    one replicate row at a time, so no (B, len(columns)) copy is ever made.
+    """
     out = np.zeros((w.shape[0], n_groups))
     for b in range(w.shape[0]):
-        out[b] = np.bincount(group, weights=w[b], minlength=n_groups)
+        row = w[b] if columns is None else w[b, columns]
+        out[b] = np.bincount(group, weights=row, minlength=n_groups)
     return out
 
 

@@ -153,7 +153,18 @@ def run_dask(
         )
         client = Client(cluster)
     try:
-        futures = client.map(fn, [job for job, _ in work], [task for _, task in work], pure=False)
+        # Each point's job (the world's arrays, the policy) goes to every worker once, not
+        # once per task: with thousands of chunks, re-sending it dominated the run.
+        shared: dict[int, Any] = {}
+        for job, _ in work:
+            if id(job) not in shared:
+                try:
+                    shared[id(job)] = client.scatter(job, broadcast=True, hash=False)
+                except (TimeoutError, OSError):
+                    # No worker yet: send the job with each task; the wait below reports a
+                    # cluster that stays without workers.
+                    shared[id(job)] = job
+        futures = [client.submit(fn, shared[id(job)], task, pure=False) for job, task in work]
         try:
             yield from _results(client, futures, timeout)
         finally:
