@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (a .venv with Python >= 3.12) and run the main job on the shipped data:
-# the baseline scenario (dual-track vs diversification vs random) against the 2010-2021 record.
+# the baseline scenario (dual-track and diversification vs the fair baselines and the oracle)
+# against the 2010-2021 record.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_env.sh
