@@ -273,6 +273,8 @@ def cmd_data_check(args: argparse.Namespace) -> int:
     print(f"market_indicators.csv: {len(data.indicators)} values — ok")
     print(f"barrier_events.csv: {len(data.barriers)} events — ok")
     print(f"firm_finance.csv: {len(data.finance)} figures — ok")
+    if data.home_policy is not None:
+        print(f"home_policy_events.csv: {len(data.home_policy)} events — ok")
     return 0
 
 

@@ -88,3 +88,8 @@ def test_output_path_that_is_a_file_is_a_clean_error(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith(f"sim: error: {blocker / 'sub'}: cannot create output directory")
+
+
+def test_data_check_reports_the_home_regime_file(capsys):
+    assert main(["data", "check"]) == 0
+    assert "home_policy_events.csv: 23 events — ok" in capsys.readouterr().out
