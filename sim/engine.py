@@ -24,7 +24,7 @@ A year, for every run at once:
    per-industry deal counts.
 
 Reproducibility: all of a run's random numbers are drawn up front from its own generator
-(:class:`RunDraws`), and every operation is elementwise per row or a reduction along a row, so a
+(:func:`draw_batch`), and every operation is elementwise per row or a reduction along a row, so a
 run's events are bit-for-bit the same whether it is stepped alone or in a batch of any size.
 Draws of a discrete option use a 2**-32 grid on integer keys (:func:`_pick`), which keeps the
 batched inverse-CDF search exact whatever the run's row.
@@ -33,7 +33,6 @@ batched inverse-CDF search exact whatever the run's row.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,29 +46,14 @@ _GRID = float(2**32)
 _ROW = np.int64(2**33)
 
 
-@dataclass(frozen=True)
-class RunDraws:
-    """Every random number one run uses, drawn up front from the run's own generator.
-
-    Attributes:
-        uniforms: Shape (4, years, opportunities): take-or-leave, option, block and industry
-            uniforms for each opportunity of each year.
-        climate: Standard normal shock to the hurdle per year, shape (years,).
-    """
-
-    uniforms: np.ndarray
-    climate: np.ndarray
-
-    @classmethod
-    def draw(cls, rng: np.random.Generator, n_years: int, opportunities: int) -> RunDraws:
-        """Draw a run's numbers (two calls on its generator, always in this order)."""
-        return cls(rng.random((4, n_years, opportunities)), rng.standard_normal(n_years))
-
-
 def draw_batch(
     generators: Sequence[np.random.Generator], n_years: int, opportunities: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw many runs' numbers straight into batch arrays (same numbers as :meth:`RunDraws.draw`).
+    """Draw every random number of each run, up front, from the run's own generator.
+
+    The one place a run's numbers are drawn, for a batch of one (the Mesa model) or of
+    thousands: per run, the uniforms (take-or-leave, option, block and industry for each
+    opportunity of each year) in one call, then the hurdle shocks in a second.
 
     Returns:
         ``uniforms`` of shape (runs, 4, years, opportunities) and ``climate`` of shape
@@ -81,11 +65,6 @@ def draw_batch(
         rng.random(out=uniforms[r])
         rng.standard_normal(out=climate[r])
     return uniforms, climate
-
-
-def stack_draws(draws: Sequence[RunDraws]) -> tuple[np.ndarray, np.ndarray]:
-    """Batch arrays from per-run draws (uniforms (runs, 4, years, K); climate (runs, years))."""
-    return np.stack([d.uniforms for d in draws]), np.stack([d.climate for d in draws])
 
 
 class BatchState:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.engine import BatchState, RunDraws, stack_draws, step
+from sim.engine import BatchState, draw_batch, step
 from sim.events import EVENT_DTYPE
 from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm
@@ -35,13 +35,13 @@ class FirmAgent(mesa.Agent):
         model: InternationalizationModel,
         policy: Policy[PolicyParams],
         config: Firm,
-        draws: RunDraws,
+        draws: tuple[np.ndarray, np.ndarray],
     ) -> None:
         super().__init__(model)
         self.policy = policy
         self.config = config
         self.state = BatchState(model.world, 1, config.region_spillover)
-        self._uniforms, self._climate = stack_draws([draws])
+        self._uniforms, self._climate = draws
 
     @property
     def commitment(self) -> np.ndarray:
@@ -93,7 +93,7 @@ class InternationalizationModel(mesa.Model):
         rng: np.random.Generator | int | None = None,
     ) -> None:
         generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        draws = RunDraws.draw(generator, world.n_years, firm.opportunities)
+        draws = draw_batch([generator], world.n_years, firm.opportunities)
         super().__init__(rng=generator)
         self.world = world
         self._years: list[np.ndarray] = []

@@ -1,4 +1,4 @@
-"""The simulated world: market attributes and firm capacity as year x market arrays.
+"""The simulated world: market attributes and the firm's drivers as year (x market) arrays.
 
 Built once per scenario from the validated data and the scenario's shocks, then shared read-only
 by every replication, so a run only indexes arrays. Nothing here is specific to one firm: the home
