@@ -454,3 +454,13 @@ def test_sigterm_to_the_dashboard_stops_its_server_child(tmp_path):
             break
         assert time.monotonic() < deadline, "server child still running"
         time.sleep(0.05)
+
+
+def test_a_single_run_says_why_it_has_no_standard_error_or_p_value(tmp_path, capsys):
+    path = tmp_path / "one.yaml"
+    path.write_text("name: one\nreplications: 1\nstrategies:\n  - {label: u, policy: uppsala}\n")
+    code, out, err = run_tiny(capsys, path, tmp_path / "o")
+    assert code == 0, err
+    report = (tmp_path / "o" / "report.md").read_text()
+    assert "nan" not in out and "nan" not in report
+    assert "needs 2+ runs" in out and "needs 2+ runs" in report

@@ -30,8 +30,20 @@ def _md(df: pd.DataFrame) -> str:
     return df.to_markdown(index=False)
 
 
-def _score(value: float, se: float) -> str:
-    return NO_EVENTS if pd.isna(value) else f"{value:.2f} ± {se:.2f}"
+#: What a standard error or a Monte Carlo p-value reads as when one run cannot show any spread.
+ONE_RUN = "needs 2+ runs"
+
+
+def score_text(value: float, se: float) -> str:
+    """A score with its Monte Carlo SE, saying so when there are no events or one run."""
+    if pd.isna(value):
+        return NO_EVENTS
+    return f"{value:.2f} ({ONE_RUN} for an SE)" if pd.isna(se) else f"{value:.2f} ± {se:.2f}"
+
+
+def p_text(value: float, spec: str = ".3f") -> str:
+    """A p-value, or why there is none (one run cannot give a Monte Carlo p-value)."""
+    return ONE_RUN if pd.isna(value) else format(value, spec)
 
 
 def fit_markdown(fit: pd.DataFrame, record_empty: bool = False) -> str:
@@ -45,14 +57,15 @@ def fit_markdown(fit: pd.DataFrame, record_empty: bool = False) -> str:
             "strategy": fit["strategy"],
             "runs": fit["runs"],
             "count score (per year) ± MC SE": [
-                _score(v, e) for v, e in zip(fit["count_score"], fit["count_score_se"], strict=True)
+                score_text(v, e)
+                for v, e in zip(fit["count_score"], fit["count_score_se"], strict=True)
             ],
             "mix score (per event) ± MC SE": [
-                NO_RECORD if record_empty else _score(v, e)
+                NO_RECORD if record_empty else score_text(v, e)
                 for v, e in zip(fit["mix_score"], fit["mix_score_se"], strict=True)
             ],
             "patterns: joint p": [
-                NO_RECORD if record_empty else _num(".3f")(v) for v in fit["patterns_joint_p"]
+                NO_RECORD if record_empty else p_text(v) for v in fit["patterns_joint_p"]
             ],
             "_order": fit["count_score"],
         }
@@ -73,7 +86,7 @@ def pattern_markdown(patterns: pd.DataFrame) -> str:
             else:
                 row[r.strategy] = (
                     f"{_fmt(name, r.median)} [{_fmt(name, r.p05)}-{_fmt(name, r.p95)}] "
-                    f"p={r.p_value:.2f}"
+                    f"p={p_text(r.p_value, '.2f')}"
                 )
         rows.append(row)
     return _md(pd.DataFrame(rows))
@@ -117,9 +130,9 @@ def reading(
         f"{100 * (rec['mode_share_control'] + rec['mode_share_minority']):.1f} %), and the "
         f"most-used market takes {100 * mine['top_market_share_median']:.1f} % (record "
         f"{100 * rec['top_market_share_median']:.1f} %). It ranks {ranked.index(label) + 1} of "
-        f"{len(ranked)} on the count score ({_score(f['count_score'], f['count_score_se'])} "
-        f"per year); its mix score is {_score(f['mix_score'], f['mix_score_se'])} per event. "
-        f"The joint pattern test gives p = {f['patterns_joint_p']:.3f}"
+        f"{len(ranked)} on the count score ({score_text(f['count_score'], f['count_score_se'])} "
+        f"per year); its mix score is {score_text(f['mix_score'], f['mix_score_se'])} per event. "
+        f"The joint pattern test gives p = {p_text(f['patterns_joint_p'])}"
     )
     text += (
         f"; single patterns with p < 0.05: {', '.join(rejected)}."

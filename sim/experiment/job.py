@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from sim.analysis.ensemble import events_table
 from sim.analysis.fit import PATTERN_COLUMNS, compare_strategies
-from sim.analysis.report import build_report
+from sim.analysis.report import build_report, p_text, score_text
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import load_dataset
 from sim.data.taxonomy import in_scope
@@ -410,9 +410,6 @@ def terminal_table(result: RunResult) -> str:
     def num(value: float, spec: str) -> str:
         return "no events" if pd.isna(value) else format(value, spec)
 
-    def score(value: float, se: float) -> str:
-        return "no events" if pd.isna(value) else f"{value:.2f}±{se:.2f}"
-
     rec = summary.loc["record"].copy()
     if rec["events_median"] == 0:
         rec[["mode_share_control", "mode_share_minority", "top_market_share_median"]] = float("nan")
@@ -434,12 +431,12 @@ def terminal_table(result: RunResult) -> str:
                 "control": pct(s["mode_share_control"]),
                 "equity": pct(s["mode_share_control"] + s["mode_share_minority"]),
                 "top market": pct(s["top_market_share_median"]),
-                "count score": score(f["count_score"], f["count_score_se"]),
-                "mix score": score(f["mix_score"], f["mix_score_se"]),
+                "count score": score_text(f["count_score"], f["count_score_se"]),
+                "mix score": score_text(f["mix_score"], f["mix_score_se"]),
                 "joint p": (
                     "no events in this window"
                     if rec["events_median"] == 0
-                    else num(f["patterns_joint_p"], ".3f")
+                    else p_text(f["patterns_joint_p"])
                 ),
             }
         )
