@@ -1,7 +1,8 @@
 """sim: an agent-based simulator of a cross-border e-commerce firm's internationalization.
 
-The reference case is Alibaba Group's overseas expansion 2010-2021 as analysed in Li & Li (2022),
-*iBusiness* 14:270-283 (https://doi.org/10.4236/ib.2022.144020).
+Firms are data: each is a profile folder (``sim/data/firms/<name>/``) with its deal record and
+revenue; the README names the reference case and its source (Li & Li 2022, *iBusiness*
+14:270-283, https://doi.org/10.4236/ib.2022.144020).
 """
 
 __version__ = "0.1.0"

@@ -26,8 +26,7 @@ import pandas as pd
 from sim.analysis.ensemble import Comparison, encode_record, summarise_runs, tidy_events
 from sim.analysis.fit import compare_strategies
 from sim.analysis.tables import summary_table, yearly_table
-from sim.data import load_dataset
-from sim.data.taxonomy import in_scope
+from sim.data.record import history as record_history
 from sim.experiment.runner import Engine, run_block
 from sim.scenario import Scenario, load_scenario, parse_scenario
 from sim.world import build_world
@@ -80,7 +79,7 @@ def run(
     if not isinstance(scenario, Scenario):
         scenario = load(scenario)
     n = replications or scenario.replications
-    data = load_dataset(scenario.data_paths())
+    data = scenario.load_data()
     world = build_world(data, scenario)
     blocks = []
     for s, strategy in enumerate(scenario.strategies):
@@ -93,7 +92,7 @@ def run(
     labels = tuple(s.label for s in scenario.strategies)
     run_index = events["strategy"].astype(np.int64) * n + events["replication"]
     stats = summarise_runs(events, run_index, n * len(labels), world)
-    history = in_scope(data.events, scenario.history.scope)
+    history = record_history(data, scenario.scope, scenario.history.coding)
     record = encode_record(history, world)
     observed = summarise_runs(record, np.zeros(record.shape[0], dtype=np.int64), 1, world)
 

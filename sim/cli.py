@@ -58,12 +58,22 @@ def _add_plugin(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_data_paths(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("data files (default: the packaged copies)")
-    group.add_argument("--events", type=Path, help="historical deal record CSV")
-    group.add_argument("--markets", type=Path, help="market attributes CSV")
-    group.add_argument("--indicators", type=Path, help="yearly market indicators CSV")
-    group.add_argument("--barriers", type=Path, help="dated barrier events CSV")
-    group.add_argument("--finance", type=Path, help="firm's yearly financial figures CSV")
+    group = parser.add_argument_group(
+        "data files (default: the firm profile's own files, then the packaged copies)"
+    )
+    group.add_argument(
+        "--firm",
+        help="firm profile: a shipped firm's name (see `sim data firms`) or a folder with "
+        "profile.yaml (default: the reference firm)",
+    )
+    group.add_argument("--events", type=Path, help="deal-event record CSV")
+    group.add_argument("--finance", type=Path, help="firm's yearly revenue CSV")
+    group.add_argument(
+        "--event-markets", type=Path, help="operating markets of multi-country targets CSV"
+    )
+    group.add_argument("--countries", type=Path, help="country attributes CSV")
+    group.add_argument("--indicators", type=Path, help="yearly country indicators CSV")
+    group.add_argument("--barriers", type=Path, help="dated host barrier events CSV")
     group.add_argument(
         "--home-policy", type=Path, help="dated home-country outbound-regime events CSV"
     )
@@ -71,8 +81,6 @@ def _add_data_paths(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every ``sim`` sub-command."""
-    from sim.data.taxonomy import DEFAULT_SCOPE, ENTITY_SCOPES
-
     parser = argparse.ArgumentParser(
         prog="sim",
         description="Agent-based simulator of a cross-border e-commerce firm's "
@@ -90,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = data_commands.add_parser("check", help="validate the data files")
     _add_data_paths(check)
 
+    data_commands.add_parser("firms", help="list the shipped firm profiles")
     summary = data_commands.add_parser(
-        "summary", help="aggregates of the historical record beside the paper's numbers"
+        "summary", help="aggregates of a firm's record beside the numbers published about it"
     )
     _add_data_paths(summary)
     summary.add_argument(
@@ -102,9 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summary.add_argument(
         "--scope",
-        choices=sorted(ENTITY_SCOPES),
-        default=DEFAULT_SCOPE,
-        help=f"which entities' deals count (default: {DEFAULT_SCOPE})",
+        help="which entities' deals count: a scope of the firm profile (default: its own)",
     )
     _add_overwrite(summary)
     run = commands.add_parser(
@@ -251,30 +258,51 @@ def _data_paths(args: argparse.Namespace):
         given = getattr(args, name)
         if given is not None and "\x00" in str(given):
             raise SimInputError(given, f"--{name}: a file path must not contain a NUL byte")
-    return DataPaths(
-        events=args.events,
-        markets=args.markets,
-        indicators=args.indicators,
-        barriers=args.barriers,
-        finance=args.finance,
-    )
+    return DataPaths(**{name: getattr(args, name) for name in DATA_FILES})
+
+
+def _profile(args: argparse.Namespace):
+    from sim.data import load_profile
+
+    return load_profile(args.firm, Path.cwd())
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
     """Validate every data file and report row counts."""
     from sim.data import load_dataset
 
-    data = load_dataset(_data_paths(args))
+    profile = _profile(args)
+    data = load_dataset(_data_paths(args), profile)
+    synthetic = " (synthetic test firm)" if profile.synthetic else ""
     print(
-        f"events.csv: {len(data.events)} events, "
-        f"{data.events['country_iso3'].nunique()} countries — ok"
+        f"firm: {profile.name}{synthetic}, home {profile.home_iso3}, "
+        f"record {profile.record.years_covered[0]}-{profile.record.years_covered[1]} — ok"
     )
-    print(f"markets.csv: {len(data.markets)} markets — ok")
-    print(f"market_indicators.csv: {len(data.indicators)} values — ok")
-    print(f"barrier_events.csv: {len(data.barriers)} events — ok")
-    print(f"firm_finance.csv: {len(data.finance)} figures — ok")
+    print(
+        f"events: {len(data.events)} events, {data.events['country_iso3'].nunique()} countries — ok"
+    )
+    if data.event_markets is not None:
+        print(f"event markets: {len(data.event_markets)} rows — ok")
+    print(f"finance: {len(data.finance)} figures — ok")
+    print(f"countries: {len(data.markets)} markets (home and domestic places excluded) — ok")
+    years = sorted(data.indicators["year"].unique())
+    print(f"indicators: {len(data.indicators)} values, {years[0]}-{years[-1]} — ok")
+    print(f"barrier events: {len(data.barriers)} events — ok")
     if data.home_policy is not None:
-        print(f"home_policy_events.csv: {len(data.home_policy)} events — ok")
+        print(f"home policy events ({profile.home_iso3}): {len(data.home_policy)} events — ok")
+    return 0
+
+
+def cmd_data_firms(args: argparse.Namespace) -> int:
+    """List the shipped firm profiles (name, home country, record years, default)."""
+    from sim.data.profile import default_firm, load_profile, shipped_firms
+
+    default = default_firm()
+    for name in shipped_firms():
+        p = load_profile(name)
+        first, last = p.record.years_covered
+        mark = "  (default)" if name == default else ""
+        print(f"{name:<12} {p.name} — home {p.home_iso3}, record {first}-{last}{mark}")
     return 0
 
 
@@ -286,15 +314,22 @@ def cmd_data_summary(args: argparse.Namespace) -> int:
 
     known = frozenset(
         {
-            "record_vs_paper.csv",
+            "record_vs_published.csv",
             "record_yearly.csv",
             "record_countries.csv",
             "figures",
             MARKER,
         }
     )
+    profile = _profile(args)
+    if args.scope is not None and args.scope not in profile.scopes:
+        raise SimInputError(
+            "--scope",
+            f"{args.scope!r} is not a scope of {profile.short_name} ({', '.join(profile.scopes)})",
+            field="scope",
+        )
     _check_out(args, known)
-    data = load_dataset(_data_paths(args))
+    data = load_dataset(_data_paths(args), profile)
     text = summarise_record(data, args.out, args.scope)
     write_marker(args.out, "data summary")
     print(text)
@@ -393,7 +428,6 @@ def cmd_scenario_check(args: argparse.Namespace) -> int:
     windows when the file sets them).
     """
     from sim.calibration.job import check_calibration, check_sensitivity
-    from sim.data import load_dataset
     from sim.experiment.plan import plan_points
     from sim.scenario import load_scenario
     from sim.world import build_world
@@ -404,7 +438,7 @@ def cmd_scenario_check(args: argparse.Namespace) -> int:
     plan_points(scenario, source)
     check_sensitivity(scenario, source)
     check_calibration(scenario, source, windows="calibration" in scenario.model_fields_set)
-    build_world(load_dataset(scenario.data_paths()), scenario, source=source)
+    build_world(scenario.load_data(source), scenario, source=source)
     labels = ", ".join(f"{s.label} ({s.policy})" for s in scenario.strategies)
     print(
         f"{args.scenario}: ok — {scenario.replications} runs x {len(scenario.strategies)} "
@@ -577,12 +611,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             args.scenario or "--port", "--port must be between 1 and 65535", field="port"
         )
     if args.scenario is not None:
-        from sim.data import load_dataset
         from sim.scenario import load_scenario
         from sim.world import build_world
 
         scenario = load_scenario(args.scenario)
-        build_world(load_dataset(scenario.data_paths()), scenario, source=str(args.scenario))
+        build_world(scenario.load_data(args.scenario), scenario, source=str(args.scenario))
         env[SCENARIO_ENV] = str(args.scenario.resolve())
     app = Path(__file__).with_name("app.py")
     cmd = [
@@ -658,6 +691,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _logging(args.verbose)
     handlers = {
         ("data", "check"): cmd_data_check,
+        ("data", "firms"): cmd_data_firms,
         ("data", "summary"): cmd_data_summary,
         ("run", None): cmd_run,
         ("scenario", "check"): cmd_scenario_check,

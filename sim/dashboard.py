@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.data import Dataset, load_dataset
-from sim.data.taxonomy import in_scope
+from sim.data import Dataset
+from sim.data.record import history as record_history
 from sim.model import InternationalizationModel
 from sim.policies import policy_names
 from sim.policies.base import Policy, PolicyParams
@@ -44,7 +44,7 @@ def _load(path: str | None) -> tuple[Scenario, Dataset]:
             },
             "dashboard",
         )
-    return scenario, load_dataset(scenario.data_paths())
+    return scenario, scenario.load_data(path or "dashboard")
 
 
 @lru_cache(maxsize=8)
@@ -102,7 +102,7 @@ class DashboardModel(InternationalizationModel):
         self.strategy_label = chosen.label
         self.compare_label = _strategy(scenario, compare).label if compare else chosen.label
         self.settings = (chosen.label, self.compare_label, hurdle, beta_size, shocks, seed)
-        self.history = in_scope(data.events, scenario.history.scope)
+        self.history = record_history(data, scenario.scope, scenario.history.coding)
         super().__init__(
             _world(path, shocks),
             policy,

@@ -23,8 +23,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.bounds import float_bounds
-from sim.data.loaders import DataPaths
-from sim.data.taxonomy import DEFAULT_SCOPE, RECORD_YEARS
+from sim.data.loaders import DataPaths, Dataset, first_gap, load_dataset
+from sim.data.profile import (
+    FirmProfile,
+    default_firm,
+    firms_root,
+    load_profile,
+    profile_folder,
+)
 from sim.errors import SimInputError
 from sim.policies import Policy, PolicyParams, get_policy, policy_names, register
 
@@ -120,10 +126,16 @@ DataFiles = DataPaths
 
 
 class History(Strict):
-    """Which part of the record simulated runs are compared with."""
+    """Which part of the record simulated runs are compared with, and how it is coded."""
 
-    scope: Literal["group", "group_and_ant", "ant_only"] = Field(
-        DEFAULT_SCOPE, description="entities whose deals count (see sim/data/README.md)"
+    scope: str | None = Field(
+        None,
+        description="entities whose deals count: a scope of the firm profile (default: its own)",
+    )
+    coding: Literal["headquarters", "operating"] = Field(
+        "headquarters",
+        description="a multi-country target's market: its headquarters, or its operating "
+        "markets with their weights (event_markets.csv)",
     )
 
 
@@ -139,6 +151,11 @@ class Firm(Strict):
     calibration window.
     """
 
+    profile: str | None = Field(
+        None,
+        description="the firm: a shipped profile's name (sim/data/firms) or a folder with "
+        "profile.yaml; the reference firm when blank",
+    )
     opportunities: int = Field(
         60,
         ge=1,
@@ -251,6 +268,8 @@ class Strategy(Strict):
             raise ValueError(str(exc)) from None
         cls.Params(**self.params)
         unknown = sorted(set(self.firm) - set(Firm.model_fields))
+        if "profile" in self.firm:
+            raise ValueError("firm.profile is the scenario's firm; a strategy cannot change it")
         if unknown:
             raise ValueError(f"unknown firm field(s) {', '.join(unknown)}")
         Firm(**self.firm)
@@ -357,8 +376,12 @@ class LossWeights(Strict):
 class Calibration(Strict):
     """How ``sim calibrate`` fits every strategy: windows, budget, seeds, loss weights."""
 
-    window: tuple[int, int] = Field((2010, 2017), description="calibration (in-sample) years")
-    validation: tuple[int, int] = Field((2018, 2021), description="out-of-sample years")
+    window: tuple[int, int] | None = Field(
+        None, description="calibration (in-sample) years (default: the firm profile's)"
+    )
+    validation: tuple[int, int] | None = Field(
+        None, description="out-of-sample years (default: the firm profile's)"
+    )
     trials: int = Field(80, ge=1, le=100_000, description="optimiser trials per policy and seed")
     replications: int = Field(40, ge=1, le=100_000, description="runs per trial")
     seeds: list[int] = Field([1, 2, 3], min_length=1, description="calibration seeds")
@@ -373,6 +396,8 @@ class Calibration(Strict):
 
     @model_validator(mode="after")
     def _windows(self) -> Calibration:
+        if self.window is None or self.validation is None:
+            return self
         a, b = self.window
         c, d = self.validation
         if not (a <= b and c <= d):
@@ -402,7 +427,9 @@ class Scenario(Strict):
         pattern=r"^[A-Za-z0-9_.-]+$", max_length=200, description="name of the results folder"
     )
     description: str = ""
-    years: tuple[int, int] = Field(RECORD_YEARS, description="first and last simulated year")
+    years: tuple[int, int] | None = Field(
+        None, description="first and last simulated year (default: the years the record covers)"
+    )
     seed: int = Field(0, ge=0, description="root seed of every random stream")
     replications: int = Field(100, ge=1, le=10_000_000, description="runs per strategy")
     data: DataPaths = DataPaths()
@@ -414,14 +441,19 @@ class Scenario(Strict):
     calibration: Calibration = Calibration()
     sensitivity: Sensitivity = Sensitivity()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _firm_by_name(cls, raw: Any) -> Any:
+        """``firm: NAME`` is short for ``firm: {profile: NAME}``."""
+        if isinstance(raw, dict) and isinstance(raw.get("firm"), str):
+            return {**raw, "firm": {"profile": raw["firm"]}}
+        return raw
+
     @field_validator("years")
     @classmethod
-    def _years_in_record(cls, years: tuple[int, int]) -> tuple[int, int]:
-        first, last = years
-        if not (RECORD_YEARS[0] <= first <= last <= RECORD_YEARS[1]):
-            raise ValueError(
-                f"years must satisfy {RECORD_YEARS[0]} <= first <= last <= {RECORD_YEARS[1]}"
-            )
+    def _years_ordered(cls, years: tuple[int, int] | None) -> tuple[int, int] | None:
+        if years is not None and not (1990 <= years[0] <= years[1] <= 2100):
+            raise ValueError("years must satisfy 1990 <= first <= last <= 2100")
         return years
 
     @field_validator("name")
@@ -453,7 +485,7 @@ class Scenario(Strict):
         swept = [s for s in self.strategies if label_swept(self.sweep, s.label)]
         for p in self.sweep.parameters:
             if p.name.startswith("firm."):
-                if p.name[5:] not in Firm.model_fields:
+                if p.name[5:] not in Firm.model_fields or p.name == "firm.profile":
                     raise ValueError(f"sweep: unknown firm field {p.name[5:]!r}")
                 continue
             for s in swept:
@@ -466,6 +498,8 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _shocks_in_years(self) -> Scenario:
+        if self.years is None:  # checked once the profile has given the years
+            return self
         first, last = self.years
         for i, shock in enumerate(self.shocks):
             where = f"shocks[{i}]"
@@ -474,11 +508,6 @@ class Scenario(Strict):
             elif shock.type == "move_barriers":
                 # a re-dating: the recorded year may lie anywhere in the record, the new one
                 # must be simulated; earlier or later both make sense, so no order is required.
-                if not RECORD_YEARS[0] <= shock.from_year <= RECORD_YEARS[1]:
-                    raise ValueError(
-                        f"{where}.from_year: {shock.from_year} is outside the record years "
-                        f"{RECORD_YEARS[0]}-{RECORD_YEARS[1]}"
-                    )
                 dated = {"to_year": shock.to_year}
             else:
                 dated = {"from_year": shock.from_year, "to_year": shock.to_year}
@@ -510,12 +539,41 @@ class Scenario(Strict):
 
     @property
     def year_range(self) -> range:
-        """The simulated years as a range."""
+        """The simulated years as a range (the scenario must be resolved: see ``profile``)."""
+        if self.years is None:
+            raise ValueError("scenario years are not resolved (use load_scenario/parse_scenario)")
         return range(self.years[0], self.years[1] + 1)
 
+    @property
+    def scope(self) -> str:
+        """The record scope compared with (resolved from the profile when blank)."""
+        return self.history.scope or self.firm_profile().default_scope
+
+    def firm_profile(self) -> FirmProfile:
+        """The firm this scenario simulates (its profile, loaded and validated)."""
+        return load_profile(self.firm.profile)
+
     def data_paths(self) -> DataPaths:
-        """The data files (every one the scenario names; blanks mean the packaged copies)."""
+        """The data files the scenario names (blanks: the firm's own, then the packaged ones)."""
         return self.data
+
+    def load_data(self, source: str | Path = "scenario") -> Dataset:
+        """Load and check every input of this scenario (firm profile, record, indicators).
+
+        Raises:
+            SimInputError: naming the data file, or the scenario's ``years`` when the
+                indicators do not cover them.
+        """
+        data = load_dataset(self.data, self.firm_profile(), years=range(0))
+        gap = first_gap(data.indicators, data.markets, self.year_range)
+        if gap is not None:
+            iso3, name, year = gap
+            raise SimInputError(
+                source,
+                f"{year} is not covered by the indicator data ({name} missing for {iso3})",
+                field="years",
+            )
+        return data
 
 
 def label_swept(sweep: Sweep | None, label: str) -> bool:
@@ -578,13 +636,66 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$")
 
 
+def default_windows(years: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Default windows for a firm whose profile sets none.
+
+    The last third of the record's years (at least one year) is held out of sample.
+    """
+    first, last = years
+    held = max(1, (last - first + 1) // 3)
+    return (first, last - held), (last - held + 1, last)
+
+
+def _profile_defaults(scenario: Scenario, raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The raw scenario with every blank the firm profile fills (years, scope, windows).
+
+    A shipped firm stays named by its name; a user's folder is stored as an absolute path, so
+    the scenario means the same firm wherever it is read from.
+    """
+    ref = scenario.firm.profile or default_firm()
+    folder = profile_folder(ref, path.parent)
+    profile = load_profile(folder)
+    shipped = folder.parent == firms_root()
+    given = raw.get("firm")
+    firm = {
+        **(given if isinstance(given, dict) else {}),
+        "profile": folder.name if shipped else str(folder),
+    }
+    years = scenario.years or profile.record.years_covered
+    scope = scenario.history.scope or profile.default_scope
+    if scope not in profile.scopes:
+        raise SimInputError(
+            path,
+            f"{scope!r} is not a scope of {profile.short_name} ({', '.join(profile.scopes)})",
+            field="history.scope",
+        )
+    windows = (
+        (profile.calibration.window, profile.calibration.validation)
+        if profile.calibration is not None
+        else default_windows(profile.record.years_covered)
+    )
+    calibration = dict(raw.get("calibration") or {})
+    calibration.setdefault("window", list(windows[0]))
+    calibration.setdefault("validation", list(windows[1]))
+    history = {**(raw.get("history") or {}), "scope": scope}
+    return {
+        **raw,
+        "firm": firm,
+        "years": list(years),
+        "history": history,
+        "calibration": calibration,
+    }
+
+
 def parse_scenario(raw: Any, path: Path) -> Scenario:
     """Validate an already-parsed mapping as a scenario, with errors naming file and field."""
     if not isinstance(raw, dict):
         raise SimInputError(path, "a scenario must be a mapping of keys to values")
     _resolve_paths(raw, Path(path).parent)
     try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
+        filled = _profile_defaults(scenario, raw, Path(path))
+        return Scenario.model_validate(filled) if filled is not raw else scenario
     except ValidationError as exc:
         errors = exc.errors()
         # A misspelt key also makes the intended key "missing": report the misspelling.

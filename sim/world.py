@@ -14,13 +14,15 @@ import numpy as np
 import pandas as pd
 
 from sim.data import Dataset
-from sim.data.taxonomy import CORE_INDUSTRY, COUNTRY_GROUPS, INDUSTRIES, REGIONS, in_scope
+from sim.data.record import history as record_history
+from sim.data.taxonomy import COUNTRY_GROUPS, INDUSTRIES, REGIONS
 from sim.errors import SimInputError
 from sim.markets import MarketView
 from sim.scenario import Scenario
 
-#: Barrier added to a market by one dated barrier event of each kind (full weight when the event
-#: is China-specific, half otherwise). Documented in docs/ODD.md (7. Submodels).
+#: Barrier added to a market by one dated barrier event of each kind: full weight when the event
+#: targets investors from the firm's home country, half when it targets no origin, none when it
+#: targets another origin. Documented in docs/ODD.md (7. Submodels).
 BARRIER_EVENT_WEIGHT = {
     "deal_block": 0.3,
     "investment_screening": 0.3,
@@ -28,7 +30,7 @@ BARRIER_EVENT_WEIGHT = {
     "sanction_order": 0.3,
     "other": 0.1,
 }
-NOT_CHINA_SPECIFIC_FACTOR = 0.5
+UNTARGETED_FACTOR = 0.5
 #: Doing Business ranks are divided by this to give the regulatory part of the barrier index.
 DB_RANK_SCALE = 190.0
 
@@ -162,14 +164,23 @@ def _markets_index(scenario_path: str, iso3: list[str], code: str, where: str) -
         return [iso3.index(c) for c in sorted(COUNTRY_GROUPS[code]) if c in iso3]
     if code not in iso3:
         raise SimInputError(
-            scenario_path, f"unknown market {code!r} (not in markets.csv)", field=where
+            scenario_path, f"unknown market {code!r} (not a market of the firm)", field=where
         )
     return [iso3.index(code)]
+
+
+def origin_factor(targets_origin: object, home: str) -> float:
+    """Weight of a barrier event for a firm from ``home`` (see :data:`UNTARGETED_FACTOR`)."""
+    origin = targets_origin if isinstance(targets_origin, str) else ""
+    if not origin:
+        return UNTARGETED_FACTOR
+    return 1.0 if origin == home else 0.0
 
 
 def _barriers(
     data: Dataset, scenario: Scenario, iso3: list[str], years: list[int], source: str
 ) -> tuple[np.ndarray, np.ndarray]:
+    home = data.firm.home_iso3
     rank = _panel(data.indicators, "db_rank", iso3, years) / DB_RANK_SCALE
     rank = np.where(np.isnan(rank), np.nanmean(rank), rank)
     extra = np.zeros_like(rank)
@@ -183,9 +194,7 @@ def _barriers(
     for ev in data.barriers.itertuples():
         year = int(ev.date[:4])
         year = moves.get((ev.country_iso3, year), year)
-        weight = BARRIER_EVENT_WEIGHT[ev.kind] * (
-            1.0 if ev.china_specific == "yes" else NOT_CHINA_SPECIFIC_FACTOR
-        )
+        weight = BARRIER_EVENT_WEIGHT[ev.kind] * origin_factor(ev.targets_origin, home)
         cols = [
             iso3.index(c)
             for c in sorted(COUNTRY_GROUPS.get(ev.country_iso3, {ev.country_iso3}))
@@ -283,7 +292,7 @@ def build_world(data: Dataset, scenario: Scenario, source: str = "scenario") -> 
     growth = _panel(data.indicators, "gdp_growth_pct", iso3, years)
     culture, imputed = _imputed_culture(markets)
     barriers, shocked = _barriers(data, scenario, iso3, years, source)
-    history = in_scope(data.events, scenario.history.scope)
+    history = record_history(data, scenario.scope, scenario.history.coding)
     counts = history["year"].value_counts().reindex(years, fill_value=0).to_numpy(dtype=int)
     region_names = tuple(REGIONS)
     return World(
@@ -307,6 +316,6 @@ def build_world(data: Dataset, scenario: Scenario, source: str = "scenario") -> 
         log_resources=resource_series(data.finance, scenario),
         home_regime=home_regime_series(data.home_policy, np.asarray(years)),
         record_counts=counts,
-        core_industry=INDUSTRIES.index(CORE_INDUSTRY),
+        core_industry=INDUSTRIES.index(data.firm.core_industry),
         coords=markets[["capital_lat", "capital_lon"]].to_numpy(dtype=float),
     )

@@ -8,15 +8,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.data import DATA_FILES, packaged_path
+from sim.data import DATA_FILES, DataPaths
 
 
 @pytest.fixture
 def data_copy(tmp_path: Path) -> dict[str, Path]:
-    """Fresh copies of every packaged data file in a temporary directory."""
+    """Fresh copies of every data file of the default firm in a temporary directory."""
     out = {}
     for name in DATA_FILES:
-        src = packaged_path(name)
+        src = DataPaths().resolve(name)
+        assert src is not None
         dst = tmp_path / src.name
         shutil.copyfile(src, dst)
         out[name] = dst

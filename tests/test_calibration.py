@@ -14,7 +14,7 @@ from sim.calibration.calibrate import calibrate, free_parameters
 from sim.calibration.objective import record_window
 from sim.cli import main
 from sim.data import load_dataset
-from sim.data.taxonomy import in_scope
+from sim.data.record import in_scope
 from sim.experiment.runner import run_generator, run_once
 from sim.policies import get_policy
 from sim.scenario import load_scenario, parse_scenario
@@ -271,7 +271,7 @@ def test_a_record_with_an_empty_validation_window_is_ranked_on_counts(data):
     from sim.calibration.calibrate import ranking
 
     s = scenario(trials=3, replications=5, validation_replications=10)
-    early = in_scope(data.events, "group_and_ant")
+    early = in_scope(data.events, data.firm.scope_entities("group_and_ant"))
     early = early[early["year"] <= 2017]
     result = calibrate(s, data, None, history=early, n_boot=0)
     summary, per_seed = ranking(result)

@@ -17,7 +17,7 @@ from tests.conftest import edit_csv
 def test_data_check_passes_on_shipped_data(capsys):
     assert main(["data", "check"]) == 0
     out = capsys.readouterr().out
-    assert "events.csv:" in out and "— ok" in out
+    assert "events: 147 events" in out and "— ok" in out
 
 
 def test_data_check_reports_broken_file_with_exit_2(data_copy, capsys):
@@ -32,9 +32,9 @@ def test_data_check_reports_broken_file_with_exit_2(data_copy, capsys):
 
 
 def test_console_script_has_no_traceback(data_copy):
-    edit_csv(data_copy["markets"], 0, "capital_lon", "200")
+    edit_csv(data_copy["countries"], 0, "capital_lon", "200")
     proc = subprocess.run(
-        [sys.executable, "-m", "sim", "data", "check", "--markets", str(data_copy["markets"])],
+        [sys.executable, "-m", "sim", "data", "check", "--countries", str(data_copy["countries"])],
         capture_output=True,
         text=True,
         check=False,
@@ -48,14 +48,16 @@ def test_summary_writes_tables_and_figures(tmp_path, capsys):
     out = tmp_path / "record"
     assert main(["data", "summary", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "Record vs the paper's stated numbers" in printed
+    assert "Record vs the published numbers" in printed
     yearly = pd.read_csv(out / "record_yearly.csv", index_col=0)
-    events = pd.read_csv(Path(__file__).parents[1] / "sim" / "data" / "events.csv")
+    events = pd.read_csv(
+        Path(__file__).parents[1] / "sim" / "data" / "firms" / "alibaba" / "events.csv"
+    )
     assert yearly["total"].sum() == len(events)
     assert list(yearly.index) == list(range(2010, 2022))
-    comparison = pd.read_csv(out / "record_vs_paper.csv").set_index("metric")
+    comparison = pd.read_csv(out / "record_vs_published.csv").set_index("metric")
     assert comparison.loc["total_events", "record"] == len(events)
-    assert comparison.loc["total_events", "paper"] == 85
+    assert comparison.loc["total_events", "published"] == 85
     for name in ("record_events_per_year.png", "record_events_by_country.png"):
         data = (out / "figures" / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
@@ -65,9 +67,11 @@ def test_summary_writes_tables_and_figures(tmp_path, capsys):
 def test_summary_scope_group_excludes_ant(tmp_path):
     out = tmp_path / "group"
     assert main(["data", "summary", "--out", str(out), "--scope", "group"]) == 0
-    events = pd.read_csv(Path(__file__).parents[1] / "sim" / "data" / "events.csv")
+    events = pd.read_csv(
+        Path(__file__).parents[1] / "sim" / "data" / "firms" / "alibaba" / "events.csv"
+    )
     expected = int((events["entity"] != "Ant Financial").sum())
-    comparison = pd.read_csv(out / "record_vs_paper.csv").set_index("metric")
+    comparison = pd.read_csv(out / "record_vs_published.csv").set_index("metric")
     assert comparison.loc["total_events", "record"] == expected
 
 
@@ -92,4 +96,4 @@ def test_output_path_that_is_a_file_is_a_clean_error(tmp_path, capsys):
 
 def test_data_check_reports_the_home_regime_file(capsys):
     assert main(["data", "check"]) == 0
-    assert "home_policy_events.csv: 23 events — ok" in capsys.readouterr().out
+    assert "home policy events (CHN): 23 events — ok" in capsys.readouterr().out

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.data import DataPaths, load_dataset
+from sim.data import DataPaths, load_dataset, load_profile
 from sim.errors import SimInputError
 from tests.conftest import edit_csv
 
@@ -36,8 +36,8 @@ def test_missing_file(data_copy):
 
 
 def test_empty_file(data_copy):
-    data_copy["markets"].write_text("")
-    expect_error(data_copy, "markets", "file is empty (no header row)")
+    data_copy["countries"].write_text("")
+    expect_error(data_copy, "countries", "file is empty (no header row)")
 
 
 def test_header_only(data_copy):
@@ -71,10 +71,10 @@ def test_missing_column(data_copy):
 
 
 def test_unknown_column(data_copy):
-    df = pd.read_csv(data_copy["markets"], dtype=str, keep_default_na=False)
-    df.assign(gdp_guess="1").to_csv(data_copy["markets"], index=False)
+    df = pd.read_csv(data_copy["countries"], dtype=str, keep_default_na=False)
+    df.assign(gdp_guess="1").to_csv(data_copy["countries"], index=False)
     expect_error(
-        data_copy, "markets", "line 1, field 'gdp_guess': unknown column (check its spelling)"
+        data_copy, "countries", "line 1, field 'gdp_guess': unknown column (check its spelling)"
     )
 
 
@@ -96,8 +96,8 @@ def test_unknown_column(data_copy):
         ("confidence", "low", "'low' is not one of: high, medium"),
         ("year", "twenty", "'twenty' is not a number"),
         ("year", "2015.5", "'2015.5' is not a whole number"),
-        ("year", "2009", "2009 is below the minimum 2010"),
-        ("year", "2022", "2022 is above the maximum 2021"),
+        ("year", "2009", "2009 is outside the record's years 2010-2021 (profile)"),
+        ("year", "2022", "2022 is outside the record's years 2010-2021 (profile)"),
         ("amount_usd_m", "-5", "-5 is below the minimum 0"),
         ("stake_pct", "140", "140 is above the maximum 100"),
         ("event_id", "X1", "malformed value 'X1'"),
@@ -158,7 +158,7 @@ def test_unknown_country_in_events(data_copy):
     expect_error(
         data_copy,
         "events",
-        "line 2, field 'country_iso3': unknown country 'ATL' (not in markets.csv)",
+        "line 2, field 'country_iso3': unknown country 'ATL' (not a market)",
     )
 
 
@@ -166,11 +166,11 @@ def test_region_must_agree_with_markets(data_copy):
     row = events_row(data_copy, 0)
     wrong = "oceania" if row["region"] != "oceania" else "europe"
     edit_csv(data_copy["events"], 0, "region", wrong)
-    markets = pd.read_csv(data_copy["markets"]).set_index("iso3")
+    markets = pd.read_csv(data_copy["countries"]).set_index("iso3")
     expect_error(
         data_copy,
         "events",
-        f"line 2, field 'region': '{wrong}' disagrees with markets.csv "
+        f"line 2, field 'region': '{wrong}' disagrees with the country table "
         f"('{markets.loc[row['country_iso3'], 'region']}' for {row['country_iso3']})",
     )
 
@@ -210,37 +210,32 @@ def test_amount_cannot_exceed_round(data_copy):
     )
 
 
-def test_home_country_is_not_a_market(data_copy):
-    edit_csv(data_copy["markets"], 0, "iso3", "CHN")
-    expect_error(
-        data_copy,
-        "markets",
-        "line 2, field 'iso3': CHN is not a foreign market for this record "
-        "(home country or its special regions)",
+def test_home_country_must_be_in_the_country_table(data_copy):
+    df = pd.read_csv(data_copy["countries"], dtype=str, keep_default_na=False)
+    df[df["iso3"] != "CHN"].to_csv(data_copy["countries"], index=False)
+    with pytest.raises(SimInputError) as info:
+        load(data_copy)
+    profile = load_profile()
+    assert str(info.value) == (
+        f"{profile.folder / 'profile.yaml'}: field 'home_iso3': CHN is not in countries.csv "
+        "(its capital and culture are needed for distances)"
     )
+
+
+def test_home_and_domestic_places_are_never_markets(data_copy):
+    markets = load(data_copy).markets
+    assert not markets["iso3"].isin(["CHN", "HKG", "MAC"]).any()
 
 
 def test_market_latitude_range(data_copy):
-    edit_csv(data_copy["markets"], 1, "capital_lat", "95")
-    expect_error(data_copy, "markets", "line 3, field 'capital_lat': 95 is above the maximum 90")
+    edit_csv(data_copy["countries"], 1, "capital_lat", "95")
+    expect_error(data_copy, "countries", "line 3, field 'capital_lat': 95 is above the maximum 90")
 
 
-def test_cultural_distance_needs_enough_dimensions(data_copy):
-    df = pd.read_csv(data_copy["markets"], dtype=str, keep_default_na=False)
-    i = int(df.index[df["hofstede_dims"] == "6"][0])
-    edit_csv(data_copy["markets"], i, "hofstede_dims", "2")
+def test_a_market_needs_its_development_class(data_copy):
+    edit_csv(data_copy["countries"], 0, "development", None)
     expect_error(
-        data_copy,
-        "markets",
-        f"line {i + 2}, field 'cultural_distance': given although fewer than 4 Hofstede "
-        "dimensions exist",
-    )
-    edit_csv(data_copy["markets"], i, "hofstede_dims", "6")
-    edit_csv(data_copy["markets"], i, "cultural_distance", None)
-    expect_error(
-        data_copy,
-        "markets",
-        f"line {i + 2}, field 'cultural_distance': blank although hofstede_dims >= 4",
+        data_copy, "countries", "line 2, field 'development': blank for USA, a market of alibaba"
     )
 
 
@@ -283,6 +278,6 @@ def test_unknown_country_in_barriers(data_copy):
     expect_error(
         data_copy,
         "barriers",
-        "line 2, field 'country_iso3': unknown country 'XYZ' (not in markets.csv nor a "
+        "line 2, field 'country_iso3': unknown country 'XYZ' (not a market nor a "
         "country group: EUU)",
     )

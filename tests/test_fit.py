@@ -84,7 +84,7 @@ def test_record_summary_and_ensemble_statistics_agree_on_the_real_record():
         "total_events",
         "peak_year",
         "distinct_countries",
-        "us_share",
+        "top_market_share",
         "control_share",
         "equity_share",
     ):

@@ -231,7 +231,7 @@ def test_data_files(edits):
         code, out, err = call(["data", "check", "--barriers", str(path)])
         assert_contract(code, err, before, root)
         if code == 0:
-            assert "barrier_events.csv:" in out
+            assert "barrier events:" in out
 
 
 OUT_KINDS = ["new", "empty", "foreign", "marked", "file"]

@@ -367,7 +367,7 @@ def test_header_only_barrier_file_means_no_barriers(data_copy, capsys):
     data_copy["barriers"].write_text(header + "\n")
     code, out, _ = run_cli(capsys, "data", "check", "--barriers", data_copy["barriers"])
     assert code == 0
-    assert "barrier_events.csv: 0 events — ok" in out
+    assert "barrier events: 0 events — ok" in out
 
 
 def test_zero_event_runs_say_no_events_instead_of_nan(tmp_path, capsys):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from sim.analysis.metrics import events_per_year, hhi, record_aggregates, shares_by
-from sim.analysis.record_summary import paper_comparison, yearly_by_mode
-from sim.data.taxonomy import in_scope
+from sim.analysis.published import claim_value, load_claims, published_comparison
+from sim.analysis.record_summary import yearly_by_mode
+from sim.data import load_profile
+from sim.data.record import in_scope
 
 # 8 events: USA x4, IND x2, SGP x1, DEU x1.
 TOY = pd.DataFrame(
@@ -75,14 +78,18 @@ def test_record_aggregates_by_hand():
     assert agg["control_share"] == pytest.approx(2 / 8)
     assert agg["equity_share"] == pytest.approx(6 / 8)
     assert agg["cooperation_share"] == pytest.approx(1 / 8)
-    assert agg["us_share"] == pytest.approx(0.5)
+    assert agg["top_market_share"] == pytest.approx(0.5)
     assert agg["top3_country_share"] == pytest.approx(7 / 8)
+
+
+def test_claim_metrics_by_hand():
+    assert claim_value(TOY, "country_share:USA", YEARS) == pytest.approx(0.5)
     # Equity since 2013: 6 events (minority 2013, IND 2015, USA 2015, SGP 2015, IND 2018, DEU 2018).
-    assert agg["equity_events_since_2013"] == 6
-    assert agg["us_ind_sgp_share_of_equity_since_2013"] == pytest.approx(5 / 6)
-    assert agg["asia_share_of_equity_since_2013"] == pytest.approx(3 / 6)
-    assert agg["north_america_share_of_equity_since_2013"] == pytest.approx(2 / 6)
-    assert agg["europe_share_of_equity_since_2013"] == pytest.approx(1 / 6)
+    assert claim_value(TOY, "equity_since:2013:country:USA+IND+SGP", YEARS) == pytest.approx(5 / 6)
+    assert claim_value(TOY, "equity_since:2013:continent:AS", YEARS) == pytest.approx(3 / 6)
+    assert claim_value(TOY, "equity_since:2013:continent:NA", YEARS) == pytest.approx(2 / 6)
+    assert claim_value(TOY, "equity_since:2013:continent:EU", YEARS) == pytest.approx(1 / 6)
+    assert np.isnan(claim_value(TOY, "no_such_metric", YEARS))
 
 
 def test_peak_year_ties_go_to_the_earliest_year():
@@ -93,9 +100,10 @@ def test_peak_year_ties_go_to_the_earliest_year():
 
 
 def test_scope_filters_entities():
-    assert len(in_scope(TOY, "group")) == 6
-    assert len(in_scope(TOY, "ant_only")) == 2
-    assert len(in_scope(TOY, "group_and_ant")) == 8
+    profile = load_profile("alibaba")
+    assert len(in_scope(TOY, profile.scope_entities("group"))) == 6
+    assert len(in_scope(TOY, profile.scope_entities("ant_only"))) == 2
+    assert len(in_scope(TOY, profile.scope_entities("group_and_ant"))) == 8
 
 
 def test_yearly_by_mode_has_every_year_and_mode():
@@ -107,8 +115,9 @@ def test_yearly_by_mode_has_every_year_and_mode():
 
 
 def test_paper_comparison_difference():
-    table = paper_comparison(TOY, YEARS).set_index("metric")
+    claims = load_claims(load_profile("alibaba"))
+    table = published_comparison(TOY, claims, YEARS).set_index("metric")
     assert table.loc["total_events", "record"] == 8
-    assert table.loc["total_events", "paper"] == 85
+    assert table.loc["total_events", "published"] == 85
     assert table.loc["total_events", "difference"] == -77
     assert table.loc["peak_year", "difference"] == 0

@@ -133,7 +133,11 @@ BASE = "name: t\nreplications: 2\nstrategies:\n  - {label: a, policy: dual_track
             "field 'shocks[0].from_yr': unknown key (check its spelling)",
         ),
         (BASE + "shocks:\n  - {type: earthquake, market: IND}\n", None),
-        (BASE + "years: [2009, 2021]\n", "field 'years': years must satisfy"),
+        (
+            BASE + "years: [2009, 2021]\n",
+            "field 'years': 2009 is not covered by the indicator data",
+        ),
+        (BASE + "years: [1800, 2021]\n", "field 'years': years must satisfy 1990"),
         ("name: t\nstrategies: [\n", "line"),
         ("- just\n- a list\n", "a scenario must be a mapping of keys to values"),
     ],
@@ -155,7 +159,8 @@ def test_unknown_market_in_shock_names_the_field(tmp_path, capsys):
     path = write(tmp_path, BASE + "shocks:\n  - {type: exclude, market: ATL, from_year: 2016}\n")
     assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err == (
-        f"sim: error: {path}: field 'shocks[0].market': unknown market 'ATL' (not in markets.csv)\n"
+        f"sim: error: {path}: field 'shocks[0].market': unknown market 'ATL' "
+        "(not a market of the firm)\n"
     )
 
 

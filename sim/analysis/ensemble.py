@@ -83,7 +83,6 @@ class RunStats:
         """Headline numbers per run, one row per run."""
         total = self.total.astype(float)
         safe = np.where(total > 0, total, 1.0)
-        us = world.iso3.index("USA") if "USA" in world.iso3 else None
         region_p = self.regions / safe[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             entropy = -np.nansum(np.where(region_p > 0, region_p * np.log(region_p), 0.0), axis=1)
@@ -92,7 +91,6 @@ class RunStats:
                 "total_events": total,
                 "peak_year": world.years[self.yearly.argmax(axis=1)],
                 "distinct_countries": (self.countries > 0).sum(axis=1),
-                "us_share": self.countries[:, us] / safe if us is not None else np.nan,
                 "top_market_share": self.countries.max(axis=1) / safe,
                 "control_share": self.modes[:, MODE_NAMES.index("control")] / safe,
                 "equity_share": (

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from sim.data.taxonomy import EQUITY_MODES, MODES
+from sim.data.taxonomy import MODES
 
 
 def events_per_year(events: pd.DataFrame, years: Iterable[int]) -> pd.Series:
@@ -62,9 +62,6 @@ def record_aggregates(events: pd.DataFrame, years: Iterable[int]) -> dict[str, f
     per_year = events_per_year(events, years)
     country = shares_by(events, "country_iso3")
     modes = shares_by(events, "mode", MODES)
-    equity = events[events["mode"].isin(EQUITY_MODES)]
-    equity_since_2013 = equity[equity["year"] >= 2013]
-    equity_country = shares_by(equity_since_2013, "country_iso3")
     out: dict[str, float] = {
         "total_events": float(n),
         "distinct_countries": float(events["country_iso3"].nunique()),
@@ -76,19 +73,8 @@ def record_aggregates(events: pd.DataFrame, years: Iterable[int]) -> dict[str, f
         "equity_share": float(modes.get("control", 0.0) + modes.get("minority", 0.0)),
         "cooperation_share": float(modes.get("cooperation", 0.0)),
         "other_share": float(modes.get("other", 0.0)),
-        "us_share": float(country.get("USA", 0.0)),
-        "india_share": float(country.get("IND", 0.0)),
-        "israel_share": float(country.get("ISR", 0.0)),
+        "top_market_share": float(country.max()) if n else 0.0,
         "country_hhi": hhi(country),
         "top3_country_share": float(country.nlargest(3).sum()),
-        "equity_events_since_2013": float(len(equity_since_2013)),
-        "us_ind_sgp_share_of_equity_since_2013": float(
-            equity_country.reindex(["USA", "IND", "SGP"], fill_value=0.0).sum()
-        ),
     }
-    if "continent" in events.columns:
-        cont = shares_by(equity_since_2013, "continent", ["AS", "NA", "EU"])
-        out["asia_share_of_equity_since_2013"] = float(cont["AS"])
-        out["north_america_share_of_equity_since_2013"] = float(cont["NA"])
-        out["europe_share_of_equity_since_2013"] = float(cont["EU"])
     return out

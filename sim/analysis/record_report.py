@@ -1,4 +1,4 @@
-"""The ``sim data summary`` job: the record's aggregates, the paper comparison and two figures."""
+"""The ``sim data summary`` job: the record's aggregates, published numbers and two figures."""
 
 from __future__ import annotations
 
@@ -6,22 +6,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.analysis.published import load_claims, published_comparison
 from sim.analysis.record_plots import plot_events_by_country, plot_events_per_year
-from sim.analysis.record_summary import (
-    country_counts,
-    paper_comparison,
-    with_continent,
-    yearly_by_mode,
-)
+from sim.analysis.record_summary import country_counts, with_continent, yearly_by_mode
 from sim.data import Dataset
-from sim.data.taxonomy import RECORD_YEARS, in_scope
+from sim.data.record import history
 from sim.io import ensure_writable_dir, write_atomic
 
 
 def _fmt(metric: str, value: float) -> str:
     if pd.isna(value):
         return "n/a"
-    if "share" in metric or "hhi" in metric:
+    if "share" in metric or "hhi" in metric or metric.startswith("equity_since"):
         return f"{100 * value:.1f} %"
     return f"{value:.0f}"
 
@@ -30,45 +26,56 @@ def _csv(df: pd.DataFrame, target: Path, index: bool) -> None:
     write_atomic(target, lambda p: df.to_csv(p, index=index, float_format="%.6g"))
 
 
-def summarise_record(data: Dataset, out_dir: Path, scope: str) -> str:
+def summarise_record(data: Dataset, out_dir: Path, scope: str | None = None) -> str:
     """Write the record's tables and figures to ``out_dir`` and return a printable summary.
 
     Args:
         data: The validated inputs.
         out_dir: Where tables (CSV) and figures (PNG) go; created if needed.
-        scope: Entity scope name deciding which deals count.
+        scope: Entity scope of the firm profile deciding which deals count (its default when
+            ``None``).
     """
     out_dir = ensure_writable_dir(Path(out_dir))
-    years = range(RECORD_YEARS[0], RECORD_YEARS[1] + 1)
-    events = with_continent(in_scope(data.events, scope), data.markets)
+    profile = data.firm
+    scope = scope or profile.default_scope
+    first, last = profile.record.years_covered
+    years = range(first, last + 1)
+    events = with_continent(history(data, scope), data.markets)
     yearly = yearly_by_mode(events, years)
-    comparison = paper_comparison(events, years)
+    claims = load_claims(profile)
+    comparison = None if claims is None else published_comparison(events, claims, years)
     countries = country_counts(events)
 
-    _csv(comparison, out_dir / "record_vs_paper.csv", index=False)
+    if comparison is not None:
+        _csv(comparison, out_dir / "record_vs_published.csv", index=False)
     _csv(yearly.assign(total=yearly.sum(axis=1)), out_dir / "record_yearly.csv", index=True)
     _csv(countries, out_dir / "record_countries.csv", index=True)
     figures = out_dir / "figures"
-    label = f"Historical record {years.start}-{years.stop - 1} (scope: {scope}, n={len(events)})"
+    label = f"{profile.name}: record {first}-{last} (scope: {scope}, n={len(events)})" + (
+        " [SYNTHETIC TEST FIRM]" if profile.synthetic else ""
+    )
     plot_events_per_year(events, years, figures / "record_events_per_year.png", label)
     plot_events_by_country(events, figures / "record_events_by_country.png", label)
 
     lines = [label, "", "Events per year by entry mode:"]
     lines.append(yearly.assign(total=yearly.sum(axis=1)).to_string())
-    lines += ["", "Record vs the paper's stated numbers (Li & Li 2022):"]
-    shown = pd.DataFrame(
-        {
-            "metric": comparison["metric"],
-            "record": [
-                _fmt(m, v) for m, v in zip(comparison["metric"], comparison["record"], strict=True)
-            ],
-            "paper": [
-                _fmt(m, v) for m, v in zip(comparison["metric"], comparison["paper"], strict=True)
-            ],
-            "paper section": comparison["paper_section"],
-        }
-    )
-    lines.append(shown.to_string(index=False))
+    if comparison is not None:
+        lines += ["", "Record vs the published numbers (source per row in the claims file):"]
+        shown = pd.DataFrame(
+            {
+                "metric": comparison["metric"],
+                "record": [
+                    _fmt(m, v)
+                    for m, v in zip(comparison["metric"], comparison["record"], strict=True)
+                ],
+                "published": [
+                    _fmt(m, v)
+                    for m, v in zip(comparison["metric"], comparison["published"], strict=True)
+                ],
+                "section": comparison["section"],
+            }
+        )
+        lines.append(shown.to_string(index=False))
     top = countries.head(10)
     lines += ["", "Top countries:"]
     lines.append(top.assign(share=[f"{100 * s:.1f} %" for s in top["share"]]).to_string())

@@ -6,8 +6,6 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from sim.analysis.metrics import record_aggregates
-from sim.analysis.paper import PAPER_CLAIMS
 from sim.data.taxonomy import MODES
 
 
@@ -22,25 +20,6 @@ def yearly_by_mode(events: pd.DataFrame, years: Iterable[int]) -> pd.DataFrame:
     """Year x mode event counts, all years and modes present (zeros included)."""
     table = pd.crosstab(events["year"].astype(int), events["mode"])
     return table.reindex(index=list(years), columns=list(MODES), fill_value=0)
-
-
-def paper_comparison(events: pd.DataFrame, years: Iterable[int]) -> pd.DataFrame:
-    """The record's aggregates next to every number the paper states, with the difference."""
-    agg = record_aggregates(events, years)
-    rows = []
-    for claim in PAPER_CLAIMS:
-        ours = agg.get(claim.metric, float("nan"))
-        rows.append(
-            {
-                "metric": claim.metric,
-                "record": ours,
-                "paper": claim.value,
-                "difference": ours - claim.value,
-                "paper_section": claim.where,
-                "paper_wording": claim.wording,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def country_counts(events: pd.DataFrame) -> pd.DataFrame:

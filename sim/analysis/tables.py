@@ -52,7 +52,6 @@ def _summary_row(label: str, part: RunStats, world: World) -> dict[str, float | 
         "events_p05": float(np.percentile(total, 5)),
         "events_p95": float(np.percentile(total, 95)),
         "distinct_countries_median": float(scal["distinct_countries"].median()),
-        "us_share_median": float(scal["us_share"].median()),
         "top_market_share_median": float(scal["top_market_share"].median()),
         "capital_used_median": float(scal["capital_used"].median()),
         "blocked_median": float(scal["blocked"].median()),

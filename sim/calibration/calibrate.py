@@ -39,7 +39,7 @@ from sim.calibration.objective import (
     window_stats,
 )
 from sim.data import Dataset
-from sim.data.taxonomy import in_scope
+from sim.data.record import history as record_history
 from sim.scenario import FITTED_FIRM_FIELDS, Firm, Scenario, Strategy
 from sim.world import World, build_world
 
@@ -377,7 +377,7 @@ def calibrate(
     replications = replications or cal.replications
     world = build_world(data, scenario, source)
     if history is None:
-        history = in_scope(data.events, scenario.history.scope)
+        history = record_history(data, scenario.scope, scenario.history.coding)
     observed = record_window(history, world, cal.window)  # the only record the fit sees
     patterns = record_held_out(
         history, world, np.random.default_rng([scenario.seed, 5]), max(n_boot, 2)

@@ -29,7 +29,6 @@ from sim.calibration.calibrate import (
 )
 from sim.calibration.recovery import Recovery, recover
 from sim.calibration.sensitivity import SensitivityResult, screen
-from sim.data import load_dataset
 from sim.errors import SimInputError
 from sim.experiment.executors import default_workers
 from sim.experiment.experiment import Options
@@ -253,7 +252,7 @@ def run_calibration(
     check_sensitivity(scenario, scenario_path)
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-calibration"
     check_output_dir(target, overwrite=overwrite, known=CALIBRATION_OUTPUTS)
-    data = load_dataset(scenario.data_paths())
+    data = scenario.load_data(scenario_path)
     ensure_writable_dir(target)
     write_marker(target, "calibrate")
     if quick:
@@ -472,7 +471,7 @@ def run_sensitivity(
     check_sensitivity(scenario, scenario_path)
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-sensitivity"
     check_output_dir(target, overwrite=overwrite, known=SENSITIVITY_OUTPUTS)
-    data = load_dataset(scenario.data_paths())
+    data = scenario.load_data(scenario_path)
     sens = _screen(scenario, data, quick, str(scenario_path))
     with atomic_dir(
         target, overwrite=overwrite, known=SENSITIVITY_OUTPUTS, command="sensitivity"
@@ -568,7 +567,7 @@ def run_recovery(
     )
     generator_scenario = generator_scenario.model_copy(update={"calibration": cal})
     n_records = records or budget.get("records", RECOVER_DEFAULTS["records"])
-    data = load_dataset(scenario.data_paths())
+    data = scenario.load_data(scenario_path)
     rec = recover(
         generator_scenario,
         data,

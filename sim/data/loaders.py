@@ -16,36 +16,31 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.data import specs
+from sim.data.geography import firm_markets
+from sim.data.profile import FirmProfile, load_profile
 from sim.data.schema import read_table, reject_first
-from sim.data.taxonomy import (
-    CORE_INDICATORS,
-    COUNTRY_GROUPS,
-    INDICATORS,
-    OUT_OF_SCOPE_ISO3,
-    RECORD_YEARS,
-)
+from sim.data.taxonomy import CORE_INDICATORS, COUNTRY_GROUPS, INDICATORS
 from sim.errors import SimInputError
 
-#: Fewest Hofstede dimensions for a comparable Kogut-Singh index (else the distance is a gap).
-MIN_HOFSTEDE_DIMS = 4
-DATA_FILES = ("events", "markets", "indicators", "barriers", "finance", "home_policy")
+#: Files every firm shares (packaged) and files of the firm itself (in its profile's folder).
+SHARED_FILES = ("countries", "indicators", "barriers", "home_policy")
+FIRM_FILES = ("events", "finance", "event_markets")
+DATA_FILES = (*FIRM_FILES, *SHARED_FILES)
 _FILE_NAMES = {
-    "events": specs.EVENTS.name,
-    "markets": specs.MARKETS.name,
+    "countries": specs.COUNTRIES.name,
     "indicators": specs.INDICATOR_ROWS.name,
     "barriers": specs.BARRIER_EVENTS.name,
-    "finance": specs.FINANCE.name,
     "home_policy": specs.HOME_POLICY.name,
 }
 
 
 def packaged_path(name: str) -> Path:
-    """Path of a data file shipped inside the package (``name`` as in :data:`DATA_FILES`)."""
+    """Path of a shared data file shipped inside the package (``name`` in :data:`SHARED_FILES`)."""
     return Path(str(resources.files("sim.data").joinpath(_FILE_NAMES[name])))
 
 
 class DataPaths(BaseModel):
-    """Where each input file lives; ``None`` means the packaged copy.
+    """Where each input file lives; ``None`` means the firm profile's file or the packaged copy.
 
     The one data-path type: the command line's ``--events`` etc. and a scenario's ``data:``
     section both build it, so every file a scenario names (``finance`` included) is the file
@@ -54,11 +49,14 @@ class DataPaths(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    events: Path | None = Field(None, description="historical deal record CSV")
-    markets: Path | None = Field(None, description="market attributes CSV")
-    indicators: Path | None = Field(None, description="yearly market indicators CSV")
-    barriers: Path | None = Field(None, description="dated barrier events CSV")
-    finance: Path | None = Field(None, description="firm's yearly financial figures CSV")
+    events: Path | None = Field(None, description="deal-event record CSV (default: the firm's)")
+    finance: Path | None = Field(None, description="the firm's yearly revenue CSV")
+    event_markets: Path | None = Field(
+        None, description="operating markets of multi-country targets CSV"
+    )
+    countries: Path | None = Field(None, description="country attributes CSV")
+    indicators: Path | None = Field(None, description="yearly country indicators CSV")
+    barriers: Path | None = Field(None, description="dated host barrier events CSV")
     home_policy: Path | None = Field(
         None, description="dated home-country outbound-regime events CSV"
     )
@@ -70,10 +68,19 @@ class DataPaths(BaseModel):
             raise ValueError("a file path must not contain a NUL byte")
         return value
 
-    def resolve(self, name: str) -> Path:
-        """The concrete path for ``name``, falling back to the packaged file."""
+    def resolve(self, name: str, profile: FirmProfile | None = None) -> Path | None:
+        """The concrete path for ``name``: given, else the firm's file, else the packaged one.
+
+        ``None`` only for an optional firm file the profile does not have.
+        """
         given = getattr(self, name)
-        return Path(given) if given is not None else packaged_path(name)
+        if given is not None:
+            return Path(given)
+        if name in FIRM_FILES:
+            profile = profile or load_profile()
+            relative = getattr(profile.record, name)
+            return profile.path(relative) if relative is not None else None
+        return packaged_path(name)
 
 
 def _require_known(
@@ -86,51 +93,87 @@ def _require_known(
         unknown,
         path,
         column,
-        lambda i: f"unknown country {df.loc[i, column]!r} (not in markets.csv{also})",
+        lambda i: f"unknown country {df.loc[i, column]!r} (not a market{also})",
     )
 
 
-def load_markets(path: Path | None = None) -> pd.DataFrame:
-    """Load the market attributes, one row per country market, indexed by nothing (iso3 column)."""
-    path = Path(path) if path is not None else packaged_path("markets")
-    df = read_table(path, specs.MARKETS)
-    home = df["iso3"].isin(OUT_OF_SCOPE_ISO3)
+def load_countries(path: Path | None = None) -> pd.DataFrame:
+    """Load the country table: home-independent attributes, one row per country."""
+    path = Path(path) if path is not None else packaged_path("countries")
+    return read_table(path, specs.COUNTRIES).reset_index(drop=True)
+
+
+def load_markets(
+    profile: FirmProfile | None = None,
+    countries: pd.DataFrame | None = None,
+    countries_path: Path | None = None,
+) -> pd.DataFrame:
+    """The firm's markets: every listed country except its domestic ones, home-relative.
+
+    Distance and cultural distance from the profile's home country are computed here
+    (:func:`sim.data.geography.firm_markets`), so the same country file serves any home country.
+
+    Raises:
+        SimInputError: when the home country is not in the country table or a market lacks
+            its development class.
+    """
+    profile = profile or load_profile()
+    countries_path = Path(countries_path) if countries_path else packaged_path("countries")
+    countries = load_countries(countries_path) if countries is None else countries
+    if profile.home_iso3 not in set(countries["iso3"]):
+        raise SimInputError(
+            profile.path("profile.yaml"),
+            f"{profile.home_iso3} is not in {countries_path.name} (its capital and culture are "
+            "needed for distances)",
+            field="home_iso3",
+        )
+    markets = firm_markets(countries, profile.home_iso3, profile.domestic)
+    no_class = countries["development"].isna() & countries["iso3"].isin(markets["iso3"])
+    no_class.index = countries.index + 2  # file lines (header is line 1)
     reject_first(
-        home,
-        path,
-        "iso3",
-        lambda i: (
-            f"{df.loc[i, 'iso3']} is not a "
-            "foreign market for this record (home country or its special regions)"
-        ),
+        no_class,
+        countries_path,
+        "development",
+        lambda i: f"blank for {countries.loc[i - 2, 'iso3']}, a market of {profile.short_name}",
     )
-    no_culture = df["cultural_distance"].isna() & (df["hofstede_dims"] >= MIN_HOFSTEDE_DIMS)
-    reject_first(
-        no_culture,
-        path,
-        "cultural_distance",
-        lambda i: f"blank although hofstede_dims >= {MIN_HOFSTEDE_DIMS}",
-    )
-    thin = df["cultural_distance"].notna() & (df["hofstede_dims"] < MIN_HOFSTEDE_DIMS)
-    reject_first(
-        thin,
-        path,
-        "cultural_distance",
-        lambda i: f"given although fewer than {MIN_HOFSTEDE_DIMS} Hofstede dimensions exist",
-    )
-    return df.reset_index(drop=True)
+    return markets
 
 
-def load_events(path: Path | None = None, markets: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Load the historical deal record and check it against the market list.
+def load_events(
+    path: Path | None = None,
+    markets: pd.DataFrame | None = None,
+    profile: FirmProfile | None = None,
+) -> pd.DataFrame:
+    """Load a firm's deal record and check it against its profile and markets.
 
     Args:
-        path: The events CSV; the packaged record when ``None``.
-        markets: Validated markets table; loaded from the package when ``None``.
+        path: The events CSV; the profile's record when ``None``.
+        markets: The firm's validated markets; built from the profile when ``None``.
+        profile: The firm profile (entities, domestic countries, years covered); the default
+            firm when ``None``.
     """
-    path = Path(path) if path is not None else packaged_path("events")
-    markets = load_markets() if markets is None else markets
+    profile = profile or load_profile()
+    path = Path(path) if path is not None else profile.path(profile.record.events)
+    markets = load_markets(profile) if markets is None else markets
     df = read_table(path, specs.EVENTS)
+    first, last = profile.record.years_covered
+    outside = (df["year"] < first) | (df["year"] > last)
+    reject_first(
+        outside,
+        path,
+        "year",
+        lambda i: f"{df.loc[i, 'year']} is outside the record's years {first}-{last} (profile)",
+    )
+    unknown = ~df["entity"].isin(profile.entity_names)
+    reject_first(
+        unknown,
+        path,
+        "entity",
+        lambda i: (
+            f"unknown entity {df.loc[i, 'entity']!r} (the profile of {profile.short_name} "
+            f"lists: {', '.join(profile.entity_names)})"
+        ),
+    )
 
     dated = df["date"].notna()
     bad = dated & (df["date"].str.slice(0, 4).astype(float) != df["year"])
@@ -138,7 +181,7 @@ def load_events(path: Path | None = None, markets: pd.DataFrame | None = None) -
         bad, path, "date", lambda i: f"{df.loc[i, 'date']} is not in year {df.loc[i, 'year']}"
     )
 
-    domestic = df["country_iso3"].isin(OUT_OF_SCOPE_ISO3)
+    domestic = df["country_iso3"].isin(profile.domestic)
     reject_first(
         domestic,
         path,
@@ -153,7 +196,7 @@ def load_events(path: Path | None = None, markets: pd.DataFrame | None = None) -
         path,
         "region",
         lambda i: (
-            f"{df.loc[i, 'region']!r} disagrees with markets.csv "
+            f"{df.loc[i, 'region']!r} disagrees with the country table "
             f"({region_of[df.loc[i, 'country_iso3']]!r} for {df.loc[i, 'country_iso3']})"
         ),
     )
@@ -195,17 +238,27 @@ def load_events(path: Path | None = None, markets: pd.DataFrame | None = None) -
     return df.reset_index(drop=True)
 
 
-def load_indicators(path: Path | None = None, markets: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Load the long-format yearly market indicators and check ranges and completeness.
+def load_indicators(
+    path: Path | None = None,
+    markets: pd.DataFrame | None = None,
+    years: range | None = None,
+) -> pd.DataFrame:
+    """Load the long-format yearly indicators and check ranges and completeness.
 
-    Core indicators (:data:`CORE_INDICATORS`) must exist for every market and record year, because
-    the model reads them every step; gaps in the source are filled by documented rules upstream and
-    marked in the ``method`` column, never here.
+    Core indicators (:data:`CORE_INDICATORS`) must exist for every market and simulated year,
+    because the model reads them every step; gaps in the source are filled by documented rules
+    upstream and marked in the ``method`` column, never here. Rows of countries that are not the
+    firm's markets (its home country, say) are dropped.
+
+    Args:
+        path: The indicators CSV; the packaged file when ``None``.
+        markets: The firm's markets; the default firm's when ``None``.
+        years: The years that must be complete; every year present when ``None``.
     """
     path = Path(path) if path is not None else packaged_path("indicators")
     markets = load_markets() if markets is None else markets
     df = read_table(path, specs.INDICATOR_ROWS)
-    _require_known(df, "iso3", markets, path)
+    df = df[df["iso3"].isin(markets["iso3"])]
     for name, (lo, hi) in INDICATORS.items():
         rows = df["indicator"] == name
         out = rows & ((df["value"] < lo) | (df["value"] > hi))
@@ -217,30 +270,45 @@ def load_indicators(path: Path | None = None, markets: pd.DataFrame | None = Non
                 f"{df.loc[i, 'value']:g} is outside the plausible range [{lo:g}, {hi:g}] for {name}"
             ),
         )
-    years = range(RECORD_YEARS[0], RECORD_YEARS[1] + 1)
-    present = set(zip(df["iso3"], df["year"].astype(int), df["indicator"], strict=True))
-    for iso3 in markets["iso3"]:
-        for name in CORE_INDICATORS:
-            for year in years:
-                if (iso3, year, name) not in present:
-                    raise SimInputError(
-                        path, f"missing core indicator {name} for {iso3} in {year}", field="value"
-                    )
+    if years is None:
+        years = range(int(df["year"].min()), int(df["year"].max()) + 1) if len(df) else range(0)
+    gap = first_gap(df, markets, years)
+    if gap is not None:
+        raise SimInputError(
+            path, f"missing core indicator {gap[1]} for {gap[0]} in {gap[2]}", field="value"
+        )
     return df.reset_index(drop=True)
 
 
-def load_barriers(path: Path | None = None, markets: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Load the dated China-specific barrier events."""
+def first_gap(
+    indicators: pd.DataFrame, markets: pd.DataFrame, years: range
+) -> tuple[str, str, int] | None:
+    """The first (market, core indicator, year) missing from ``indicators``, or ``None``."""
+    present = set(
+        zip(
+            indicators["iso3"], indicators["year"].astype(int), indicators["indicator"], strict=True
+        )
+    )
+    for year in years:
+        for iso3 in markets["iso3"]:
+            for name in CORE_INDICATORS:
+                if (iso3, year, name) not in present:
+                    return str(iso3), name, year
+    return None
+
+
+def load_barriers(path: Path | None = None, countries: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Load the dated host barrier events (each names the origin it targets, if any)."""
     path = Path(path) if path is not None else packaged_path("barriers")
-    markets = load_markets() if markets is None else markets
+    countries = load_countries() if countries is None else countries
     df = read_table(path, specs.BARRIER_EVENTS)
-    _require_known(df, "country_iso3", markets, path, groups=tuple(COUNTRY_GROUPS))
+    _require_known(df, "country_iso3", countries, path, groups=tuple(COUNTRY_GROUPS))
     return df.reset_index(drop=True)
 
 
 def load_finance(path: Path | None = None) -> pd.DataFrame:
-    """Load the firm's yearly financial figures (the source of its deal capacity)."""
-    path = Path(path) if path is not None else packaged_path("finance")
+    """Load the firm's yearly financial figures (its revenue lowers the no-deal hurdle)."""
+    path = Path(path) if path is not None else load_profile().path(load_profile().record.finance)
     df = read_table(path, specs.FINANCE)
     bad = df["period_end"].str.slice(0, 4).astype(int) != df["fiscal_year"]
     reject_first(
@@ -257,10 +325,36 @@ def load_finance(path: Path | None = None) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def load_home_policy(path: Path | None = None) -> pd.DataFrame:
-    """Load the dated home-country outbound-regime events (easing +1, tightening -1)."""
+def load_home_policy(path: Path | None = None, home: str | None = None) -> pd.DataFrame:
+    """Load the dated home-country outbound-regime events (easing +1, tightening -1).
+
+    Args:
+        path: The events CSV; the packaged file when ``None``.
+        home: Keep only the events of this home country (all when ``None``).
+    """
     path = Path(path) if path is not None else packaged_path("home_policy")
-    return read_table(path, specs.HOME_POLICY)
+    df = read_table(path, specs.HOME_POLICY)
+    if home is not None:
+        df = df[df["home_iso3"] == home]
+    return df.reset_index(drop=True)
+
+
+def load_event_markets(path: Path, events: pd.DataFrame, markets: pd.DataFrame) -> pd.DataFrame:
+    """Load the operating markets of multi-country targets (weights sum to 1 per event)."""
+    df = read_table(path, specs.EVENT_MARKETS)
+    _require_known(df, "iso3", markets, path)
+    unknown = ~df["event_id"].isin(events["event_id"])
+    reject_first(
+        unknown, path, "event_id", lambda i: f"{df.loc[i, 'event_id']} is not in the record"
+    )
+    total = df.groupby("event_id")["weight"].transform("sum")
+    reject_first(
+        (total - 1.0).abs() > 1e-3,
+        path,
+        "weight",
+        lambda i: f"the weights of {df.loc[i, 'event_id']} sum to {total[i]:.4f}, not 1",
+    )
+    return df.reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -273,17 +367,41 @@ class Dataset:
     barriers: pd.DataFrame
     finance: pd.DataFrame
     home_policy: pd.DataFrame | None = None
+    profile: FirmProfile | None = None
+    event_markets: pd.DataFrame | None = None
+
+    @property
+    def firm(self) -> FirmProfile:
+        """The firm profile (the default firm's when the dataset was built without one)."""
+        return self.profile or load_profile()
 
 
-def load_dataset(paths: DataPaths | None = None) -> Dataset:
-    """Load and cross-check every data file (markets first: the others refer to it)."""
+def load_dataset(
+    paths: DataPaths | None = None,
+    profile: FirmProfile | None = None,
+    years: range | None = None,
+) -> Dataset:
+    """Load and cross-check every data file of one firm (markets first: the others refer to it).
+
+    Args:
+        paths: Files that replace the profile's or the packaged ones.
+        profile: The firm; the default firm when ``None``.
+        years: Years the indicators must cover (the simulated years); all present when ``None``.
+    """
     paths = paths or DataPaths()
-    markets = load_markets(paths.resolve("markets"))
+    profile = profile or load_profile()
+    countries_path = paths.resolve("countries", profile)
+    countries = load_countries(countries_path)
+    markets = load_markets(profile, countries, countries_path)
+    events = load_events(paths.resolve("events", profile), markets, profile)
+    em_path = paths.resolve("event_markets", profile)
     return Dataset(
-        events=load_events(paths.resolve("events"), markets),
+        events=events,
         markets=markets,
-        indicators=load_indicators(paths.resolve("indicators"), markets),
-        barriers=load_barriers(paths.resolve("barriers"), markets),
-        finance=load_finance(paths.resolve("finance")),
-        home_policy=load_home_policy(paths.resolve("home_policy")),
+        indicators=load_indicators(paths.resolve("indicators", profile), markets, years),
+        barriers=load_barriers(paths.resolve("barriers", profile), countries),
+        finance=load_finance(paths.resolve("finance", profile)),
+        home_policy=load_home_policy(paths.resolve("home_policy", profile), profile.home_iso3),
+        profile=profile,
+        event_markets=None if em_path is None else load_event_markets(em_path, events, markets),
     )

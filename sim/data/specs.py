@@ -5,28 +5,28 @@ Documented for people in ``sim/data/README.md``; this module is what the loaders
 
 from __future__ import annotations
 
+from sim.data.geography import HOFSTEDE_DIMS
 from sim.data.schema import DATE_PATTERN, ISO3_PATTERN, URL_PATTERN, Column, TableSpec
 from sim.data.taxonomy import (
     BARRIER_AFFECTS,
     BARRIER_KINDS,
     CONTINENTS,
     DEVELOPMENT_CLASSES,
-    ENTITIES,
     HOME_POLICY_KINDS,
     INDICATOR_METHODS,
     INDICATORS,
     INDUSTRIES,
     MODES,
-    RECORD_YEARS,
     REGIONS,
 )
 
-FIRST_YEAR, LAST_YEAR = RECORD_YEARS
+#: Widest span of years any data file may hold (a firm's record and the indicators narrow it).
+FIRST_YEAR, LAST_YEAR = 1990, 2100
 
 EVENTS = TableSpec(
     name="events.csv",
     columns=(
-        Column("event_id", pattern=r"E\d{3,4}"),
+        Column("event_id", pattern=r"[A-Z]{1,3}\d{3,4}"),
         Column("year", "int", lo=FIRST_YEAR, hi=LAST_YEAR),
         Column("date", required=False, pattern=DATE_PATTERN),
         Column("target"),
@@ -34,7 +34,7 @@ EVENTS = TableSpec(
         Column("region", allowed=REGIONS),
         Column("industry", allowed=INDUSTRIES),
         Column("mode", allowed=MODES),
-        Column("entity", allowed=ENTITIES),
+        Column("entity"),  # checked against the firm profile's entities
         Column("amount_usd_m", "float", required=False, lo=0.0, hi=100_000.0),
         Column("stake_pct", "float", required=False, lo=0.01, hi=100.0),
         Column("round_size_usd_m", "float", required=False, lo=0.0, hi=100_000.0),
@@ -45,8 +45,8 @@ EVENTS = TableSpec(
     key=("event_id",),
 )
 
-MARKETS = TableSpec(
-    name="markets.csv",
+COUNTRIES = TableSpec(
+    name="countries.csv",
     columns=(
         Column("iso3", pattern=ISO3_PATTERN),
         Column("name"),
@@ -55,10 +55,8 @@ MARKETS = TableSpec(
         Column("capital"),
         Column("capital_lat", "float", lo=-90.0, hi=90.0),
         Column("capital_lon", "float", lo=-180.0, hi=180.0),
-        Column("distance_km", "float", lo=0.0, hi=20_040.0),
-        Column("cultural_distance", "float", required=False, lo=0.0, hi=50.0),
-        Column("hofstede_dims", "int", lo=0, hi=6),
-        Column("development", allowed=DEVELOPMENT_CLASSES),
+        Column("development", required=False, allowed=DEVELOPMENT_CLASSES),
+        *(Column(d, "float", required=False, lo=0.0, hi=120.0) for d in HOFSTEDE_DIMS),
         Column("coord_source"),
         Column("hofstede_source", required=False),
     ),
@@ -87,7 +85,7 @@ BARRIER_EVENTS = TableSpec(
         Column("country_iso3", pattern=ISO3_PATTERN),
         Column("kind", allowed=BARRIER_KINDS),
         Column("affects", allowed=BARRIER_AFFECTS),
-        Column("china_specific", allowed=("yes", "no")),
+        Column("targets_origin", required=False, pattern=ISO3_PATTERN),
         Column("description"),
         Column("source_url", pattern=URL_PATTERN),
         Column("notes", required=False),
@@ -113,7 +111,7 @@ HOME_POLICY = TableSpec(
 )
 
 FINANCE = TableSpec(
-    name="firm_finance.csv",
+    name="finance.csv",
     columns=(
         Column("fiscal_year", "int", lo=2000, hi=2035),
         Column("period_end", pattern=DATE_PATTERN),
@@ -125,4 +123,17 @@ FINANCE = TableSpec(
         Column("notes", required=False),
     ),
     key=("fiscal_year", "measure"),
+)
+
+EVENT_MARKETS = TableSpec(
+    name="event_markets.csv",
+    columns=(
+        Column("event_id", pattern=r"[A-Z]{1,3}\d{3,4}"),
+        Column("iso3", pattern=ISO3_PATTERN),
+        Column("weight", "float", lo=0.0, hi=1.0),
+        Column("basis", allowed=("operating_market",)),
+        Column("source_url", pattern=URL_PATTERN),
+        Column("notes", required=False),
+    ),
+    key=("event_id", "iso3"),
 )

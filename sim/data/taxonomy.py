@@ -1,4 +1,4 @@
-"""The record's categories, defined once: entry modes, industries, entities, regions, scopes.
+"""The record's categories, defined once: entry modes, industries, regions, indicators.
 
 These are classifications (definitions), not measurements; ``sim/data/README.md`` states the
 rule behind each. The loaders reject any value outside these sets, so a typo in a data file
@@ -8,8 +8,6 @@ cannot silently create a new category.
 from __future__ import annotations
 
 from types import MappingProxyType
-
-import pandas as pd
 
 #: Entry modes of a deal event, from most to least committing. ``other`` covers fund commitments
 #: and deals that failed, were blocked or abandoned.
@@ -24,9 +22,6 @@ HOME_POLICY_KINDS: tuple[str, ...] = (
     "platform_regulation",
     "capital_controls",
 )
-
-#: The core industry of a cross-border e-commerce firm (the industry-choice submodel favours it).
-CORE_INDUSTRY = "ecommerce"
 
 #: Target industries (13 named + ``other``; the paper counts 13 target industries).
 INDUSTRIES: tuple[str, ...] = (
@@ -45,33 +40,6 @@ INDUSTRIES: tuple[str, ...] = (
     "government_trade",
     "other",
 )
-
-#: Which arm of the group made the deal. Kept apart so a comparison picks its scope explicitly.
-ENTITIES: tuple[str, ...] = (
-    "Alibaba Group",
-    "Ant Financial",
-    "Alibaba Pictures",
-    "Alibaba Cloud",
-    "Cainiao",
-    "Lazada",
-    "Alibaba Health",
-    "UCWeb",
-    "AliExpress",
-    "Alibaba Capital Partners",
-)
-
-#: Named entity scopes for comparing simulated deals with the record.
-#: ``group``: Alibaba Group Holding and the businesses it consolidates.
-#: ``group_and_ant``: plus Ant Financial (an affiliate, not a subsidiary); the paper's own examples
-#: (Paytm, WorldFirst) mix the two, so this is the default for comparisons with the paper.
-ENTITY_SCOPES: MappingProxyType[str, frozenset[str]] = MappingProxyType(
-    {
-        "group": frozenset(e for e in ENTITIES if e != "Ant Financial"),
-        "group_and_ant": frozenset(ENTITIES),
-        "ant_only": frozenset({"Ant Financial"}),
-    }
-)
-DEFAULT_SCOPE = "group_and_ant"
 
 #: Regions used for shares and diversification; every market belongs to exactly one.
 REGIONS: tuple[str, ...] = (
@@ -120,7 +88,7 @@ INDICATOR_METHODS: tuple[str, ...] = (
     "interpolated",
 )
 
-#: Kinds of dated China-specific barrier events.
+#: Kinds of dated host barrier events.
 BARRIER_KINDS: tuple[str, ...] = (
     "investment_screening",
     "app_ban",
@@ -129,9 +97,6 @@ BARRIER_KINDS: tuple[str, ...] = (
     "other",
 )
 BARRIER_AFFECTS: tuple[str, ...] = ("investment", "operations", "both")
-
-#: Places whose deals are domestic for this record (home country and its special regions).
-OUT_OF_SCOPE_ISO3: frozenset[str] = frozenset({"CHN", "HKG", "MAC"})
 
 #: Country-group codes allowed where a barrier applies to a bloc, with the markets they cover.
 #: EUU: the European Union's member states among our markets, as listed with its source in the notes
@@ -158,11 +123,3 @@ COUNTRY_GROUPS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
         ),
     }
 )
-
-#: Years the historical record covers.
-RECORD_YEARS: tuple[int, int] = (2010, 2021)
-
-
-def in_scope(events: pd.DataFrame, scope: str) -> pd.DataFrame:
-    """Events whose ``entity`` belongs to the named scope (see :data:`ENTITY_SCOPES`)."""
-    return events[events["entity"].isin(ENTITY_SCOPES[scope])]

@@ -25,8 +25,7 @@ from sim.analysis.ensemble import events_table
 from sim.analysis.fit import PATTERN_COLUMNS, compare_strategies
 from sim.analysis.report import build_report, p_text, score_text
 from sim.analysis.tables import summary_table, yearly_table
-from sim.data import load_dataset
-from sim.data.taxonomy import in_scope
+from sim.data.record import history as record_history
 from sim.errors import SimInputError
 from sim.events import empty_events
 from sim.experiment.experiment import Experiment, Options, compare, plan, run
@@ -239,7 +238,7 @@ def run_scenario(
         scenario = _override(scenario, updates, scenario_path)
     target = Path(out_dir) if out_dir is not None else Path(results_root) / scenario.name
     check_output_dir(target, overwrite=overwrite, known=RUN_OUTPUTS)
-    data = load_dataset(scenario.data_paths())
+    data = scenario.load_data(scenario_path)
     chunk_root = ensure_writable_dir(target.parent) / ".chunks"
     experiment = plan(scenario, data, chunk_root, options, source=str(scenario_path))
     t1 = time.perf_counter()
@@ -259,7 +258,7 @@ def run_scenario(
         experiment.reused,
         t2 - t1,
     )
-    history = in_scope(data.events, scenario.history.scope)
+    history = record_history(data, scenario.scope, scenario.history.coding)
     with atomic_dir(target, overwrite=overwrite, known=RUN_OUTPUTS, command="run") as tmp:
         export = EventExport(experiment, tmp)
         comparison = compare(experiment, history, sink=export.add)

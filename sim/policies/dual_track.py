@@ -1,4 +1,4 @@
-"""The "dual-track" strategy Li & Li (2022, sections 3.1 and 4) read in Alibaba's expansion.
+"""The "dual-track" strategy Li & Li (2022, sections 3.1 and 4) read in their case firm.
 
 Two tracks run in parallel. Emerging markets are entered aggressively, by controlling M&A or
 large equity stakes. Mature markets are entered by gradual penetration: cooperation and minority
