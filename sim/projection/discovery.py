@@ -17,6 +17,8 @@ from sim.projection.exploration import quiet, require_ema
 
 #: A kept box covers at least this share of a strategy's failures.
 MIN_COVERAGE = 0.5
+#: Fewest failures PRIM is asked to explain (fewer make a box that fits noise).
+MIN_FAILURES = 5
 #: PRIM's smallest box, as a share of the futures (EMA's default).
 MASS_MIN = 0.05
 BOX_COLUMNS = [
@@ -94,6 +96,9 @@ def discover(
         if fail.all() or not fail.any():
             note = "fails in every future" if fail.all() else "never fails"
             rows.append({**base, "note": f"{note}: no box"})
+            continue
+        if fail.sum() < MIN_FAILURES:
+            rows.append({**base, "note": f"fewer than {MIN_FAILURES} failures: no box"})
             continue
         found = prim_box(table.loc[mine, uncertainties], fail)
         if found is None or found[1].empty:

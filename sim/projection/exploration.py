@@ -92,9 +92,7 @@ def explore(
         emodel.levers = [ema.CategoricalParameter("strategy", labels)]
         emodel.outcomes = [
             *(ema.ScalarOutcome(name) for name in outcome_names(world)),
-            ema.ArrayOutcome(
-                "deals_by_year", shape=(model.replications, n_years), dtype=float
-            ),
+            ema.ArrayOutcome("deals_by_year", shape=(model.replications, n_years), dtype=float),
             ema.ArrayOutcome("mode_by_year", shape=(n_years, len(MODE_NAMES)), dtype=float),
             ema.ArrayOutcome("region_by_year", shape=(n_years, len(world.regions)), dtype=float),
             ema.ArrayOutcome("deals_by_market", shape=(world.n_markets,), dtype=float),

@@ -6,15 +6,18 @@ values, runs ``replications`` runs of that strategy from the end of the record t
 future's world and returns its outcomes. It is a plain picklable object, so EMA's
 multiprocessing evaluator can ship it to worker processes.
 
-Random numbers: run ``r`` of strategy ``label`` uses
-``SeedSequence(seed, spawn_key=(stream_key(label), 0, r))`` in *every* future (common random
-numbers), as :func:`sim.experiment.runner.run_generator` derives it. Differences between futures
-are then the futures' doing, not sampling noise, which sharpens regret and PRIM; and the same
-scenario and seed give identical outcomes in any order or process.
+Random numbers: run ``r`` of strategy ``label`` in a future uses
+``SeedSequence(seed, spawn_key=(stream_key(label), point, r))`` as
+:func:`sim.experiment.runner.run_generator` derives it, where ``point`` is a 32-bit hash of the
+future's uncertainty values (:func:`future_point`). Every future and strategy gets its own
+streams — so a fan chart pooled over futures has futures x runs independent histories, not the
+same few yearly shocks repeated — and the same scenario and seed give identical outcomes in any
+order or process (the futures' values are themselves seeded).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +46,12 @@ class Lever:
     label: str
     policy: Policy
     firm: Firm
+
+
+def future_point(values: dict[str, float]) -> int:
+    """A stable 32-bit number for a future (its uncertainty values, exactly), keying its streams."""
+    text = ";".join(f"{k}={float(v).hex()}" for k, v in sorted(values.items()))
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "little")
 
 
 def outcome_names(world: World) -> list[str]:
@@ -116,8 +125,13 @@ class ProjectionModel:
                 self._worlds.popitem(last=False)
         return self._worlds[key]
 
-    def run(self, label: str, future: Future) -> tuple[np.ndarray, np.ndarray, World]:
-        """The projected events of every run (``EVENT_DTYPE``), their run rows, and the world."""
+    def run(
+        self, label: str, future: Future, point: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, World]:
+        """The projected events of every run (``EVENT_DTYPE``), their run rows, and the world.
+
+        ``point`` keys the runs' random streams (:func:`future_point` of the future's values).
+        """
         lever = self.levers[label]
         world = self.world_for(future)
         firm = lever.firm
@@ -125,7 +139,7 @@ class ProjectionModel:
             firm = firm.model_copy(update={"hurdle": firm.hurdle + future.climate})
         n = self.replications
         state = warm_state(world, firm, self.record, n, self.start)
-        generators = [run_generator(self.seed, label, 0, r) for r in range(n)]
+        generators = [run_generator(self.seed, label, point, r) for r in range(n)]
         draws = draw_batch(generators, world.n_years, firm.opportunities)
         events, run = simulate(world, lever.policy, firm, draws, state=state, start=self.start)
         return events, run, world
@@ -133,7 +147,7 @@ class ProjectionModel:
     def __call__(self, strategy: str, **values: float) -> dict[str, object]:
         """EMA's entry point: outcomes of ``strategy`` in the future given by ``values``."""
         future = Future.from_values(self.uncertainties, values)
-        events, run, world = self.run(strategy, future)
+        events, run, world = self.run(strategy, future, future_point(values))
         return outcomes(events, run, world, self.start, self.replications, self.entered)
 
 
