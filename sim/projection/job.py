@@ -69,7 +69,10 @@ def _strategies(scenario: Scenario, spec: Projection, source: str) -> list[Strat
     """The scenario's strategies, with calibrated params and firm values from ``start_from``."""
     if spec.start_from is None:
         return list(scenario.strategies)
-    calibrated = load_scenario(spec.start_from)
+    try:
+        calibrated = load_scenario(spec.start_from)
+    except SimInputError as exc:
+        raise SimInputError(source, str(exc), field="projection.start_from") from None
     fitted = {s.label: s for s in calibrated.strategies}
     out = []
     for strategy in scenario.strategies:
