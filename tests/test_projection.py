@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -340,3 +341,18 @@ def test_missing_extra_is_one_clear_line(monkeypatch):
     with pytest.raises(SimInputError) as err:
         require_ema("s.yaml")
     assert MISSING_EMA in str(err.value) and "project" in str(err.value)
+
+
+def test_the_run_path_never_imports_the_ema_workbench():
+    import subprocess
+
+    code = (
+        "import sys, sim.cli, sim.api, sim.scenario, sim.experiment.job; "
+        "sim.scenario.load_scenario('scenarios/project_2030.yaml'); "
+        "print(any(m.startswith('ema_workbench') for m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip() == "False"

@@ -33,6 +33,8 @@ BOX_COLUMNS = [
     "high",
     "range_low",
     "range_high",
+    "qp_lower",
+    "qp_upper",
     "note",
 ]
 
@@ -44,7 +46,9 @@ def prim_box(
 
     Returns:
         ``(stats, limits)``: coverage, density and mass of the chosen box, and the limits
-        (``uncertainty, low, high``) of every dimension it restricts.
+        (``uncertainty, low, high, qp_lower, qp_upper``) of every dimension it restricts, with
+        PRIM's quasi-p-values of each restricted bound (how likely such a restriction is by
+        chance; NaN for a bound left at its range).
     """
     require_ema()
     with quiet():
@@ -63,6 +67,7 @@ def prim_box(
         box.select(int(best))
         limits = box.box_lims[int(best)]
         initial = box.box_lims[0]
+        qp = box.p_values[int(best)]
         stats = {
             "coverage": float(box.coverage),
             "density": float(box.density),
@@ -72,8 +77,11 @@ def prim_box(
     for name in x.columns:
         lo, hi = float(limits[name].iloc[0]), float(limits[name].iloc[1])
         if lo > float(initial[name].iloc[0]) or hi < float(initial[name].iloc[1]):
-            rows.append({"uncertainty": name, "low": lo, "high": hi})
-    return stats, pd.DataFrame(rows, columns=["uncertainty", "low", "high"])
+            q = [v if v is not None and v >= 0 else np.nan for v in qp.get(name, [-1, -1])]
+            rows.append(
+                {"uncertainty": name, "low": lo, "high": hi, "qp_lower": q[0], "qp_upper": q[1]}
+            )
+    return stats, pd.DataFrame(rows, columns=["uncertainty", "low", "high", "qp_lower", "qp_upper"])
 
 
 def discover(
@@ -116,6 +124,8 @@ def discover(
                     "high": lim.high,
                     "range_low": lo,
                     "range_high": hi,
+                    "qp_lower": lim.qp_lower,
+                    "qp_upper": lim.qp_upper,
                     "note": "",
                 }
             )

@@ -77,5 +77,5 @@ def mix_chart(mix: pd.DataFrame, labels: list[str], kind: str, target: Path) -> 
     )
     fig.supylabel("mean completed deals per run", fontsize=9)
     fig.suptitle(f"Projected {kind} mix by year (mean over futures)", fontsize=10)
-    fig.subplots_adjust(bottom=0.18)
+    fig.subplots_adjust(bottom=0.14)
     return save_figure(fig, target)

@@ -33,6 +33,12 @@ def _uncertainty_table(spec: Projection) -> str:
     return pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3g")
 
 
+def _weak(*qps: float) -> str:
+    """A note on a restriction whose every quasi-p-value is 0.05 or more (may be chance)."""
+    valid = [q for q in qps if pd.notna(q)]
+    return ", weak: qp >= 0.05" if valid and min(valid) >= 0.05 else ""
+
+
 def _boxes_text(boxes: pd.DataFrame) -> str:
     lines = []
     for label, rows in boxes.groupby("strategy", sort=False):
@@ -44,7 +50,7 @@ def _boxes_text(boxes: pd.DataFrame) -> str:
             continue
         limits = "; ".join(
             f"{r.uncertainty} in [{r.low:.3g}, {r.high:.3g}] (of [{r.range_low:.3g}, "
-            f"{r.range_high:.3g}])"
+            f"{r.range_high:.3g}]{_weak(r.qp_lower, r.qp_upper)})"
             for r in rows.itertuples()
         )
         lines.append(
@@ -129,7 +135,9 @@ calibrated mechanisms holding after {scenario.years[1]}.
 A box restricts some uncertainties to a sub-range; *coverage* is the share of the strategy's
 failures inside the box, *density* the share of futures inside the box that fail. Of PRIM's
 peeling trajectory the densest box covering at least half of the failures is reported
-(`prim_boxes.csv`).
+(`prim_boxes.csv`). A restriction marked *weak* has quasi-p-values of 0.05 or more: it may be
+chance, and a box restricting most uncertainties a little says the failure has no simple cause
+in the declared ranges. With few futures, treat boxes as hypotheses; more futures sharpen them.
 
 ## Files
 
