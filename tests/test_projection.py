@@ -21,7 +21,7 @@ from sim.experiment.runner import run_generator
 from sim.policies import get_policy
 from sim.projection.discovery import discover
 from sim.projection.exploration import MISSING_EMA, explore, require_ema
-from sim.projection.futures import Future, extend_world
+from sim.projection.futures import Future, carried_forward, extend_world
 from sim.projection.model import Lever, ProjectionModel
 from sim.projection.robustness import regret, robustness_table, satisfices
 from sim.projection.spec import Robustness, Uncertainties
@@ -356,3 +356,21 @@ def test_the_run_path_never_imports_the_ema_workbench():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip() == "False"
+
+
+def test_extended_world_uses_indicator_years_when_present(setup, dataset):
+    s, world, _ = setup
+    ind = dataset.indicators
+    last = ind[ind["year"] == 2021].copy()
+    given = last[last["iso3"] == "USA"].assign(year=2022)
+    given.loc[given["indicator"] == "gdp_pc_usd", "value"] *= 1.5
+    table = pd.concat([ind, given], ignore_index=True)
+    ext = extend_world(world, [2022, 2023], Future(), s.firm, table)
+    usa, n = world.iso3.index("USA"), world.n_years
+    assert ext.maturity[n, usa] > world.maturity[-1, usa]  # 2022 read from the table
+    assert ext.maturity[n + 1, usa] == ext.maturity[n, usa]  # 2023 carried from 2022
+    assert ext.size[n, usa] == pytest.approx(world.size[-1, usa] + np.log(1.5))
+    other = world.iso3.index("DEU")
+    assert ext.maturity[n, other] == world.maturity[-1, other]
+    flags = carried_forward(world, [2022, 2023], table).set_index("indicator")
+    assert flags.loc["gdp_pc_usd", "market_years_carried"] == 2 * world.n_markets - 1
