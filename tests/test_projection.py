@@ -374,3 +374,18 @@ def test_extended_world_uses_indicator_years_when_present(setup, dataset):
     assert ext.maturity[n, other] == world.maturity[-1, other]
     flags = carried_forward(world, [2022, 2023], table).set_index("indicator")
     assert flags.loc["gdp_pc_usd", "market_years_carried"] == 2 * world.n_markets - 1
+
+
+def test_cli_without_projection_section_or_with_bad_flags_is_exit_2(tmp_path, capsys):
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(
+        yaml.safe_dump({"name": "x", "strategies": [{"label": "g", "policy": "gravity"}]})
+    )
+    assert main(["project", str(plain), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "plain.yaml" in err[0] and "projection" in err[0]
+    path = _write(tmp_path)
+    assert main(["project", str(path), "--futures", "0", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--futures" in err[0]
+    assert not (tmp_path / "o").exists()
