@@ -417,7 +417,11 @@ def cmd_scenario_check(args: argparse.Namespace) -> int:
     plan_points(scenario, source)
     check_sensitivity(scenario, source)
     check_calibration(scenario, source, windows="calibration" in scenario.model_fields_set)
-    build_world(load_dataset(scenario.data_paths()), scenario, source=source)
+    world = build_world(load_dataset(scenario.data_paths()), scenario, source=source)
+    if scenario.projection is not None:
+        from sim.projection.job import check_projection
+
+        check_projection(scenario, world.iso3, source)
     labels = ", ".join(f"{s.label} ({s.policy})" for s in scenario.strategies)
     print(
         f"{args.scenario}: ok — {scenario.replications} runs x {len(scenario.strategies)} "

@@ -389,3 +389,13 @@ def test_cli_without_projection_section_or_with_bad_flags_is_exit_2(tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--futures" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_scenario_check_rejects_what_sim_project_would(tmp_path, capsys):
+    path = _write(tmp_path)
+    raw = yaml.safe_load(path.read_text())
+    raw["projection"]["uncertainties"]["barriers"][0]["markets"] = ["QQQ"]
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["scenario", "check", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "projection.uncertainties.barriers[0].markets" in err[0]

@@ -89,9 +89,24 @@ def _strategies(scenario: Scenario, spec: Projection, source: str) -> list[Strat
     return out
 
 
-def _check(scenario: Scenario, strategies: list[Strategy], iso3: tuple[str, ...], source: str):
+def check_projection(
+    scenario: Scenario, iso3: tuple[str, ...], source: str, strategies: list[Strategy] | None = None
+) -> None:
+    """Reject a projection ``sim project`` could not run, before any run.
+
+    Checks the ``start_from`` file and its labels, record-copying strategies, and the markets
+    the barrier paths name (``sim scenario check`` calls it too).
+
+    Raises:
+        SimInputError: naming the scenario file and the field.
+    """
     spec = scenario.projection
-    assert spec is not None
+    if spec is None:
+        raise SimInputError(
+            source, "has no projection: section (see README, Projections)", field="projection"
+        )
+    if strategies is None:
+        strategies = _strategies(scenario, spec, source)
     if len(strategies) > MAX_STRATEGIES:
         raise SimInputError(
             source, f"at most {MAX_STRATEGIES} strategies in a projection", field="strategies"
@@ -206,7 +221,7 @@ def run_projection(
     data = load_dataset(scenario.data_paths())
     world = build_world(data, scenario, source=source)
     strategies = _strategies(scenario, spec, source)
-    _check(scenario, strategies, world.iso3, source)
+    check_projection(scenario, world.iso3, source, strategies)
     history = in_scope(data.events, scenario.history.scope)
     record = encode_record(history, world)
     levers = [
