@@ -399,3 +399,27 @@ def test_scenario_check_rejects_what_sim_project_would(tmp_path, capsys):
     assert main(["scenario", "check", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "projection.uncertainties.barriers[0].markets" in err[0]
+
+
+def test_start_from_takes_calibrated_params_and_firm_by_label(tmp_path):
+    from sim.projection.job import _strategies
+
+    calibrated = {
+        "name": "c_calibrated",
+        "strategies": [
+            {"label": "uppsala", "policy": "uppsala", "params": {"softness": 3.0}},
+            {
+                "label": "grav",
+                "policy": "gravity",
+                "params": {"beta_size": 0.5},
+                "firm": {"hurdle": 2.5},
+            },
+        ],
+    }
+    (tmp_path / "cal.yaml").write_text(yaml.safe_dump(calibrated))
+    path = _write(tmp_path, start_from="cal.yaml")
+    s = parse_scenario(yaml.safe_load(path.read_text()), path)
+    got = {x.label: x for x in _strategies(s, s.projection, str(path))}
+    assert got["grav"].params == {"beta_size": 0.5} and got["grav"].firm == {"hurdle": 2.5}
+    assert got["uppsala"].params == {"softness": 3.0}
+    assert got["grav"].firm_for(s.firm).hurdle == 2.5
