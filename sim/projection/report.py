@@ -92,8 +92,8 @@ record ({scenario.years[1]}: commitment, experience, deals per market, mode and 
 and integration load, rebuilt from the record's completed deals with the engine's own rules) and
 runs {last - first + 1} years forward in each of {n_futures} futures sampled by Latin hypercube
 (EMA Workbench), {replications} runs per strategy and future ({seconds:.0f} s). Nothing observed
-after {scenario.years[1]} tunes the projection: parameters come from the calibration on the
-record, futures from the ranges below.
+after {scenario.years[1]} tunes the projection: the strategies' parameters are fixed before it
+runs, and the futures come from the ranges below.
 
 ## Futures (declared uncertainties)
 
