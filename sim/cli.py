@@ -217,6 +217,19 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--quick", action="store_true", help="tiny budget")
     _add_overwrite(sens)
     _add_plugin(sens)
+
+    proj = commands.add_parser(
+        "project",
+        help="run every strategy from the end of the record under sampled futures (needs the "
+        "'project' extra)",
+    )
+    proj.add_argument("scenario", type=Path, help="scenario YAML with a projection: section")
+    proj.add_argument("--out", type=Path, help="directory (default: results/<name>-projection)")
+    proj.add_argument("--futures", type=int, help="futures sampled (overrides the file)")
+    proj.add_argument("--replications", type=int, help="runs per strategy and future")
+    proj.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    _add_overwrite(proj)
+    _add_plugin(proj)
     _common_everywhere(parser)
     return parser
 
@@ -438,7 +451,11 @@ def cmd_scenario_check(args: argparse.Namespace) -> int:
     plan_points(scenario, source)
     check_sensitivity(scenario, source)
     check_calibration(scenario, source, windows="calibration" in scenario.model_fields_set)
-    build_world(scenario.load_data(source), scenario, source=source)
+    world = build_world(scenario.load_data(source), scenario, source=source)
+    if scenario.projection is not None:
+        from sim.projection.job import check_projection
+
+        check_projection(scenario, world.iso3, source)
     labels = ", ".join(f"{s.label} ({s.policy})" for s in scenario.strategies)
     print(
         f"{args.scenario}: ok — {scenario.replications} runs x {len(scenario.strategies)} "
@@ -653,6 +670,31 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_project(args: argparse.Namespace) -> int:
+    """Run a projection and write its outputs (EMA Workbench: the 'project' extra)."""
+    from sim.projection.job import PROJECTION_OUTPUTS, run_projection
+
+    for name, high in (("futures", 100_000), ("replications", 100_000), ("workers", 256)):
+        value = getattr(args, name)
+        if value is not None and not 1 <= value <= high:
+            raise SimInputError(
+                args.scenario, f"--{name} must be between 1 and {high}", field=name
+            )
+    _load_plugins(args)
+    _check_out(args, PROJECTION_OUTPUTS)
+    result = run_projection(
+        args.scenario,
+        out_dir=args.out,
+        futures=args.futures,
+        replications=args.replications,
+        workers=args.workers,
+        overwrite=args.overwrite,
+    )
+    print(result.robustness.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    print(f"\nWrote {result.out_dir} ({result.seconds:.0f} s); see {result.out_dir / 'report.md'}")
+    return 0
+
+
 def _print_traceback(exc: BaseException) -> None:
     """--debug: the full traceback, including a cause hidden by ``raise ... from None``."""
     hidden = exc.__context__ if exc.__cause__ is None and exc.__suppress_context__ else None
@@ -701,6 +743,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("recover", None): cmd_recover,
         ("sensitivity", None): cmd_sensitivity,
         ("dashboard", None): cmd_dashboard,
+        ("project", None): cmd_project,
     }
     key = (args.command, getattr(args, f"{args.command}_command", None))
     log.info("sim %s", " ".join(key_ for key_ in key if key_))

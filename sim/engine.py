@@ -285,6 +285,11 @@ def step(
 _ROW_DTYPE = np.dtype([("run", np.int32), *EVENT_DTYPE.descr])
 
 
+def row_dtype() -> np.dtype:
+    """The layout of :func:`step`'s rows: a ``run`` index, then the event fields."""
+    return _ROW_DTYPE
+
+
 def _industry_weights(policy: Policy, firm: Firm, state: BatchState, world: World) -> np.ndarray:
     """Second-stage logit weights over industries, per run (the core industry gets a bonus)."""
     v = np.zeros((state.n_runs, len(world.industries)))
@@ -327,24 +332,48 @@ def _learn(state: BatchState, done: np.ndarray) -> None:
     state.load += np.bincount(run, weights=LOAD[mode], minlength=n_runs)
 
 
+def close_year(firm: Firm, state: BatchState, done: np.ndarray) -> None:
+    """End a year in which the runs completed ``done`` (rows with a ``run`` field).
+
+    The same two rules :func:`step` applies after its choices — the integration load decays,
+    then completed deals teach the firm — for a year whose deals are given rather than chosen
+    (a projection's warm start replays the record through it, :mod:`sim.projection.warm`).
+    """
+    _decay(firm, state)
+    _learn(state, done)
+
+
 def simulate(
-    world: World, policy: Policy, firm: Firm, draws: tuple[np.ndarray, np.ndarray]
+    world: World,
+    policy: Policy,
+    firm: Firm,
+    draws: tuple[np.ndarray, np.ndarray],
+    state: BatchState | None = None,
+    start: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run a batch of runs from the first to the last year.
+    """Run a batch of runs from year index ``start`` (default the first) to the last year.
 
     Args:
         world: The shared arrays.
         policy: The strategy.
         firm: Firm-level mechanism parameters.
-        draws: The batch's random numbers, as from :func:`draw_batch`.
+        draws: The batch's random numbers, as from :func:`draw_batch` (indexed by the world's
+            year index, so the years before ``start`` are drawn but not used).
+        state: The firm's state at the start of year ``start`` (changed in place); default a
+            firm with no foreign deals. A projection passes the state at the end of the record.
+        start: Index of the first year to step.
 
     Returns:
         ``(events, run)``: the events (``EVENT_DTYPE``) of every run, in run then year then
         opportunity order, and the batch row of each event.
     """
     uniforms, climate = draws
-    state = BatchState(world, uniforms.shape[0], firm.region_spillover)
-    years = [step(world, policy, firm, state, t, uniforms, climate) for t in range(world.n_years)]
+    if state is None:
+        state = BatchState(world, uniforms.shape[0], firm.region_spillover)
+    years = [
+        step(world, policy, firm, state, t, uniforms, climate)
+        for t in range(start, world.n_years)
+    ]
     rows = np.concatenate(years) if years else np.empty(0, dtype=_ROW_DTYPE)
     order = np.argsort(rows["run"], kind="stable")
     rows = rows[order]

@@ -33,6 +33,7 @@ from sim.data.profile import (
 )
 from sim.errors import SimInputError
 from sim.policies import Policy, PolicyParams, get_policy, policy_names, register
+from sim.projection.spec import Projection
 
 #: Entry-point group through which installed packages contribute policies (name = policy name).
 ENTRY_POINT_GROUP = "sim.policies"
@@ -440,6 +441,7 @@ class Scenario(Strict):
     sweep: Sweep | None = Field(None, description="optional parameter sweep")
     calibration: Calibration = Calibration()
     sensitivity: Sensitivity = Sensitivity()
+    projection: Projection | None = Field(None, description="optional `sim project` futures")
 
     @model_validator(mode="before")
     @classmethod
@@ -537,6 +539,24 @@ class Scenario(Strict):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _projection_after_record(self) -> Scenario:
+        if self.projection is None or self.years is None:
+            return self
+        last = self.years[1]
+        if self.projection.horizon <= last:
+            raise ValueError(
+                f"projection.horizon: {self.projection.horizon} must be after the last simulated "
+                f"year {last} (the projection starts the year after)"
+            )
+        for i, b in enumerate(self.projection.uncertainties.barriers):
+            if b.from_year <= last:
+                raise ValueError(
+                    f"projection.uncertainties.barriers[{i}].from_year: {b.from_year} is not "
+                    f"after the record's last simulated year {last}"
+                )
+        return self
+
     @property
     def year_range(self) -> range:
         """The simulated years as a range (the scenario must be resolved: see ``profile``)."""
@@ -594,6 +614,12 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
+    projection = raw.get("projection")
+    if isinstance(projection, dict):
+        start = projection.get("start_from")
+        relative = isinstance(start, str) and start and "\x00" not in start
+        if relative and not Path(start).is_absolute():
+            projection["start_from"] = str((base / start).resolve())
     data = raw.get("data")
     if isinstance(data, dict):
         for key, value in data.items():

@@ -1,0 +1,129 @@
+"""Sample the futures and run every strategy in each with the EMA Workbench.
+
+The uncertainties become EMA ``RealParameter`` ranges sampled by Latin hypercube (seeded from
+the scenario seed), the strategies a ``CategoricalParameter`` lever with one policy per
+strategy, the outcomes ``ScalarOutcome``/``ArrayOutcome`` of :mod:`.model`; ``perform_experiments``
+runs the full factorial futures x strategies with the sequential evaluator, or the
+multiprocessing evaluator when ``workers > 1``. The EMA Workbench is an optional dependency
+(the ``project`` extra), imported only here and in :mod:`.discovery`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import SimInputError
+from sim.modes import MODE_NAMES
+from sim.projection.model import ProjectionModel, outcome_names
+
+#: The one line a user sees when the extra is missing.
+MISSING_EMA = (
+    "sim project needs the EMA Workbench: pip install 'sim[project]' (the 'project' extra)"
+)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Silence the warnings EMA emits on import and from its pandas calls (not ours)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def require_ema(source: str = "sim project") -> ModuleType:
+    """Import ``ema_workbench`` or raise the one-line error naming the extra.
+
+    Raises:
+        SimInputError: when the package is not installed.
+    """
+    try:
+        with quiet():
+            import ema_workbench
+    except ImportError:
+        raise SimInputError(source, MISSING_EMA, field="ema_workbench") from None
+    return ema_workbench
+
+
+@dataclass(frozen=True)
+class Experiments:
+    """Every strategy's outcomes in every future.
+
+    Attributes:
+        table: One row per future and strategy: ``future`` (0-based), ``strategy``, the
+            uncertainties' values and the scalar outcomes.
+        arrays: Array outcomes, aligned with ``table``'s rows (``deals_by_year`` has shape
+            experiments x runs x years).
+        uncertainties: The uncertainties' names (columns of ``table``).
+        years: The projected years.
+    """
+
+    table: pd.DataFrame
+    arrays: dict[str, np.ndarray]
+    uncertainties: list[str]
+    years: list[int]
+
+
+def explore(
+    model: ProjectionModel, labels: list[str], futures: int, seed: int, workers: int = 1
+) -> Experiments:
+    """Sample ``futures`` futures (LHS, seeded) and run every strategy in each.
+
+    Args:
+        model: The function model (one strategy in one future).
+        labels: Strategy labels, the lever's categories.
+        futures: Number of futures.
+        seed: Seeds the Latin hypercube (the scenario seed).
+        workers: Processes; 1 runs in this process (EMA's sequential evaluator).
+    """
+    ema = require_ema()
+    ranges = model.uncertainties.ranges()
+    n_years = len(model.years)
+    world = model.world
+    with quiet():
+        emodel = ema.Model("sim_projection", function=model)
+        emodel.uncertainties = [ema.RealParameter(n, lo, hi) for n, (lo, hi) in ranges.items()]
+        emodel.levers = [ema.CategoricalParameter("strategy", labels)]
+        emodel.outcomes = [
+            *(ema.ScalarOutcome(name) for name in outcome_names(world)),
+            ema.ArrayOutcome("deals_by_year", shape=(model.replications, n_years), dtype=float),
+            ema.ArrayOutcome("mode_by_year", shape=(n_years, len(MODE_NAMES)), dtype=float),
+            ema.ArrayOutcome("region_by_year", shape=(n_years, len(world.regions)), dtype=float),
+            ema.ArrayOutcome("deals_by_market", shape=(world.n_markets,), dtype=float),
+        ]
+        policies = [ema.Sample(label, strategy=label) for label in labels]
+        if workers > 1:
+            evaluator = ema.MultiprocessingEvaluator(emodel, n_processes=workers)
+        else:
+            evaluator = ema.SequentialEvaluator(emodel)
+        with evaluator:
+            experiments, outcomes = evaluator.perform_experiments(
+                scenarios=futures,
+                policies=policies,
+                uncertainty_sampling_kwargs={"rng": np.random.default_rng(seed)},
+                log_progress=True,
+            )
+    names = list(ranges)
+    # EMA names scenarios with a process-wide counter: number them 0.. in order of appearance.
+    order = {name: i for i, name in enumerate(dict.fromkeys(experiments["scenario"]))}
+    table = pd.DataFrame(
+        {
+            "future": experiments["scenario"].map(order).astype(int).to_numpy(),
+            "strategy": experiments["strategy"].astype(str).to_numpy(),
+        }
+    )
+    for name in names:
+        table[name] = experiments[name].astype(float).to_numpy()
+    for name in outcome_names(world):
+        table[name] = np.asarray(outcomes[name], dtype=float)
+    arrays = {
+        k: np.asarray(outcomes[k], dtype=float)
+        for k in ("deals_by_year", "mode_by_year", "region_by_year", "deals_by_market")
+    }
+    return Experiments(table=table, arrays=arrays, uncertainties=names, years=model.years)

@@ -1,0 +1,304 @@
+"""The ``sim project`` command: futures x strategies, then tables, figures and a report.
+
+Everything is written into a temporary folder beside the target and swapped in when complete
+(:func:`sim.io.atomic_dir`): a folder holding the user's own files is never replaced without
+``--overwrite``, and a failed run leaves the previous results untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.ensemble import encode_record
+from sim.data.record import history as record_history
+from sim.errors import SimInputError
+from sim.io import MARKER, atomic_dir, check_output_dir
+from sim.modes import MODE_NAMES
+from sim.projection.discovery import discover
+from sim.projection.exploration import Experiments, explore, require_ema
+from sim.projection.futures import carried_forward, unknown_markets
+from sim.projection.model import Lever, ProjectionModel
+from sim.projection.plots import fan_chart, mix_chart
+from sim.projection.report import report_text
+from sim.projection.robustness import criterion_text, robustness_table, satisfices
+from sim.projection.spec import Projection
+from sim.scenario import Scenario, Strategy, load_scenario
+from sim.world import build_world
+
+#: What ``sim project`` writes into its folder.
+PROJECTION_OUTPUTS = frozenset(
+    {
+        "experiments.csv",
+        "yearly.csv",
+        "mix_by_year.csv",
+        "robustness.csv",
+        "robustness.md",
+        "prim_boxes.csv",
+        "carried_forward.csv",
+        "figures",
+        "report.md",
+        "manifest.json",
+        MARKER,
+    }
+)
+#: Most strategies one projection compares (figure panels stay readable).
+MAX_STRATEGIES = 12
+
+
+@dataclass(frozen=True)
+class ProjectionRun:
+    """What ``sim project`` produced."""
+
+    out_dir: Path
+    robustness: pd.DataFrame
+    boxes: pd.DataFrame
+    experiments: Experiments
+    seconds: float
+
+
+def _strategies(scenario: Scenario, spec: Projection, source: str) -> list[Strategy]:
+    """The scenario's strategies, with calibrated params and firm values from ``start_from``."""
+    if spec.start_from is None:
+        return list(scenario.strategies)
+    try:
+        calibrated = load_scenario(spec.start_from)
+    except SimInputError as exc:
+        raise SimInputError(source, str(exc), field="projection.start_from") from None
+    fitted = {s.label: s for s in calibrated.strategies}
+    out = []
+    for strategy in scenario.strategies:
+        fit = fitted.get(strategy.label)
+        if fit is None or fit.policy != strategy.policy:
+            raise SimInputError(
+                source,
+                f"{spec.start_from} has no strategy {strategy.label!r} with policy "
+                f"{strategy.policy!r} to start from",
+                field="projection.start_from",
+            )
+        base = calibrated.firm.model_dump(exclude_defaults=True, exclude={"profile"})
+        firm = {**base, **fit.firm}
+        out.append(strategy.model_copy(update={"params": fit.params, "firm": firm}))
+    return out
+
+
+def check_projection(
+    scenario: Scenario, iso3: tuple[str, ...], source: str, strategies: list[Strategy] | None = None
+) -> None:
+    """Reject a projection ``sim project`` could not run, before any run.
+
+    Checks the ``start_from`` file and its labels, record-copying strategies, and the markets
+    the barrier paths name (``sim scenario check`` calls it too).
+
+    Raises:
+        SimInputError: naming the scenario file and the field.
+    """
+    spec = scenario.projection
+    if spec is None:
+        raise SimInputError(
+            source, "has no projection: section (see README, Projections)", field="projection"
+        )
+    if strategies is None:
+        strategies = _strategies(scenario, spec, source)
+    if len(strategies) > MAX_STRATEGIES:
+        raise SimInputError(
+            source, f"at most {MAX_STRATEGIES} strategies in a projection", field="strategies"
+        )
+    for i, s in enumerate(strategies):
+        if s.policy_class().matches_record_counts:
+            raise SimInputError(
+                source,
+                f"strategy {s.label!r} copies the record's yearly counts, and there is no record "
+                "after its last year; leave it out of a projection",
+                field=f"strategies[{i}].policy",
+            )
+    for i, b in enumerate(spec.uncertainties.barriers):
+        bad = unknown_markets(iso3, b.markets)
+        if bad:
+            raise SimInputError(
+                source,
+                f"{bad[0]!r} names no market in markets.csv",
+                field=f"projection.uncertainties.barriers[{i}].markets",
+            )
+
+
+def _yearly(ex: Experiments, record: pd.Series) -> pd.DataFrame:
+    """Deals per year per strategy: quantiles over futures x runs, plus the record's years."""
+    rows = []
+    for year, count in record.items():
+        rows.append({"strategy": "record", "year": int(year), "median": float(count)})
+    labels = list(dict.fromkeys(ex.table["strategy"]))
+    for label in labels:
+        runs = ex.arrays["deals_by_year"][(ex.table["strategy"] == label).to_numpy()]
+        runs = runs.reshape(-1, len(ex.years))
+        q = np.quantile(runs, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+        for j, year in enumerate(ex.years):
+            rows.append(
+                {
+                    "strategy": label,
+                    "year": year,
+                    "p5": q[0, j],
+                    "p25": q[1, j],
+                    "median": q[2, j],
+                    "p75": q[3, j],
+                    "p95": q[4, j],
+                    "mean": float(runs[:, j].mean()),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["strategy", "year", "p5", "p25", "median", "p75", "p95", "mean"]
+    )
+
+
+def _mix(ex: Experiments, regions: tuple[str, ...]) -> pd.DataFrame:
+    """Mean completed deals per run by mode and by region, per strategy and year (over futures)."""
+    rows = []
+    for label in dict.fromkeys(ex.table["strategy"]):
+        mine = (ex.table["strategy"] == label).to_numpy()
+        for kind, key, names in (
+            ("mode", "mode_by_year", MODE_NAMES),
+            ("region", "region_by_year", regions),
+        ):
+            mean = ex.arrays[key][mine].mean(axis=0)
+            for j, year in enumerate(ex.years):
+                for k, name in enumerate(names):
+                    rows.append(
+                        {
+                            "strategy": label,
+                            "year": year,
+                            "kind": kind,
+                            "category": name,
+                            "deals": float(mean[j, k]),
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("sim", "ema_workbench", "numpy", "pandas", "scipy"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def run_projection(
+    scenario_path: str | Path,
+    out_dir: str | Path | None = None,
+    futures: int | None = None,
+    replications: int | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    results_root: str | Path = "results",
+) -> ProjectionRun:
+    """Run ``sim project`` (see the module docstring); returns the tables it wrote.
+
+    Raises:
+        SimInputError: bad scenario, projection section, output folder, or a missing extra.
+    """
+    start = time.perf_counter()
+    source = str(scenario_path)
+    scenario = load_scenario(scenario_path)
+    spec = scenario.projection
+    if spec is None:
+        raise SimInputError(
+            source, "has no projection: section (see README, Projections)", field="projection"
+        )
+    require_ema(source)
+    n_futures = futures or spec.futures
+    n_reps = replications or spec.replications
+    target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-projection"
+    check_output_dir(target, overwrite=overwrite, known=PROJECTION_OUTPUTS)
+    data = scenario.load_data(source)
+    world = build_world(data, scenario, source=source)
+    strategies = _strategies(scenario, spec, source)
+    check_projection(scenario, world.iso3, source, strategies)
+    history = record_history(data, scenario.scope, scenario.history.coding)
+    record = encode_record(history, world)
+    levers = [
+        Lever(s.label, s.policy_class()(s.make_params()), s.firm_for(scenario.firm))
+        for s in strategies
+    ]
+    model = ProjectionModel(
+        world,
+        record,
+        levers,
+        scenario.firm,
+        spec.uncertainties,
+        spec.horizon,
+        scenario.seed,
+        n_reps,
+        data.indicators,
+    )
+    labels = [s.label for s in strategies]
+    t0 = time.perf_counter()
+    ex = explore(model, labels, n_futures, scenario.seed, workers)
+    runs_s = time.perf_counter() - t0
+    rules = spec.robustness
+    ok = satisfices(ex.table, rules)
+    table = ex.table.assign(satisfices=ok)
+    robust = robustness_table(table, rules)
+    boxes = discover(table, ok, ex.uncertainties, spec.uncertainties.ranges())
+    done = record[record["blocked"] == 0]
+    record_years = pd.Series(done["year"]).value_counts().reindex(world.years, fill_value=0)
+    yearly = _yearly(ex, record_years)
+    mix = _mix(ex, world.regions)
+    carried = carried_forward(world, ex.years, data.indicators)
+    with atomic_dir(
+        target, overwrite=overwrite, known=PROJECTION_OUTPUTS, command="project"
+    ) as tmp:
+        table.to_csv(tmp / "experiments.csv", index=False)
+        yearly.to_csv(tmp / "yearly.csv", index=False)
+        mix.to_csv(tmp / "mix_by_year.csv", index=False)
+        robust.to_csv(tmp / "robustness.csv", index=False)
+        (tmp / "robustness.md").write_text(
+            robust.to_markdown(index=False, floatfmt=".3g") + "\n", encoding="utf-8"
+        )
+        boxes.to_csv(tmp / "prim_boxes.csv", index=False)
+        carried.to_csv(tmp / "carried_forward.csv", index=False)
+        figures = tmp / "figures"
+        figures.mkdir()
+        fan_chart(yearly, labels, figures / "fan_chart.png", scenario.name)
+        mix_chart(mix, labels, "mode", figures / "mode_mix.png")
+        mix_chart(mix, labels, "region", figures / "region_mix.png")
+        seconds = time.perf_counter() - start
+        manifest = {
+            "command": "sim project",
+            "scenario": scenario.name,
+            "scenario_file": str(Path(scenario_path).resolve()),
+            "seed": scenario.seed,
+            "record_years": [int(world.years[0]), int(world.years[-1])],
+            "projected_years": [ex.years[0], ex.years[-1]],
+            "futures": n_futures,
+            "replications": n_reps,
+            "strategies": {
+                s.label: {"policy": s.policy, "params": s.params, "firm": s.firm}
+                for s in strategies
+            },
+            "start_from": spec.start_from,
+            "uncertainties": spec.uncertainties.ranges(),
+            "robustness": {
+                "outcome": rules.outcome,
+                "direction": rules.direction,
+                "satisficing": criterion_text(rules),
+            },
+            "random_numbers": "run r of strategy L in a future: SeedSequence(seed, spawn_key="
+            "(stream_key(L), future_point(values), r)); futures: EMA LHS seeded with seed",
+            "versions": _versions(),
+            "timings_s": {"runs": round(runs_s, 2), "total": round(seconds, 2)},
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+        (tmp / "report.md").write_text(
+            report_text(scenario, spec, ex, robust, boxes, carried, rules, n_reps, seconds),
+            encoding="utf-8",
+        )
+    return ProjectionRun(target, robust, boxes, ex, seconds)
