@@ -102,7 +102,12 @@ def kogut_singh(hof: pd.DataFrame, home: str) -> pd.DataFrame:
 
 
 def development(indicators: pd.DataFrame) -> pd.Series:
-    gdp = indicators[indicators["indicator"] == "gdp_pc_usd"].groupby("iso3")["value"].mean()
+    """Development class from mean GDP per capita over the record years 2010-2021 only.
+
+    The indicator file now runs to 2030 (projections); the class stays defined on the record.
+    """
+    rows = (indicators["indicator"] == "gdp_pc_usd") & indicators["year"].between(2010, 2021)
+    gdp = indicators[rows].groupby("iso3")["value"].mean()
     return (gdp >= MATURE_GDP_PC).map({True: "mature", False: "emerging"})
 
 
