@@ -87,6 +87,14 @@ WEO_NAMES = {
     "Chile": "CHL",
     "China": "CHN",
     "Colombia": "COL",
+    "Czech Republic": "CZE",
+    "Denmark": "DNK",
+    "Egypt": "EGY",
+    "Ethiopia": "ETH",
+    "Finland": "FIN",
+    "France": "FRA",
+    "Germany": "DEU",
+    "Ghana": "GHA",
 }
 CORE = ("gdp_pc_usd", "gdp_growth_pct", "population", "internet_users_pct")
 COLUMNS = ["iso3", "indicator", "year", "value", "method", "source", "vintage"]
