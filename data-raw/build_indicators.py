@@ -95,6 +95,13 @@ WEO_NAMES = {
     "France": "FRA",
     "Germany": "DEU",
     "Ghana": "GHA",
+    "Hong Kong SAR": "HKG",
+    "Ireland": "IRL",
+    "Israel": "ISR",
+    "Italy": "ITA",
+    "Japan": "JPN",
+    "Kazakhstan": "KAZ",
+    "Korea": "KOR",
 }
 CORE = ("gdp_pc_usd", "gdp_growth_pct", "population", "internet_users_pct")
 COLUMNS = ["iso3", "indicator", "year", "value", "method", "source", "vintage"]
