@@ -102,6 +102,8 @@ WEO_NAMES = {
     "Japan": "JPN",
     "Kazakhstan": "KAZ",
     "Korea": "KOR",
+    "Luxembourg": "LUX",
+    "Malaysia": "MYS",
 }
 CORE = ("gdp_pc_usd", "gdp_growth_pct", "population", "internet_users_pct")
 COLUMNS = ["iso3", "indicator", "year", "value", "method", "source", "vintage"]
