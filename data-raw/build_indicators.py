@@ -104,6 +104,12 @@ WEO_NAMES = {
     "Korea": "KOR",
     "Luxembourg": "LUX",
     "Malaysia": "MYS",
+    "Mexico": "MEX",
+    "Morocco": "MAR",
+    "Myanmar": "MMR",
+    "Nepal": "NPL",
+    "Netherlands": "NLD",
+    "New Zealand": "NZL",
 }
 CORE = ("gdp_pc_usd", "gdp_growth_pct", "population", "internet_users_pct")
 COLUMNS = ["iso3", "indicator", "year", "value", "method", "source", "vintage"]
