@@ -110,6 +110,20 @@ WEO_NAMES = {
     "Nepal": "NPL",
     "Netherlands": "NLD",
     "New Zealand": "NZL",
+    "Nigeria": "NGA",
+    "Norway": "NOR",
+    "Pakistan": "PAK",
+    "Peru": "PER",
+    "Philippines": "PHL",
+    "Poland": "POL",
+    "Qatar": "QAT",
+    "Russia": "RUS",
+    "Rwanda": "RWA",
+    "Saudi Arabia": "SAU",
+    "Singapore": "SGP",
+    "South Africa": "ZAF",
+    "Spain": "ESP",
+    "Sri Lanka": "LKA",
 }
 CORE = ("gdp_pc_usd", "gdp_growth_pct", "population", "internet_users_pct")
 COLUMNS = ["iso3", "indicator", "year", "value", "method", "source", "vintage"]
