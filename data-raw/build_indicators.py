@@ -124,6 +124,12 @@ WEO_NAMES = {
     "South Africa": "ZAF",
     "Spain": "ESP",
     "Sri Lanka": "LKA",
+    "Sweden": "SWE",
+    "Switzerland": "CHE",
+    "Thailand": "THA",
+    "Türkiye": "TUR",
+    "United Arab Emirates": "ARE",
+    "Vietnam": "VNM",
 }
 CORE = ("gdp_pc_usd", "gdp_growth_pct", "population", "internet_users_pct")
 COLUMNS = ["iso3", "indicator", "year", "value", "method", "source", "vintage"]
