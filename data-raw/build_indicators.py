@@ -1,40 +1,142 @@
-"""Build sim/data/market_indicators.csv (long format) from the sourced tables in data-raw/sources/.
+"""Build sim/data/market_indicators.csv (long format, 2010-2030) from the sourced inputs.
 
-Run from the repository root: ``python data-raw/build_indicators.py``. Inputs:
+Run from the repository root: ``python data-raw/build_indicators.py`` (after ``build_wdi.py``).
+The output is deterministic: rows sorted by ``iso3, indicator, year``.
+
+Countries: the markets in ``data-raw/country_list.csv`` plus China and Hong Kong
+(``EXTRA_COUNTRIES`` of ``build_wdi.py``), so that a firm from another home country can count them
+as markets.
+
+Inputs:
 
 - ``sources/wdi.csv``: World Bank WDI values (iso3, year, indicator code, value, source, vintage),
-  copied from the public WDI file named in each row's ``source``.
+  copied from the public WDI file named in each row's ``source`` (years 2010-2022).
 - ``sources/doing_business.csv``: World Bank Doing Business DB score / rank by edition.
 - ``sources/unctad_b2c.csv``: UNCTAD B2C E-commerce Index ranks by edition (as reported in news).
+- ``inputs/weo_oct2023_rows.csv``: rows of the IMF World Economic Outlook, October 2023, copied
+  verbatim from the public reshaped copy named in ``WEO_SOURCE`` (one row per country and year,
+  2022-2028); ``inputs/weo_oct2023_extract.csv``: earlier value-by-value transcriptions from the
+  same copy for countries whose rows were not copied again (checked against the rows where both
+  exist).
 
-Fill rule, applied to the WDI indicators and the Doing Business rank only (every filled row says
-so in ``method``): within a market's observed span a missing year is linearly interpolated; before
-the first observation the first value is carried backward, after the last the last value is carried
-forward. A market with no observation of an indicator gets no rows (a documented gap).
-Doing Business values are placed at the year their data refer to (an edition DBnnnn measures year
-nnnn-1), not the edition's name. The sparse DB2020 scores and UNCTAD ranks are
-kept as observed only (no fill). UNCTAD ranks sit at the edition's year.
+Record years 2010-2021 (unchanged rule). Fill rule, applied to the WDI indicators and the Doing
+Business rank only (every filled row says so in ``method``): within a country's observed span a
+missing year is linearly interpolated; before the first observation the first value is carried
+backward, after the last the last value is carried forward. Doing Business values sit at the year
+their data refer to (edition DBnnnn measures year nnnn-1). DB2020 scores and UNCTAD ranks are kept
+as observed only (no fill). These rows are computed from inputs up to 2021 only, so adding later
+data never changes them.
+
+Years 2022-2030, the four core indicators and the Doing Business rank, for every country:
+
+- ``observed``: a WDI value (2022 GDP per capita for every country; 2022 growth and population
+  for China and Hong Kong, the only countries whose 2022 long-format WDI lines were copied).
+- ``projection``: a WEO October 2023 value (``NGDPDPC`` current US$, ``NGDP_RPCH`` %, ``LP``
+  millions written in persons) for 2022 (only where WDI is blank) to 2028. For 2022 the WEO value
+  is largely IMF history or staff estimate; it is marked ``projection`` because it is taken from
+  the projection release, not from WDI.
+- ``carried_forward``: the last available value carried flat; the vintage says which year's value
+  (``(value of YYYY)``). Used for 2029-2030 of the WEO series (the release ends in 2028), for every
+  year of internet use (no official projection exists) and of the Doing Business rank (the series
+  ended with DB2020), and for any country or series with no WEO value (a listed gap).
 """
 
 from __future__ import annotations
 
+import csv
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "data-raw" / "sources"
+INPUTS = ROOT / "data-raw" / "inputs"
+sys.path.insert(0, str(ROOT / "data-raw"))
+from build_wdi import EXTRA_COUNTRIES  # noqa: E402
+
 YEARS = list(range(2010, 2022))
+FUTURE = list(range(2022, 2031))
 WDI_NAMES = {
     "NY.GDP.PCAP.CD": "gdp_pc_usd",
     "NY.GDP.MKTP.KD.ZG": "gdp_growth_pct",
     "SP.POP.TOTL": "population",
     "IT.NET.USER.ZS": "internet_users_pct",
 }
+WEO_SOURCE = (
+    "IMF WEO via github:gjm826f8/NUS-CS5346-Group-8-Project/WEOOct2023all.csv"
+    "@e9ee32893aac938c3623a92134413f87eae7af75"
+)
+WEO_VINTAGE = "IMF WEO October 2023"
+WEO_LAST_YEAR = 2028
+#: Column positions (0-based) in a row of the reshaped WEO copy: the second "GDP, constant prices"
+#: column is NGDP_RPCH (percent change), the second "GDP per capita, current prices" column is
+#: NGDPDPC (U.S. dollars), "Population" is LP (millions).
+WEO_COLUMNS = {"gdp_growth_pct": 4, "gdp_pc_usd": 12, "population": 29}
+WEO_EXTRACT_CODES = {"gdp_growth_pct": "NGDP_RPCH", "gdp_pc_usd": "NGDPDPC", "population": "LP"}
+#: Country names as spelled in the WEO copy, for the countries we read.
+WEO_NAMES = {
+    "Argentina": "ARG",
+    "Australia": "AUS",
+    "Austria": "AUT",
+    "Bangladesh": "BGD",
+    "Belgium": "BEL",
+    "Brazil": "BRA",
+    "Cambodia": "KHM",
+    "Canada": "CAN",
+    "Chile": "CHL",
+    "China": "CHN",
+    "Colombia": "COL",
+    "Czech Republic": "CZE",
+    "Denmark": "DNK",
+    "Egypt": "EGY",
+    "Ethiopia": "ETH",
+    "Finland": "FIN",
+    "France": "FRA",
+    "Germany": "DEU",
+    "Ghana": "GHA",
+    "Hong Kong SAR": "HKG",
+    "Ireland": "IRL",
+    "Israel": "ISR",
+    "Italy": "ITA",
+    "Japan": "JPN",
+    "Kazakhstan": "KAZ",
+    "Korea": "KOR",
+    "Luxembourg": "LUX",
+    "Malaysia": "MYS",
+    "Mexico": "MEX",
+    "Morocco": "MAR",
+    "Myanmar": "MMR",
+    "Nepal": "NPL",
+    "Netherlands": "NLD",
+    "New Zealand": "NZL",
+    "Nigeria": "NGA",
+    "Norway": "NOR",
+    "Pakistan": "PAK",
+    "Peru": "PER",
+    "Philippines": "PHL",
+    "Poland": "POL",
+    "Qatar": "QAT",
+    "Russia": "RUS",
+    "Rwanda": "RWA",
+    "Saudi Arabia": "SAU",
+    "Singapore": "SGP",
+    "South Africa": "ZAF",
+    "Spain": "ESP",
+    "Sri Lanka": "LKA",
+    "Sweden": "SWE",
+    "Switzerland": "CHE",
+    "Thailand": "THA",
+    "Türkiye": "TUR",
+    "United Arab Emirates": "ARE",
+    "Vietnam": "VNM",
+}
+CORE = ("gdp_pc_usd", "gdp_growth_pct", "population", "internet_users_pct")
+COLUMNS = ["iso3", "indicator", "year", "value", "method", "source", "vintage"]
 
 
 def filled(obs: pd.DataFrame) -> pd.DataFrame:
-    """Complete one market's one-indicator series over YEARS by the documented fill rule."""
+    """Complete one country's one-indicator series over YEARS by the documented fill rule."""
     obs = obs.drop_duplicates("year").set_index("year").sort_index()
     if obs.empty:
         return obs.reset_index()
@@ -76,9 +178,10 @@ def filled(obs: pd.DataFrame) -> pd.DataFrame:
 FILLED = {*WDI_NAMES.values(), "db_rank"}
 
 
-def complete(long: pd.DataFrame, markets: list[str]) -> pd.DataFrame:
+def complete(long: pd.DataFrame, countries: list[str]) -> pd.DataFrame:
+    """The 2010-2021 rows: observed values and the documented fills, per country and indicator."""
     parts = []
-    for (iso3, name), obs in long[long["iso3"].isin(markets)].groupby(["iso3", "indicator"]):
+    for (iso3, name), obs in long[long["iso3"].isin(countries)].groupby(["iso3", "indicator"]):
         obs = obs[["year", "value", "source", "vintage"]]
         if name in FILLED:
             part = filled(obs)
@@ -90,11 +193,110 @@ def complete(long: pd.DataFrame, markets: list[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def read_weo() -> pd.DataFrame:
+    """WEO October 2023 values (iso3, indicator, year, value) from the verbatim rows and extract.
+
+    Raises SystemExit(2) naming the file when a row is malformed or the two inputs disagree.
+    """
+    path = INPUTS / "weo_oct2023_rows.csv"
+    out: dict[tuple[str, str, int], float] = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        if header[:3] != ["year", "country", "country_code"] or len(header) != 47:
+            sys.exit(f"{path}: unexpected header (field: header)")
+        for row in reader:
+            if len(row) != len(header) or row[1] not in WEO_NAMES:
+                sys.exit(f"{path}: bad row {row[:3]} (field: country)")
+            iso3, year = WEO_NAMES[row[1]], int(row[0])
+            for name, col in WEO_COLUMNS.items():
+                if row[col] in ("", "n/a", "--"):
+                    continue
+                value = float(row[col])
+                out[(iso3, name, year)] = round(value * 1e6) if name == "population" else value
+    extract_path = INPUTS / "weo_oct2023_extract.csv"
+    extract = pd.read_csv(extract_path)
+    for rec in extract.itertuples(index=False):
+        for name, code in WEO_EXTRACT_CODES.items():
+            value = getattr(rec, code)
+            if pd.isna(value):
+                continue
+            value = round(float(value) * 1e6) if name == "population" else float(value)
+            key = (rec.iso3, name, int(rec.year))
+            if key in out and out[key] != value:
+                sys.exit(f"{extract_path}: {key} is {value}, the verbatim row says {out[key]}")
+            out[key] = value
+    return pd.DataFrame(
+        [(k[0], k[1], k[2], v) for k, v in out.items()],
+        columns=["iso3", "indicator", "year", "value"],
+    )
+
+
+def row(
+    iso3: str, name: str, year: int, value: object, method: str, source: str, vintage: str
+) -> dict[str, object]:
+    """One output row."""
+    return {
+        "iso3": iso3,
+        "indicator": name,
+        "year": year,
+        "value": value,
+        "method": method,
+        "source": source,
+        "vintage": vintage,
+    }
+
+
+def extend(
+    hist: pd.DataFrame, wdi: pd.DataFrame, weo: pd.DataFrame, countries: list[str]
+) -> pd.DataFrame:
+    """The 2022-2030 rows of the core indicators and the Doing Business rank (module docstring)."""
+    obs = {(r.iso3, r.indicator, int(r.year)): r for r in wdi.itertuples(index=False)}
+    proj = {(r.iso3, r.indicator, int(r.year)): r.value for r in weo.itertuples(index=False)}
+    rows: list[dict[str, object]] = []
+    for iso3 in countries:
+        for name in (*CORE, "db_rank"):
+            own = hist[(hist["iso3"] == iso3) & (hist["indicator"] == name)]
+            if own.empty:
+                continue
+            observed = own[own["method"] == "observed"].sort_values("year")
+            last = observed.iloc[-1]
+            last_value, last_year = last["value"], int(last["year"])
+            last_source, last_vintage = last["source"], last["vintage"]
+            for year in FUTURE:
+                if (iso3, name, year) in obs:
+                    r = obs[(iso3, name, year)]
+                    rows.append(row(iso3, name, year, r.value, "observed", r.source, r.vintage))
+                    last_value, last_year = r.value, year
+                    last_source, last_vintage = r.source, r.vintage
+                elif (iso3, name, year) in proj:
+                    value = proj[(iso3, name, year)]
+                    rows.append(row(iso3, name, year, value, "projection", WEO_SOURCE, WEO_VINTAGE))
+                    last_value, last_year = value, year
+                    last_source, last_vintage = WEO_SOURCE, WEO_VINTAGE
+                else:
+                    rows.append(
+                        row(
+                            iso3,
+                            name,
+                            year,
+                            last_value,
+                            "carried_forward",
+                            last_source,
+                            f"{last_vintage} (value of {last_year})",
+                        )
+                    )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
 def main() -> None:
-    markets = pd.read_csv(ROOT / "data-raw" / "market_list.csv")["iso3"].tolist()
+    """Write the file and print counts by method and the carried (not projected) series."""
+    markets = pd.read_csv(ROOT / "data-raw" / "country_list.csv")["iso3"].tolist()
+    countries = list(dict.fromkeys([*markets, *EXTRA_COUNTRIES]))
     wdi = pd.read_csv(SRC / "wdi.csv")
     wdi["indicator"] = wdi["indicator"].map(WDI_NAMES)
-    wdi = wdi[wdi["year"].isin(YEARS)]
+    wdi_hist = wdi[wdi["year"].isin(YEARS)]
+    wdi_future = wdi[wdi["year"].isin(FUTURE)]
 
     db = pd.read_csv(SRC / "doing_business.csv")
     edition_year = db["edition"].str.removeprefix("DB").astype(int)
@@ -103,7 +305,7 @@ def main() -> None:
         year=edition_year - 1,
         vintage="World Bank Doing Business " + db["edition"],
     )
-    frames = [wdi, db[["iso3", "year", "indicator", "value", "source", "vintage"]]]
+    frames = [wdi_hist, db[["iso3", "year", "indicator", "value", "source", "vintage"]]]
     b2c_path = SRC / "unctad_b2c.csv"
     if b2c_path.exists():
         b2c = pd.read_csv(b2c_path)
@@ -115,13 +317,24 @@ def main() -> None:
         )
         frames.append(b2c[["iso3", "year", "indicator", "value", "source", "vintage"]])
     long = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
-    out = complete(long, markets)
-    out = out.sort_values(["iso3", "indicator", "year"])
+    hist = complete(long, countries)
+    future = extend(hist, wdi_future, read_weo(), countries)
+    out = pd.concat([hist[COLUMNS], future], ignore_index=True)
+    out = out.sort_values(["iso3", "indicator", "year"]).reset_index(drop=True)
     out.to_csv(ROOT / "sim" / "data" / "market_indicators.csv", index=False)
-    counts = out.groupby(["indicator", "method"]).size().unstack(fill_value=0)
-    print(counts.to_string())
-    have = out.groupby("indicator")["iso3"].nunique()
-    print("markets with each indicator:\n" + have.to_string())
+
+    print(f"{len(out)} rows, {out['iso3'].nunique()} countries")
+    span = pd.cut(
+        out["year"],
+        [2009, 2021, 2022, 2028, 2030],
+        labels=["2010-21", "2022", "2023-28", "2029-30"],
+    )
+    print(out.groupby([span, "method"], observed=True).size().unstack(fill_value=0).to_string())
+    projected = set(future.loc[future["method"] == "projection", "iso3"])
+    print("no WEO projection (gdp_pc_usd, gdp_growth_pct, population carried forward):")
+    print("  ", " ".join(c for c in countries if c not in projected) or "none")
+    with_db = set(out.loc[out["indicator"] == "db_rank", "iso3"])
+    print("no Doing Business rank:", " ".join(c for c in countries if c not in with_db) or "none")
 
 
 if __name__ == "__main__":

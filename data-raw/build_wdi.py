@@ -1,9 +1,12 @@
 """Turn the verbatim WDI extracts in data-raw/sources/wdi_raw/ into data-raw/sources/wdi.csv.
 
-Each file in ``wdi_raw/`` holds, under the source file's own header, our markets' lines copied
+Each file in ``wdi_raw/`` holds, under the source file's own header, the lines of our countries
+(the markets in ``country_list.csv`` plus China and Hong Kong, see ``EXTRA_COUNTRIES``) copied
 verbatim from a public copy of World Bank WDI data (repository, path and commit in SOURCES). Values
-are kept as the exact strings found there; an empty cell is a gap (no row). Run from the repository
-root: ``python data-raw/build_wdi.py`` (then ``build_indicators.py`` and ``build_markets.py``).
+are kept as the exact strings found there; an empty cell is a gap (no row). Years 2010-2022: the
+wide files carry 2022 where the release has it; the long extracts carry 2022 only for China and
+Hong Kong (the lines copied for the markets stop at 2021). Run from the repository root:
+``python data-raw/build_wdi.py`` (then ``build_indicators.py`` and ``build_countries.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data-raw" / "sources" / "wdi_raw"
-YEARS = range(2010, 2022)
+YEARS = range(2010, 2023)
+#: Countries that are not markets of the reference firm but get indicator rows: China is the
+#: reference firm's home (a market for firms from elsewhere), Hong Kong its nearest offshore hub.
+EXTRA_COUNTRIES = ("CHN", "HKG")
 WDI_SNAPSHOT = "datasets/world-development-indicators"
 SOURCES = {
     "NY.GDP.PCAP.CD": {
@@ -67,7 +73,8 @@ def read_long(path: Path) -> dict[tuple[str, int], str]:
 
 
 def main() -> None:
-    markets = pd.read_csv(ROOT / "data-raw" / "market_list.csv")["iso3"].tolist()
+    markets = pd.read_csv(ROOT / "data-raw" / "country_list.csv")["iso3"].tolist()
+    markets = list(dict.fromkeys([*markets, *EXTRA_COUNTRIES]))
     rows, gaps = [], []
     for code, spec in SOURCES.items():
         reader = read_wide if spec["fmt"] == "wide" else read_long

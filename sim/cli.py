@@ -677,9 +677,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     for name, high in (("futures", 100_000), ("replications", 100_000), ("workers", 256)):
         value = getattr(args, name)
         if value is not None and not 1 <= value <= high:
-            raise SimInputError(
-                args.scenario, f"--{name} must be between 1 and {high}", field=name
-            )
+            raise SimInputError(args.scenario, f"--{name} must be between 1 and {high}", field=name)
     _load_plugins(args)
     _check_out(args, PROJECTION_OUTPUTS)
     result = run_projection(

@@ -371,8 +371,7 @@ def simulate(
     if state is None:
         state = BatchState(world, uniforms.shape[0], firm.region_spillover)
     years = [
-        step(world, policy, firm, state, t, uniforms, climate)
-        for t in range(start, world.n_years)
+        step(world, policy, firm, state, t, uniforms, climate) for t in range(start, world.n_years)
     ]
     rows = np.concatenate(years) if years else np.empty(0, dtype=_ROW_DTYPE)
     order = np.argsort(rows["run"], kind="stable")

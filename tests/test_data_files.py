@@ -43,16 +43,17 @@ def test_core_indicators_complete_for_every_market_and_year():
     data = load_dataset()
     core = data.indicators[data.indicators["indicator"].isin(CORE_INDICATORS)]
     per = core.groupby(["iso3", "indicator"])["year"].nunique()
-    n_years = RECORD_YEARS[1] - RECORD_YEARS[0] + 1
-    assert (per == n_years).all()
+    assert (per == 2030 - 2010 + 1).all()  # the record years and the projection years
     assert len(per) == len(data.markets) * len(CORE_INDICATORS)
 
 
 def test_filled_indicator_values_are_marked_and_observed_values_dominate():
     ind = load_dataset().indicators
-    core = ind[ind["indicator"].isin(CORE_INDICATORS)]
+    core = ind[ind["indicator"].isin(CORE_INDICATORS) & ind["year"].between(*RECORD_YEARS)]
     share_observed = (core["method"] == "observed").mean()
     assert share_observed > 0.9
+    future = ind[ind["year"] > 2022]
+    assert set(future["method"]) <= {"projection", "carried_forward"}
 
 
 def test_distances_are_great_circle_from_beijing():

@@ -187,4 +187,5 @@ def test_a_users_firm_folder_runs_from_a_scenario_next_to_it(tmp_path):
     assert main(["run", str(scenario), "--out", str(out), "--executor", "serial"]) == 0
     events = pd.read_csv(out / "events.csv")
     assert len(events) > 0
-    assert "KOR" not in set(events["country_iso3"])
+    assert "KOR" not in set(events["iso3"])
+    assert "CHN" in set(events["iso3"])  # a market for a firm from outside China

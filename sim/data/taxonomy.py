@@ -80,12 +80,14 @@ CORE_INDICATORS: tuple[str, ...] = (
     "population",
     "internet_users_pct",
 )
-#: How an indicator value was obtained; anything but ``observed`` is a documented fill.
+#: How an indicator value was obtained; anything but ``observed`` is a documented fill, except
+#: ``projection``: a value taken from a projection release (IMF World Economic Outlook).
 INDICATOR_METHODS: tuple[str, ...] = (
     "observed",
     "carried_backward",
     "carried_forward",
     "interpolated",
+    "projection",
 )
 
 #: Kinds of dated host barrier events.

@@ -1,0 +1,114 @@
+"""The 2010-2030 indicator file: complete for 59 countries, sourced, and unchanged where it existed.
+
+Reads ``sim/data/market_indicators.csv`` directly with pandas: the file covers every country of
+``countries.csv`` (so a firm from any listed home country finds its markets' data), not only one
+firm's markets.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.data.taxonomy import CORE_INDICATORS, INDICATOR_METHODS, INDICATORS
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "sim" / "data"
+YEARS = range(2010, 2031)
+EXTRA = ("CHN", "HKG")
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    """The shipped indicator file."""
+    return pd.read_csv(DATA / "market_indicators.csv")
+
+
+@pytest.fixture(scope="module")
+def countries() -> list[str]:
+    """Every country of the country table (57 markets of the reference firm, China, Hong Kong)."""
+    return list(pd.read_csv(DATA / "countries.csv")["iso3"])
+
+
+def test_every_country_has_every_core_indicator_every_year(table, countries):
+    assert len(countries) == 59
+    have = set(zip(table["iso3"], table["indicator"], table["year"], strict=True))
+    missing = [
+        (c, name, y)
+        for c in countries
+        for name in CORE_INDICATORS
+        for y in YEARS
+        if (c, name, y) not in have
+    ]
+    assert missing == []
+    assert set(table["iso3"]) == set(countries)
+    assert table["year"].between(2010, 2030).all()
+
+
+def test_rows_are_unique_sorted_and_use_the_method_vocabulary(table):
+    assert not table.duplicated(["iso3", "indicator", "year"]).any()
+    ordered = table.sort_values(["iso3", "indicator", "year"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(table, ordered)
+    assert set(table["method"]) <= set(INDICATOR_METHODS)
+    assert table["source"].str.len().gt(0).all()
+    assert table["vintage"].str.len().gt(0).all()
+
+
+def test_after_2022_only_projections_or_carried_values(table):
+    late = table[table["year"] >= 2023]
+    assert set(late["method"]) <= {"projection", "carried_forward"}
+    assert (late["method"] == "projection").sum() > 0
+
+
+def test_every_projection_names_a_weo_release_and_its_copy(table):
+    proj = table[table["method"] == "projection"]
+    assert proj["vintage"].str.fullmatch(r"IMF WEO (April|October) 20\d\d").all()
+    assert proj["source"].str.contains(r"github:\S+@[0-9a-f]{40}").all()
+    assert set(proj["indicator"]) <= {"gdp_pc_usd", "gdp_growth_pct", "population"}
+
+
+def test_carried_rows_repeat_the_value_they_name(table):
+    carried = table[(table["method"] == "carried_forward") & (table["year"] >= 2022)]
+    ref_year = carried["vintage"].str.extract(r"\(value of (\d{4})\)$")[0]
+    assert ref_year.notna().all()
+    lookup = table.set_index(["iso3", "indicator", "year"])["value"]
+    keys = zip(carried["iso3"], carried["indicator"], ref_year.astype(int), strict=True)
+    refs = lookup.loc[list(keys)]
+    assert (refs.to_numpy() == carried["value"].to_numpy()).all()
+
+
+def test_values_lie_in_the_plausible_ranges(table):
+    for name, (lo, hi) in INDICATORS.items():
+        values = table.loc[table["indicator"] == name, "value"]
+        assert values.between(lo, hi).all(), name
+
+
+def test_record_rows_of_the_markets_are_unchanged_from_main(table):
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git not available")
+    shown = subprocess.run(
+        [git, "show", "main:sim/data/market_indicators.csv"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if shown.returncode != 0:
+        pytest.skip("no main branch to compare with")
+    before = shown.stdout.splitlines()
+    old = pd.read_csv(io.StringIO(shown.stdout))
+    old_markets = set(old["iso3"])
+    now = (DATA / "market_indicators.csv").read_text(encoding="utf-8").splitlines()
+    kept = [
+        line
+        for line in now[1:]
+        if line.split(",")[0] in old_markets and int(line.split(",")[2]) <= 2021
+    ]
+    assert now[0] == before[0]
+    assert kept == before[1:]
