@@ -105,7 +105,8 @@ def test_warm_state_rebuilds_the_engines_own_state_from_its_events(setup):
 def test_extended_world_keeps_the_record_and_carries_forward(setup, dataset):
     s, world, _ = setup
     future = Future(revenue_growth=0.1, home_regime=0.5, barriers=((("USA",), 2024, 3.0),))
-    ext = extend_world(world, range(2022, 2027), future, s.firm, dataset.indicators)
+    record_only = dataset.indicators[dataset.indicators["year"] <= 2021]
+    ext = extend_world(world, range(2022, 2027), future, s.firm, record_only)
     n = world.n_years
     for name in ("maturity", "barriers", "growth", "size", "p_block", "log_resources"):
         assert np.array_equal(getattr(ext, name)[:n], getattr(world, name)), name
@@ -360,7 +361,7 @@ def test_the_run_path_never_imports_the_ema_workbench():
 
 def test_extended_world_uses_indicator_years_when_present(setup, dataset):
     s, world, _ = setup
-    ind = dataset.indicators
+    ind = dataset.indicators[dataset.indicators["year"] <= 2021]
     last = ind[ind["year"] == 2021].copy()
     given = last[last["iso3"] == "USA"].assign(year=2022)
     given.loc[given["indicator"] == "gdp_pc_usd", "value"] *= 1.5
