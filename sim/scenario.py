@@ -469,6 +469,7 @@ class Scenario(Strict):
         first, last = self.years
         for i, shock in enumerate(self.shocks):
             where = f"shocks[{i}]"
+            dated: dict[str, int | None]
             if shock.type == "barrier":
                 dated = {"year": shock.year}
             elif shock.type == "move_barriers":
@@ -578,7 +579,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$")
 
 
-def parse_scenario(raw: Any, path: Path) -> Scenario:
+def parse_scenario(raw: Any, path: str | Path) -> Scenario:
     """Validate an already-parsed mapping as a scenario, with errors naming file and field."""
     if not isinstance(raw, dict):
         raise SimInputError(path, "a scenario must be a mapping of keys to values")

@@ -181,16 +181,13 @@ def _barriers(
         if shock.type == "move_barriers":
             _markets_index(source, iso3, shock.market, f"shocks[{i}].market")
     for ev in data.barriers.itertuples():
-        year = int(ev.date[:4])
-        year = moves.get((ev.country_iso3, year), year)
-        weight = BARRIER_EVENT_WEIGHT[ev.kind] * (
+        country = str(ev.country_iso3)
+        year = int(str(ev.date)[:4])
+        year = moves.get((country, year), year)
+        weight = BARRIER_EVENT_WEIGHT[str(ev.kind)] * (
             1.0 if ev.china_specific == "yes" else NOT_CHINA_SPECIFIC_FACTOR
         )
-        cols = [
-            iso3.index(c)
-            for c in sorted(COUNTRY_GROUPS.get(ev.country_iso3, {ev.country_iso3}))
-            if c in iso3
-        ]
+        cols = [iso3.index(c) for c in sorted(COUNTRY_GROUPS.get(country, {country})) if c in iso3]
         active = np.asarray(years) >= year
         for c in cols:
             extra[active, c] += weight

@@ -168,15 +168,22 @@ def fit_strategy(
         study.optimize(objective, n_trials=trials - done)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE][:trials]
     table = pd.DataFrame([{"trial": t.number, "loss": t.value, **t.params} for t in complete])
-    best = min(complete, key=lambda t: t.value)
+    best = min(complete, key=_loss)
     return Fit(
         strategy.label,
         seed,
         [n for n, _, _ in free],
         {**strategy.params, **best.params},
-        float(best.value),
+        float(_loss(best)),
         table,
     )
+
+
+def _loss(trial: optuna.trial.FrozenTrial) -> float:
+    """A complete trial's loss (optuna types ``value`` as optional: unfinished trials have none)."""
+    if trial.value is None:
+        raise ValueError(f"trial {trial.number} has no value")
+    return trial.value
 
 
 def near_best(fit: Fit) -> dict[str, tuple[float, float, float]]:
@@ -516,12 +523,13 @@ def verdict(
     baselines = ", ".join(sorted(per_seed.loc[per_seed["baseline"], "strategy"].unique()))
     supported, lines = [], []
     for row in table.itertuples():
+        strategy = str(row.strategy)
         c, m = row.beats_all_baselines_counts, row.beats_all_baselines_mix
-        rate = None if recovery is None else recovery.get(row.strategy)
+        rate = None if recovery is None else recovery.get(strategy)
         ok = n_seeds >= min_seeds and c == n_seeds and m == n_seeds
         recovered = rate is not None and rate >= 0.8
         if ok and recovered:
-            supported.append(row.strategy)
+            supported.append(strategy)
         why = (
             f"beats every baseline by > 2 SE on counts in {c}/{n_seeds} seeds, "
             f"on mix in {m}/{n_seeds}"
@@ -531,7 +539,7 @@ def verdict(
             if rate is None
             else f"; recovery rate {rate:.2f}" + ("" if recovered else " (< 0.8)")
         )
-        lines.append(f"- **{row.strategy}**: {why}.")
+        lines.append(f"- **{strategy}**: {why}.")
     head = (
         f"Supported: **{', '.join(supported)}**."
         if supported

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from sim.analysis.record_plots import save_figure
 from sim.calibration.calibrate import (
     Calibration,
+    Fit,
     calibrate,
     free_parameters,
     near_best,
@@ -222,7 +223,7 @@ def _calibrated_scenario(
         f"on {scenario.calibration.window[0]}-{scenario.calibration.window[1]}."
     )
     raw["replications"] = replications
-    best = {}
+    best: dict[str, Fit] = {}
     for fit in result.fits:
         if fit.label not in best or fit.best_loss < best[fit.label].best_loss:
             best[fit.label] = fit

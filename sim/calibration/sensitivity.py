@@ -20,7 +20,7 @@ from sim.data import Dataset
 from sim.data.taxonomy import in_scope
 from sim.errors import SimInputError
 from sim.scenario import Firm, Scenario
-from sim.world import build_world
+from sim.world import World, build_world
 
 OUTCOMES = ("total_deals", "top_market_share", "fit_loss")
 
@@ -77,7 +77,7 @@ def screen(
     )
     n = replications or cfg.replications
     history = in_scope(data.events, scenario.history.scope)
-    worlds: dict[str, object] = {}
+    worlds: dict[str, World] = {}
     cls = strategy.policy_class()
     outcomes = np.zeros((design.shape[0], len(OUTCOMES)))
     full = (scenario.years[0], scenario.years[1])

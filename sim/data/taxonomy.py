@@ -8,6 +8,7 @@ cannot silently create a new category.
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Final
 
 import pandas as pd
 
@@ -71,7 +72,7 @@ ENTITY_SCOPES: MappingProxyType[str, frozenset[str]] = MappingProxyType(
         "ant_only": frozenset({"Ant Financial"}),
     }
 )
-DEFAULT_SCOPE = "group_and_ant"
+DEFAULT_SCOPE: Final = "group_and_ant"
 
 #: Regions used for shares and diversification; every market belongs to exactly one.
 REGIONS: tuple[str, ...] = (
