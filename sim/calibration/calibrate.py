@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+from tqdm import tqdm
 
 from sim.analysis.ensemble import COMPARE_MODES, encode_record, summarise_runs
 from sim.analysis.pattern_tests import joint_pattern_test, pattern_pvalues
@@ -359,6 +360,7 @@ def calibrate(
     history: pd.DataFrame | None = None,
     n_boot: int = N_BOOT,
     workers: int = 1,
+    show_progress: bool = False,
 ) -> Calibration:
     """Fit and validate every strategy of the scenario for every calibration seed.
 
@@ -378,6 +380,8 @@ def calibrate(
             the same as with one (each fit has its own seeded sampler and random streams).
             Parallel fits need a storage that several processes can share (a journal file or
             a database URL; not memory).
+        show_progress: A progress bar over the (strategy, seed) fits on stderr (callers pass
+            whether stderr is a terminal, so logs and tests stay clean).
     """
     cal = scenario.calibration
     trials = trials or cal.trials
@@ -403,15 +407,20 @@ def calibrate(
         results = (_fit_and_validate(*args, seed, s) for seed, s in jobs)
     fits, validations = [], []
     done_seeds: set[int] = set()
-    for (seed, _), (fit, validation) in zip(jobs, results, strict=True):
-        if seed not in done_seeds:  # the persistence forecast once per seed, before its fits
-            validations.append(persistence_validation(scenario, world, history, seed, n_boot))
-            done_seeds.add(seed)
-        fits.append(fit)
-        validations.append(validation)
-        log.info("fitted %s (seed %s): loss %.3f", fit.label, seed, fit.best_loss)
-        if progress is not None:
-            progress(fit)
+    with tqdm(
+        total=len(jobs), desc=f"calibrate {scenario.name}", unit="fit", disable=not show_progress
+    ) as bar:
+        for (seed, _), (fit, validation) in zip(jobs, results, strict=True):
+            if seed not in done_seeds:  # the persistence forecast once per seed, before its fits
+                validations.append(persistence_validation(scenario, world, history, seed, n_boot))
+                done_seeds.add(seed)
+            fits.append(fit)
+            validations.append(validation)
+            log.info("fitted %s (seed %s): loss %.3f", fit.label, seed, fit.best_loss)
+            bar.set_postfix_str(f"{fit.label} seed {seed}: loss {fit.best_loss:.2f}", refresh=False)
+            bar.update()
+            if progress is not None:
+                progress(fit)
     return Calibration(fits, validations, world, history)
 
 
