@@ -219,7 +219,9 @@ class Validation:
     baseline: bool = False
 
 
-def record_held_out(history: pd.DataFrame, world: World, rng: np.random.Generator, n_boot: int):
+def record_held_out(
+    history: pd.DataFrame, world: World, rng: np.random.Generator, n_boot: int
+) -> tuple[pd.Series, pd.Series]:
     """The record's held-out pattern values and their bootstrap SEs (events resampled)."""
     record = encode_record(history, world)
     one = np.zeros(record.shape[0], dtype=np.int64)
@@ -231,7 +233,9 @@ def record_held_out(history: pd.DataFrame, world: World, rng: np.random.Generato
     return observed, values.std(ddof=1)
 
 
-def held_out_table(observed: pd.Series, se: pd.Series, simulated: pd.DataFrame):
+def held_out_table(
+    observed: pd.Series, se: pd.Series, simulated: pd.DataFrame
+) -> tuple[pd.DataFrame, float]:
     """Per held-out pattern: observed (with SE), ensemble median and band, p-value; joint p."""
     names = [p.name for p in HELD_OUT]
     sim = simulated[names].to_numpy(dtype=float)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -162,7 +162,7 @@ def run(experiment: Experiment, options: Options) -> Experiment:
     return experiment
 
 
-def ordered_chunks(experiment: Experiment):
+def ordered_chunks(experiment: Experiment) -> Iterator[tuple[int, Task, np.ndarray]]:
     """Yield ``(point index, task, events)`` for every chunk in point and replication order."""
     index = {(p.strategy, p.point): i for i, p in enumerate(experiment.points)}
     for task in sorted(experiment.tasks, key=lambda t: (index[(t.strategy, t.point)], t.first)):
