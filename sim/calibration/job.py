@@ -8,6 +8,7 @@ atomically into ``<out>/report/``.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,8 @@ from sim.io import (
     write_text_atomic,
 )
 from sim.scenario import Firm, Scenario, load_scenario
+
+log = logging.getLogger(__name__)
 
 #: What ``sim calibrate`` keeps in its folder (studies and the report).
 CALIBRATION_OUTPUTS = frozenset(
@@ -381,6 +384,7 @@ def run_calibration(
         workers=1 if quick else default_workers(),
         show_progress=progress,
     )
+    log.info("calibration done; screening the sensitivity of %s", scenario.name)
     sens = _screen(scenario, data, quick, str(scenario_path), progress)
     tables = calibration_tables(result, sens)
     text = verdict(tables.per_seed, _recovery_rates(target))
@@ -388,6 +392,7 @@ def run_calibration(
     with atomic_dir(target / "report", overwrite=True, command="calibrate") as tmp:
         write_calibration_tables(tables, tmp)
         draw_calibration_figures(result, sens, tmp)
+        log.info("running the calibrated strategies (calibrated.yaml)")
         write_calibrated_run(
             scenario, result, tables.summary, QUICK["run_replications"] if quick else 200, tmp
         )

@@ -8,6 +8,7 @@ depend on executor, worker count, chunk size or completion order.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -34,6 +35,8 @@ from sim.experiment.store import ChunkStore, fingerprint
 from sim.experiment.worker import PointJob, run_task
 from sim.scenario import Scenario
 from sim.world import World, build_world
+
+log = logging.getLogger(__name__)
 
 #: Below this many runs to compute, the local executor runs in process: starting worker
 #: processes would cost more than it saves.
@@ -139,6 +142,13 @@ def run(experiment: Experiment, options: Options) -> Experiment:
     workers = options.workers or default_workers()
     experiment.executor = effective_executor(executor, workers) if todo else "none"
     work = [(experiment.jobs[(t.strategy, t.point)], t) for t in todo]
+    log.info(
+        "%d of %d chunks to compute (%d runs) on %s",
+        len(todo),
+        len(experiment.tasks),
+        pending,
+        experiment.executor,
+    )
     show = options.progress and sys.stderr.isatty()
     with tqdm(
         total=total,
