@@ -31,6 +31,8 @@ def _last_year(model: DashboardModel) -> int:
 def MarketMap(model: DashboardModel):
     """Markets at their capitals, coloured by the firm's commitment, sized by market size."""
     world = model.world
+    if world.coords is None:  # build_world always sets them; a hand-made World may not
+        raise ValueError("the world has no market coordinates to map")
     lat, lon = world.coords[:, 0], world.coords[:, 1]
     t = max(model.year_index - 1, 0)
     size = np.exp(world.size[t])  # GDP relative to the largest market

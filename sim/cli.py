@@ -25,7 +25,7 @@ MAX_REPLICATIONS = 10_000_000
 MAX_WORKERS = 1024
 MAX_CHUNK = 10_000_000
 MAX_SEED = 2**63 - 1
-log = logging.getLogger("sim.cli")
+log = logging.getLogger(__name__)
 
 
 def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
@@ -503,14 +503,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.calibration.job import run_calibration
 
     _quiet_optimiser(args)
-
-    def progress(fit) -> None:
-        print(
-            f"  fitted {fit.label} (seed {fit.seed}): best loss {fit.best_loss:.2f}",
-            file=sys.stderr,
-            flush=True,
-        )
-
     from sim.calibration.job import CALIBRATION_OUTPUTS
 
     _load_plugins(args)
@@ -519,7 +511,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         args.scenario,
         out_dir=args.out,
         quick=args.quick,
-        progress=progress,
+        progress=sys.stderr.isatty(),
         overwrite=args.overwrite,
     )
     print(result.summary.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
@@ -659,7 +651,11 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     _load_plugins(args)
     _check_out(args, SENSITIVITY_OUTPUTS)
     out = run_sensitivity(
-        args.scenario, out_dir=args.out, quick=args.quick, overwrite=args.overwrite
+        args.scenario,
+        out_dir=args.out,
+        quick=args.quick,
+        overwrite=args.overwrite,
+        progress=sys.stderr.isatty(),
     )
     import pandas as pd
 
@@ -703,7 +699,7 @@ def _print_traceback(exc: BaseException) -> None:
 
 
 def _quiet_optimiser(args: argparse.Namespace) -> None:
-    """The commands that fit print one line per fit; optuna's per-trial log only with --verbose.
+    """The commands that fit show a progress bar; optuna's per-trial log only with --verbose.
 
     Set here, in the command-line application, not when the library is imported.
     """

@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sim.bounds import float_bounds
 from sim.data.loaders import DataPaths, Dataset, first_gap, load_dataset
@@ -129,8 +137,7 @@ DataFiles = DataPaths
 class History(Strict):
     """Which part of the record simulated runs are compared with, and how it is coded."""
 
-    scope: str | None = Field(
-        None,
+    scope: str = Field(
         description="entities whose deals count: a scope of the firm profile (default: its own)",
     )
     coding: Literal["headquarters", "operating"] = Field(
@@ -377,11 +384,11 @@ class LossWeights(Strict):
 class Calibration(Strict):
     """How ``sim calibrate`` fits every strategy: windows, budget, seeds, loss weights."""
 
-    window: tuple[int, int] | None = Field(
-        None, description="calibration (in-sample) years (default: the firm profile's)"
+    window: tuple[int, int] = Field(
+        description="calibration (in-sample) years (default: the firm profile's)"
     )
-    validation: tuple[int, int] | None = Field(
-        None, description="out-of-sample years (default: the firm profile's)"
+    validation: tuple[int, int] = Field(
+        description="out-of-sample years (default: the firm profile's)"
     )
     trials: int = Field(80, ge=1, le=100_000, description="optimiser trials per policy and seed")
     replications: int = Field(40, ge=1, le=100_000, description="runs per trial")
@@ -397,8 +404,6 @@ class Calibration(Strict):
 
     @model_validator(mode="after")
     def _windows(self) -> Calibration:
-        if self.window is None or self.validation is None:
-            return self
         a, b = self.window
         c, d = self.validation
         if not (a <= b and c <= d):
@@ -428,33 +433,83 @@ class Scenario(Strict):
         pattern=r"^[A-Za-z0-9_.-]+$", max_length=200, description="name of the results folder"
     )
     description: str = ""
-    years: tuple[int, int] | None = Field(
-        None, description="first and last simulated year (default: the years the record covers)"
+    years: tuple[int, int] = Field(
+        description="first and last simulated year (default: the years the firm's record covers)"
     )
     seed: int = Field(0, ge=0, description="root seed of every random stream")
     replications: int = Field(100, ge=1, le=10_000_000, description="runs per strategy")
     data: DataPaths = DataPaths()
-    history: History = History()
+    history: History
     firm: Firm = Firm()
     strategies: list[Strategy] = Field(min_length=1)
     shocks: list[Shock] = Field(default_factory=list)
     sweep: Sweep | None = Field(None, description="optional parameter sweep")
-    calibration: Calibration = Calibration()
+    calibration: Calibration
     sensitivity: Sensitivity = Sensitivity()
     projection: Projection | None = Field(None, description="optional `sim project` futures")
 
     @model_validator(mode="before")
     @classmethod
-    def _firm_by_name(cls, raw: Any) -> Any:
-        """``firm: NAME`` is short for ``firm: {profile: NAME}``."""
-        if isinstance(raw, dict) and isinstance(raw.get("firm"), str):
-            return {**raw, "firm": {"profile": raw["firm"]}}
+    def _firm_defaults(cls, raw: Any, info: ValidationInfo) -> Any:
+        """Name the firm and fill what its profile decides (years, scope, windows).
+
+        ``firm: NAME`` is short for ``firm: {profile: NAME}``. A shipped firm stays named by its
+        name; a user's folder (relative to the scenario file: validation context ``base``) is
+        stored as an absolute path, so the scenario means the same firm wherever it is read.
+        """
+        if not isinstance(raw, dict):
+            return raw
+        raw = dict(raw)
+        firm = raw.get("firm")
+        if isinstance(firm, str):
+            firm = {"profile": firm}
+        elif isinstance(firm, BaseModel):
+            firm = firm.model_dump(exclude_unset=True)
+        if firm is not None and not isinstance(firm, dict):
+            return raw  # the field's own validation reports it
+        firm = dict(firm or {})
+        ref = firm.get("profile") or default_firm()
+        if not isinstance(ref, str):
+            return raw
+        base = (info.context or {}).get("base")
+        folder = profile_folder(ref, base)
+        profile = load_profile(folder)
+        firm["profile"] = folder.name if folder.parent == firms_root() else str(folder)
+        raw["firm"] = firm
+        if raw.get("years") is None:
+            raw["years"] = list(profile.record.years_covered)
+        history = raw.get("history")
+        history = history.model_dump() if isinstance(history, BaseModel) else history
+        if history is None or isinstance(history, dict):
+            history = dict(history or {})
+            scope = history.get("scope") or profile.default_scope
+            if scope not in profile.scopes:
+                raise ValueError(
+                    f"history.scope: {scope!r} is not a scope of {profile.short_name} "
+                    f"({', '.join(profile.scopes)})"
+                )
+            raw["history"] = {**history, "scope": scope}
+        windows = (
+            (profile.calibration.window, profile.calibration.validation)
+            if profile.calibration is not None
+            else default_windows(profile.record.years_covered)
+        )
+        calibration = raw.get("calibration")
+        if isinstance(calibration, BaseModel):
+            calibration = calibration.model_dump()
+        if calibration is None or isinstance(calibration, dict):
+            calibration = dict(calibration or {})
+            if calibration.get("window") is None:
+                calibration["window"] = list(windows[0])
+            if calibration.get("validation") is None:
+                calibration["validation"] = list(windows[1])
+            raw["calibration"] = calibration
         return raw
 
     @field_validator("years")
     @classmethod
-    def _years_ordered(cls, years: tuple[int, int] | None) -> tuple[int, int] | None:
-        if years is not None and not (1990 <= years[0] <= years[1] <= 2100):
+    def _years_ordered(cls, years: tuple[int, int]) -> tuple[int, int]:
+        if not (1990 <= years[0] <= years[1] <= 2100):
             raise ValueError("years must satisfy 1990 <= first <= last <= 2100")
         return years
 
@@ -500,11 +555,10 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _shocks_in_years(self) -> Scenario:
-        if self.years is None:  # checked once the profile has given the years
-            return self
         first, last = self.years
         for i, shock in enumerate(self.shocks):
             where = f"shocks[{i}]"
+            dated: dict[str, int | None]
             if shock.type == "barrier":
                 dated = {"year": shock.year}
             elif shock.type == "move_barriers":
@@ -541,7 +595,7 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _projection_after_record(self) -> Scenario:
-        if self.projection is None or self.years is None:
+        if self.projection is None:
             return self
         last = self.years[1]
         if self.projection.horizon <= last:
@@ -559,15 +613,13 @@ class Scenario(Strict):
 
     @property
     def year_range(self) -> range:
-        """The simulated years as a range (the scenario must be resolved: see ``profile``)."""
-        if self.years is None:
-            raise ValueError("scenario years are not resolved (use load_scenario/parse_scenario)")
+        """The simulated years as a range."""
         return range(self.years[0], self.years[1] + 1)
 
     @property
     def scope(self) -> str:
-        """The record scope compared with (resolved from the profile when blank)."""
-        return self.history.scope or self.firm_profile().default_scope
+        """The record scope compared with (the profile's default unless the scenario sets one)."""
+        return self.history.scope
 
     def firm_profile(self) -> FirmProfile:
         """The firm this scenario simulates (its profile, loaded and validated)."""
@@ -617,8 +669,8 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     projection = raw.get("projection")
     if isinstance(projection, dict):
         start = projection.get("start_from")
-        relative = isinstance(start, str) and start and "\x00" not in start
-        if relative and not Path(start).is_absolute():
+        usable = isinstance(start, str) and bool(start) and "\x00" not in start
+        if usable and isinstance(start, str) and not Path(start).is_absolute():
             projection["start_from"] = str((base / start).resolve())
     data = raw.get("data")
     if isinstance(data, dict):
@@ -672,56 +724,13 @@ def default_windows(years: tuple[int, int]) -> tuple[tuple[int, int], tuple[int,
     return (first, last - held), (last - held + 1, last)
 
 
-def _profile_defaults(scenario: Scenario, raw: dict[str, Any], path: Path) -> dict[str, Any]:
-    """The raw scenario with every blank the firm profile fills (years, scope, windows).
-
-    A shipped firm stays named by its name; a user's folder is stored as an absolute path, so
-    the scenario means the same firm wherever it is read from.
-    """
-    ref = scenario.firm.profile or default_firm()
-    folder = profile_folder(ref, path.parent)
-    profile = load_profile(folder)
-    shipped = folder.parent == firms_root()
-    given = raw.get("firm")
-    firm = {
-        **(given if isinstance(given, dict) else {}),
-        "profile": folder.name if shipped else str(folder),
-    }
-    years = scenario.years or profile.record.years_covered
-    scope = scenario.history.scope or profile.default_scope
-    if scope not in profile.scopes:
-        raise SimInputError(
-            path,
-            f"{scope!r} is not a scope of {profile.short_name} ({', '.join(profile.scopes)})",
-            field="history.scope",
-        )
-    windows = (
-        (profile.calibration.window, profile.calibration.validation)
-        if profile.calibration is not None
-        else default_windows(profile.record.years_covered)
-    )
-    calibration = dict(raw.get("calibration") or {})
-    calibration.setdefault("window", list(windows[0]))
-    calibration.setdefault("validation", list(windows[1]))
-    history = {**(raw.get("history") or {}), "scope": scope}
-    return {
-        **raw,
-        "firm": firm,
-        "years": list(years),
-        "history": history,
-        "calibration": calibration,
-    }
-
-
-def parse_scenario(raw: Any, path: Path) -> Scenario:
+def parse_scenario(raw: Any, path: str | Path) -> Scenario:
     """Validate an already-parsed mapping as a scenario, with errors naming file and field."""
     if not isinstance(raw, dict):
         raise SimInputError(path, "a scenario must be a mapping of keys to values")
     _resolve_paths(raw, Path(path).parent)
     try:
-        scenario = Scenario.model_validate(raw)
-        filled = _profile_defaults(scenario, raw, Path(path))
-        return Scenario.model_validate(filled) if filled is not raw else scenario
+        return Scenario.model_validate(raw, context={"base": Path(path).parent})
     except ValidationError as exc:
         errors = exc.errors()
         # A misspelt key also makes the intended key "missing": report the misspelling.

@@ -192,14 +192,11 @@ def _barriers(
         if shock.type == "move_barriers":
             _markets_index(source, iso3, shock.market, f"shocks[{i}].market")
     for ev in data.barriers.itertuples():
-        year = int(ev.date[:4])
-        year = moves.get((ev.country_iso3, year), year)
-        weight = BARRIER_EVENT_WEIGHT[ev.kind] * origin_factor(ev.targets_origin, home)
-        cols = [
-            iso3.index(c)
-            for c in sorted(COUNTRY_GROUPS.get(ev.country_iso3, {ev.country_iso3}))
-            if c in iso3
-        ]
+        country = str(ev.country_iso3)
+        year = int(str(ev.date)[:4])
+        year = moves.get((country, year), year)
+        weight = BARRIER_EVENT_WEIGHT[str(ev.kind)] * origin_factor(ev.targets_origin, home)
+        cols = [iso3.index(c) for c in sorted(COUNTRY_GROUPS.get(country, {country})) if c in iso3]
         active = np.asarray(years) >= year
         for c in cols:
             extra[active, c] += weight

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -132,8 +133,9 @@ def test_quick_calibration_end_to_end(tmp_path, capsys):
         )
         == 0
     )
-    text = capsys.readouterr().out
-    assert "out_counts" in text
+    captured = capsys.readouterr()
+    assert "out_counts" in captured.out
+    assert captured.err == ""  # not a terminal: no progress bar, no per-fit lines
     report = out / "report"
     for name in (
         "report.md",
@@ -176,14 +178,17 @@ def test_quick_calibration_end_to_end(tmp_path, capsys):
     assert "nan" not in md
 
 
-def test_sensitivity_command(tmp_path, capsys):
+def test_sensitivity_command(tmp_path, capsys, monkeypatch):
     out = tmp_path / "sens"
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as on a terminal: a progress bar
     assert (
         main(
             ["sensitivity", str(ROOT / "scenarios" / "baseline.yaml"), "--quick", "--out", str(out)]
         )
         == 0
     )
+    bar = capsys.readouterr().err
+    assert "sensitivity dual_track" in bar and "100%" in bar
     table = pd.read_csv(out / "sensitivity.csv")
     assert set(table["outcome"]) == {"total_deals", "top_market_share", "fit_loss"}
     assert {"hurdle", "emerging_control"} <= set(table["input"])

@@ -229,7 +229,7 @@ def as_record(events: np.ndarray, world: World, entity: str = "synthetic") -> pd
 
 def _dictionary(codes: np.ndarray, names: tuple[str, ...] | list[str]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(
-        pa.array(codes.astype(np.int32)), pa.array(list(names), type=pa.string())
+        codes.astype(np.int32), pa.array(list(names), type=pa.string())
     )
 
 

@@ -110,10 +110,12 @@ def fit_summary(observed: RunStats, simulated: RunStats, rng: np.random.Generato
     """
     n_runs = simulated.yearly.shape[0]
     weights = bootstrap_weights(n_runs, N_BOOT, rng).astype(float) if n_runs > 1 else None
-    kw = {"n_boot": N_BOOT if weights is not None else 0, "weights": weights}
-    counts = count_log_score(simulated.yearly, observed.yearly[0], **kw)
+    n_boot = N_BOOT if weights is not None else 0
+    counts = count_log_score(simulated.yearly, observed.yearly[0], n_boot=n_boot, weights=weights)
     mixes = [
-        mix_log_score(getattr(simulated, k), getattr(observed, k)[0], **kw)
+        mix_log_score(
+            getattr(simulated, k), getattr(observed, k)[0], n_boot=n_boot, weights=weights
+        )
         for k in ("regions", "modes", "countries")
     ]
     out = {"count_score": counts.value, "count_score_se": counts.se}

@@ -10,6 +10,7 @@ equity shares).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ def hhi(shares: pd.Series) -> float:
 
 def peak_year(per_year: pd.Series) -> int:
     """The year with the most events (the earliest such year on ties)."""
-    return int(per_year.idxmax())
+    return int(cast("int", per_year.idxmax()))  # labels are years
 
 
 def record_aggregates(events: pd.DataFrame, years: Iterable[int]) -> dict[str, float]:

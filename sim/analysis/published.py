@@ -64,16 +64,17 @@ def published_comparison(
     """The record's value of every published claim, with the difference."""
     years = list(years)
     rows = []
-    for claim in claims.itertuples():
-        ours = claim_value(events, str(claim.metric), years)
+    for claim in claims.to_dict("records"):
+        ours = claim_value(events, str(claim["metric"]), years)
+        published = float(claim["value"])
         rows.append(
             {
-                "metric": claim.metric,
+                "metric": claim["metric"],
                 "record": ours,
-                "published": claim.value,
-                "difference": ours - float(claim.value),
-                "section": claim.section,
-                "wording": claim.wording,
+                "published": published,
+                "difference": ours - published,
+                "section": claim["section"],
+                "wording": claim["wording"],
             }
         )
     return pd.DataFrame(rows)

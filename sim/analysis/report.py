@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
 from sim.analysis.tables import RECORD
@@ -13,7 +17,12 @@ NO_EVENTS = "no events"
 NO_RECORD = "no events in this window"
 
 
-def _num(spec: str):
+def row_of(table: pd.DataFrame, label: str) -> dict[str, Any]:
+    """The row of ``table`` whose ``strategy`` is ``label``, as a dict of column -> value."""
+    return {str(k): v for k, v in table.set_index("strategy").loc[label].items()}
+
+
+def _num(spec: str) -> Callable[[Any], str]:
     """A formatter that says "no events" where a statistic is undefined (nan), never "nan"."""
     return lambda v: NO_EVENTS if pd.isna(v) else format(v, spec)
 
@@ -76,17 +85,19 @@ def fit_markdown(fit: pd.DataFrame, record_empty: bool = False) -> str:
 def pattern_markdown(patterns: pd.DataFrame) -> str:
     """Patterns as rows, strategies as columns: median [5-95 %] and the p-value."""
     rows = []
-    for name, part in patterns.groupby("pattern", sort=False):
-        row = {"pattern": name, "observed": _fmt(name, part["observed"].iloc[0])}
-        for r in part.itertuples():
-            if pd.isna(r.observed):
-                row[r.strategy] = NO_RECORD
-            elif pd.isna(r.median):
-                row[r.strategy] = NO_EVENTS
+    for key, part in patterns.groupby("pattern", sort=False):
+        name = str(key)
+        records = part.to_dict("records")
+        row = {"pattern": name, "observed": _fmt(name, records[0]["observed"])}
+        for r in records:
+            if pd.isna(r["observed"]):
+                row[r["strategy"]] = NO_RECORD
+            elif pd.isna(r["median"]):
+                row[r["strategy"]] = NO_EVENTS
             else:
-                row[r.strategy] = (
-                    f"{_fmt(name, r.median)} [{_fmt(name, r.p05)}-{_fmt(name, r.p95)}] "
-                    f"p={p_text(r.p_value, '.2f')}"
+                row[r["strategy"]] = (
+                    f"{_fmt(name, r['median'])} [{_fmt(name, r['p05'])}-{_fmt(name, r['p95'])}] "
+                    f"p={p_text(r['p_value'], '.2f')}"
                 )
         rows.append(row)
     return _md(pd.DataFrame(rows))
@@ -101,15 +112,15 @@ def reading(
     copied: frozenset[str] = frozenset(),
 ) -> str:
     """One paragraph that says in plain words how a strategy compares with the record."""
-    f = fit.set_index("strategy").loc[label]
+    f = row_of(fit, label)
     p = patterns[patterns["strategy"] == label].set_index("pattern")
-    s = summary.set_index("strategy")
-    rec = s.loc[RECORD]
-    mine = s.loc[label]
+    rec = row_of(summary, RECORD)
+    mine = row_of(summary, label)
     ranked = fit.sort_values("count_score", ascending=False)["strategy"].tolist()
     series = yearly[yearly["strategy"] == label]
-    peak = int(series.loc[series["median"].idxmax(), "year"])
-    rejected = [n for n in p.index if p.loc[n, "p_value"] < 0.05]
+    peak = int(series["year"].to_numpy()[np.nanargmax(series["median"].to_numpy())])
+    rejected = [str(n) for n, v in p["p_value"].items() if v < 0.05]
+    observed = p["observed"].to_dict()
     if rec["events_median"] == 0 or mine["events_p95"] == 0:
         # Shares and patterns are undefined without events: say so instead of 0 % or "hits".
         whose = "The record has" if rec["events_median"] == 0 else f"**{label}** produces"
@@ -123,7 +134,7 @@ def reading(
         f"**{label}** produces a median of {mine['events_median']:.0f} deal events "
         f"(5-95 %: {mine['events_p05']:.0f}-{mine['events_p95']:.0f}) against "
         f"{rec['events_median']:.0f} in the record; its median yearly series peaks in {peak} "
-        f"(record: {int(p.loc['peak_year', 'observed'])}). Controlling deals are "
+        f"(record: {int(observed['peak_year'])}). Controlling deals are "
         f"{100 * mine['mode_share_control']:.1f} % of its events (record "
         f"{100 * rec['mode_share_control']:.1f} %), equity deals "
         f"{100 * (mine['mode_share_control'] + mine['mode_share_minority']):.1f} % (record "

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+from tqdm import tqdm
 
 from sim.analysis.ensemble import COMPARE_MODES, encode_record, summarise_runs
 from sim.analysis.pattern_tests import joint_pattern_test, pattern_pvalues
@@ -168,15 +169,22 @@ def fit_strategy(
         study.optimize(objective, n_trials=trials - done)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE][:trials]
     table = pd.DataFrame([{"trial": t.number, "loss": t.value, **t.params} for t in complete])
-    best = min(complete, key=lambda t: t.value)
+    best = min(complete, key=_loss)
     return Fit(
         strategy.label,
         seed,
         [n for n, _, _ in free],
         {**strategy.params, **best.params},
-        float(best.value),
+        float(_loss(best)),
         table,
     )
+
+
+def _loss(trial: optuna.trial.FrozenTrial) -> float:
+    """A complete trial's loss (optuna types ``value`` as optional: unfinished trials have none)."""
+    if trial.value is None:
+        raise ValueError(f"trial {trial.number} has no value")
+    return trial.value
 
 
 def near_best(fit: Fit) -> dict[str, tuple[float, float, float]]:
@@ -211,7 +219,9 @@ class Validation:
     baseline: bool = False
 
 
-def record_held_out(history: pd.DataFrame, world: World, rng: np.random.Generator, n_boot: int):
+def record_held_out(
+    history: pd.DataFrame, world: World, rng: np.random.Generator, n_boot: int
+) -> tuple[pd.Series, pd.Series]:
     """The record's held-out pattern values and their bootstrap SEs (events resampled)."""
     record = encode_record(history, world)
     one = np.zeros(record.shape[0], dtype=np.int64)
@@ -223,7 +233,9 @@ def record_held_out(history: pd.DataFrame, world: World, rng: np.random.Generato
     return observed, values.std(ddof=1)
 
 
-def held_out_table(observed: pd.Series, se: pd.Series, simulated: pd.DataFrame):
+def held_out_table(
+    observed: pd.Series, se: pd.Series, simulated: pd.DataFrame
+) -> tuple[pd.DataFrame, float]:
     """Per held-out pattern: observed (with SE), ensemble median and band, p-value; joint p."""
     names = [p.name for p in HELD_OUT]
     sim = simulated[names].to_numpy(dtype=float)
@@ -352,6 +364,7 @@ def calibrate(
     history: pd.DataFrame | None = None,
     n_boot: int = N_BOOT,
     workers: int = 1,
+    show_progress: bool = False,
 ) -> Calibration:
     """Fit and validate every strategy of the scenario for every calibration seed.
 
@@ -371,6 +384,8 @@ def calibrate(
             the same as with one (each fit has its own seeded sampler and random streams).
             Parallel fits need a storage that several processes can share (a journal file or
             a database URL; not memory).
+        show_progress: A progress bar over the (strategy, seed) fits on stderr (callers pass
+            whether stderr is a terminal, so logs and tests stay clean).
     """
     cal = scenario.calibration
     trials = trials or cal.trials
@@ -396,15 +411,20 @@ def calibrate(
         results = (_fit_and_validate(*args, seed, s) for seed, s in jobs)
     fits, validations = [], []
     done_seeds: set[int] = set()
-    for (seed, _), (fit, validation) in zip(jobs, results, strict=True):
-        if seed not in done_seeds:  # the persistence forecast once per seed, before its fits
-            validations.append(persistence_validation(scenario, world, history, seed, n_boot))
-            done_seeds.add(seed)
-        fits.append(fit)
-        validations.append(validation)
-        log.info("fitted %s (seed %s): loss %.3f", fit.label, seed, fit.best_loss)
-        if progress is not None:
-            progress(fit)
+    with tqdm(
+        total=len(jobs), desc=f"calibrate {scenario.name}", unit="fit", disable=not show_progress
+    ) as bar:
+        for (seed, _), (fit, validation) in zip(jobs, results, strict=True):
+            if seed not in done_seeds:  # the persistence forecast once per seed, before its fits
+                validations.append(persistence_validation(scenario, world, history, seed, n_boot))
+                done_seeds.add(seed)
+            fits.append(fit)
+            validations.append(validation)
+            log.info("fitted %s (seed %s): loss %.3f", fit.label, seed, fit.best_loss)
+            bar.set_postfix_str(f"{fit.label} seed {seed}: loss {fit.best_loss:.2f}", refresh=False)
+            bar.update()
+            if progress is not None:
+                progress(fit)
     return Calibration(fits, validations, world, history)
 
 
@@ -516,12 +536,13 @@ def verdict(
     baselines = ", ".join(sorted(per_seed.loc[per_seed["baseline"], "strategy"].unique()))
     supported, lines = [], []
     for row in table.itertuples():
+        strategy = str(row.strategy)
         c, m = row.beats_all_baselines_counts, row.beats_all_baselines_mix
-        rate = None if recovery is None else recovery.get(row.strategy)
+        rate = None if recovery is None else recovery.get(strategy)
         ok = n_seeds >= min_seeds and c == n_seeds and m == n_seeds
         recovered = rate is not None and rate >= 0.8
         if ok and recovered:
-            supported.append(row.strategy)
+            supported.append(strategy)
         why = (
             f"beats every baseline by > 2 SE on counts in {c}/{n_seeds} seeds, "
             f"on mix in {m}/{n_seeds}"
@@ -531,7 +552,7 @@ def verdict(
             if rate is None
             else f"; recovery rate {rate:.2f}" + ("" if recovered else " (< 0.8)")
         )
-        lines.append(f"- **{row.strategy}**: {why}.")
+        lines.append(f"- **{strategy}**: {why}.")
     head = (
         f"Supported: **{', '.join(supported)}**."
         if supported

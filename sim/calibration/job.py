@@ -8,6 +8,7 @@ atomically into ``<out>/report/``.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from matplotlib.figure import Figure
 from sim.analysis.record_plots import save_figure
 from sim.calibration.calibrate import (
     Calibration,
+    Fit,
     calibrate,
     free_parameters,
     near_best,
@@ -29,10 +31,11 @@ from sim.calibration.calibrate import (
 )
 from sim.calibration.recovery import Recovery, recover
 from sim.calibration.sensitivity import SensitivityResult, screen
+from sim.data import Dataset
 from sim.errors import SimInputError
 from sim.experiment.executors import default_workers
 from sim.experiment.experiment import Options
-from sim.experiment.job import run_scenario
+from sim.experiment.job import RunResult, run_scenario
 from sim.io import (
     MARKER,
     atomic_dir,
@@ -42,6 +45,8 @@ from sim.io import (
     write_text_atomic,
 )
 from sim.scenario import Firm, Scenario, load_scenario
+
+log = logging.getLogger(__name__)
 
 #: What ``sim calibrate`` keeps in its folder (studies and the report).
 CALIBRATION_OUTPUTS = frozenset(
@@ -221,7 +226,7 @@ def _calibrated_scenario(
         f"on {scenario.calibration.window[0]}-{scenario.calibration.window[1]}."
     )
     raw["replications"] = replications
-    best = {}
+    best: dict[str, Fit] = {}
     for fit in result.fits:
         if fit.label not in best or fit.best_loss < best[fit.label].best_loss:
             best[fit.label] = fit
@@ -234,17 +239,123 @@ def _calibrated_scenario(
     return raw
 
 
+@dataclass(frozen=True)
+class CalibrationTables:
+    """The tables ``sim calibrate`` writes into its report folder (and its report quotes).
+
+    Attributes:
+        summary: Scores per strategy, averaged over calibration seeds (``ranking.csv``).
+        per_seed: Scores per strategy and seed (``ranking_by_seed.csv``).
+        parameters: Best value and near-best spread of every fitted parameter.
+        held_out: Held-out pattern tests of every fit that has them.
+        support: Per strategy: in how many seeds it beats every fair baseline.
+        trials: Every trial of every fit.
+        sensitivity: Morris indices of the screened strategy.
+    """
+
+    summary: pd.DataFrame
+    per_seed: pd.DataFrame
+    parameters: pd.DataFrame
+    held_out: pd.DataFrame
+    support: pd.DataFrame
+    trials: pd.DataFrame
+    sensitivity: pd.DataFrame
+
+
+def _parameter_table(result: Calibration) -> pd.DataFrame:
+    """One row per fit and free parameter: its best value and the near-best spread."""
+    params = []
+    for fit in result.fits:
+        spread = near_best(fit)
+        for name in fit.free:
+            med, lo, hi = spread[name]
+            params.append(
+                {
+                    "strategy": fit.label,
+                    "seed": fit.seed,
+                    "parameter": name,
+                    "best": fit.params[name],
+                    "near_best_median": med,
+                    "near_best_p05": lo,
+                    "near_best_p95": hi,
+                }
+            )
+    return pd.DataFrame(params)
+
+
+def calibration_tables(result: Calibration, sens: SensitivityResult) -> CalibrationTables:
+    """Rank the fits and gather every table of the report."""
+    summary, per_seed = ranking(result)
+    parameters = _parameter_table(result)
+    held = pd.concat(
+        [
+            v.held_out.assign(strategy=v.label, seed=v.seed, joint_p=v.joint_p)
+            for v in result.validations
+            if not v.held_out["p_value"].isna().all()
+        ],
+        ignore_index=True,
+    )
+    trials = pd.concat(
+        [f.trials.assign(strategy=f.label, seed=f.seed) for f in result.fits], ignore_index=True
+    )
+    return CalibrationTables(
+        summary=summary,
+        per_seed=per_seed,
+        parameters=parameters,
+        held_out=held,
+        support=support_table(per_seed),
+        trials=trials,
+        sensitivity=sens.indices,
+    )
+
+
+def write_calibration_tables(tables: CalibrationTables, out: Path) -> None:
+    """Write the report folder's CSV files."""
+    tables.summary.to_csv(out / "ranking.csv", index=False, float_format="%.6g")
+    tables.per_seed.to_csv(out / "ranking_by_seed.csv", index=False, float_format="%.6g")
+    tables.parameters.to_csv(out / "parameters.csv", index=False, float_format="%.6g")
+    tables.support.to_csv(out / "support.csv", index=False)
+    tables.held_out.to_csv(out / "held_out_patterns.csv", index=False, float_format="%.6g")
+    tables.trials.to_csv(out / "trials.csv", index=False, float_format="%.6g")
+    tables.sensitivity.to_csv(out / "sensitivity.csv", index=False, float_format="%.6g")
+
+
+def draw_calibration_figures(result: Calibration, sens: SensitivityResult, out: Path) -> None:
+    """Draw the convergence and sensitivity figures into ``out/figures``."""
+    figures = out / "figures"
+    _convergence(result, figures / "convergence.png")
+    _sensitivity_figure(sens, figures / "sensitivity.png")
+
+
+def write_calibrated_run(
+    scenario: Scenario, result: Calibration, summary: pd.DataFrame, replications: int, out: Path
+) -> RunResult:
+    """Write ``calibrated.yaml`` (every strategy at its best fit) and run it.
+
+    The run goes to ``out/validation_run``, so the report can show the calibrated strategies'
+    figures.
+    """
+    calibrated = _calibrated_scenario(scenario, result, summary, replications)
+    scenario_file = out / "calibrated.yaml"
+    scenario_file.write_text(yaml.safe_dump(calibrated, sort_keys=False), encoding="utf-8")
+    return run_scenario(
+        scenario_file, out_dir=out / "validation_run", options=Options(progress=False)
+    )
+
+
 def run_calibration(
     scenario_path: str | Path,
     out_dir: str | Path | None = None,
     quick: bool = False,
     results_root: str | Path = "results",
-    progress=None,
+    progress: bool = False,
     overwrite: bool = False,
 ) -> CalibrationRun:
     """Calibrate, validate, screen sensitivity and write the report (see module docstring).
 
-    ``overwrite``: use ``out_dir`` even if it holds files that are not a ``sim`` result.
+    ``progress``: show progress bars on stderr (the command line passes whether it is a
+    terminal). ``overwrite``: use ``out_dir`` even if it holds files that are not a ``sim``
+    result.
     """
     start = time.perf_counter()
     scenario = load_scenario(scenario_path)
@@ -270,67 +381,27 @@ def run_calibration(
         trials=QUICK["trials"] if quick else None,
         replications=QUICK["replications"] if quick else None,
         source=str(scenario_path),
-        progress=progress,
         workers=1 if quick else default_workers(),
+        show_progress=progress,
     )
-    summary, per_seed = ranking(result)
-    recovery = _recovery_rates(target)
-    text = verdict(per_seed, recovery)
-    sens = _screen(scenario, data, quick, str(scenario_path))
+    log.info("calibration done; screening the sensitivity of %s", scenario.name)
+    sens = _screen(scenario, data, quick, str(scenario_path), progress)
+    tables = calibration_tables(result, sens)
+    text = verdict(tables.per_seed, _recovery_rates(target))
     # The folder was checked (or overwrite given) above; its report/ is sim's to replace.
     with atomic_dir(target / "report", overwrite=True, command="calibrate") as tmp:
-        summary.to_csv(tmp / "ranking.csv", index=False, float_format="%.6g")
-        per_seed.to_csv(tmp / "ranking_by_seed.csv", index=False, float_format="%.6g")
-        params = []
-        for fit in result.fits:
-            spread = near_best(fit)
-            for name in fit.free:
-                med, lo, hi = spread[name]
-                params.append(
-                    {
-                        "strategy": fit.label,
-                        "seed": fit.seed,
-                        "parameter": name,
-                        "best": fit.params[name],
-                        "near_best_median": med,
-                        "near_best_p05": lo,
-                        "near_best_p95": hi,
-                    }
-                )
-        params_df = pd.DataFrame(params)
-        params_df.to_csv(tmp / "parameters.csv", index=False, float_format="%.6g")
-        held = pd.concat(
-            [
-                v.held_out.assign(strategy=v.label, seed=v.seed, joint_p=v.joint_p)
-                for v in result.validations
-                if not v.held_out["p_value"].isna().all()
-            ],
-            ignore_index=True,
-        )
-        support_table(per_seed).to_csv(tmp / "support.csv", index=False)
-        held.to_csv(tmp / "held_out_patterns.csv", index=False, float_format="%.6g")
-        trials = pd.concat(
-            [f.trials.assign(strategy=f.label, seed=f.seed) for f in result.fits], ignore_index=True
-        )
-        trials.to_csv(tmp / "trials.csv", index=False, float_format="%.6g")
-        sens.indices.to_csv(tmp / "sensitivity.csv", index=False, float_format="%.6g")
-        figures = tmp / "figures"
-        _convergence(result, figures / "convergence.png")
-        _sensitivity_figure(sens, figures / "sensitivity.png")
-        calibrated = _calibrated_scenario(
-            scenario, result, summary, QUICK["run_replications"] if quick else 200
-        )
-        scenario_file = tmp / "calibrated.yaml"
-        scenario_file.write_text(yaml.safe_dump(calibrated, sort_keys=False), encoding="utf-8")
-        run = run_scenario(
-            scenario_file, out_dir=tmp / "validation_run", options=Options(progress=False)
+        write_calibration_tables(tables, tmp)
+        draw_calibration_figures(result, sens, tmp)
+        log.info("running the calibrated strategies (calibrated.yaml)")
+        write_calibrated_run(
+            scenario, result, tables.summary, QUICK["run_replications"] if quick else 200, tmp
         )
         seconds = time.perf_counter() - start
-        report = _report(
-            scenario, summary, per_seed, text, params_df, held, sens, run, quick, seconds
+        report = calibration_report(
+            ReportInputs(scenario, tables, text, sens.strategy, quick, seconds)
         )
         (tmp / "report.md").write_text(report, encoding="utf-8")
-    return CalibrationRun(target, summary, per_seed, text, result, seconds)
+    return CalibrationRun(target, tables.summary, tables.per_seed, text, result, seconds)
 
 
 def _recovery_rates(target: Path) -> dict[str, float] | None:
@@ -357,19 +428,32 @@ _SCORE_COLUMNS = [
 ]
 
 
-def _report(
-    scenario: Scenario,
-    summary: pd.DataFrame,
-    per_seed: pd.DataFrame,
-    text: str,
-    params_df: pd.DataFrame,
-    held: pd.DataFrame,
-    sens: SensitivityResult,
-    run: object,
-    quick: bool,
-    seconds: float,
-) -> str:
+@dataclass(frozen=True)
+class ReportInputs:
+    """What the calibration report says, gathered once the calibration is done.
+
+    Attributes:
+        scenario: The calibrated scenario (its calibration section as run).
+        tables: The tables written beside the report.
+        verdict: Which theories the record supports, in Markdown.
+        sensitivity_strategy: The strategy whose inputs were screened.
+        quick: Whether the quick budget was used.
+        seconds: Wall time of the calibration so far.
+    """
+
+    scenario: Scenario
+    tables: CalibrationTables
+    verdict: str
+    sensitivity_strategy: str
+    quick: bool
+    seconds: float
+
+
+def calibration_report(inputs: ReportInputs) -> str:
     """The calibration report (Markdown)."""
+    scenario, tables = inputs.scenario, inputs.tables
+    summary, per_seed, held = tables.summary, tables.per_seed, tables.held_out
+    params_df, sensitivity = tables.parameters, tables.sensitivity
     cal = scenario.calibration
     first_seed = per_seed["seed"].iloc[0]
     n_seeds = per_seed["seed"].nunique()
@@ -377,19 +461,20 @@ def _report(
         f"# Calibration of `{scenario.name}`",
         "",
         f"Every strategy was fitted to the record of {cal.window[0]}-{cal.window[1]} with the "
-        f"same budget ({'quick mode, ' if quick else ''}{n_seeds} calibration seeds), then run "
-        f"afresh and scored in sample and on {cal.validation[0]}-{cal.validation[1]} (out of "
-        "sample, never seen by the fit). Scores are proper log scores of the record under each "
-        "strategy's predictive distribution (higher is better): `counts` per year (negative "
-        "binomial by moments of the runs), `mix` per event (Dirichlet-multinomial of the region, "
-        "mode and country counts, summed). `_se` is the Monte Carlo standard error (bootstrap "
-        "over runs), `_sd` the spread across calibration seeds. Fair baselines (`baseline` = "
-        "True) see only what a theory sees; `persistence` is the calibration window's level, "
-        f"dispersion and shares carried forward. Took {seconds:.0f} s.",
+        f"same budget ({'quick mode, ' if inputs.quick else ''}{n_seeds} calibration seeds), "
+        f"then run afresh and scored in sample and on {cal.validation[0]}-{cal.validation[1]} "
+        "(out of sample, never seen by the fit). Scores are proper log scores of the record "
+        "under each strategy's predictive distribution (higher is better): `counts` per year "
+        "(negative binomial by moments of the runs), `mix` per event (Dirichlet-multinomial of "
+        "the region, mode and country counts, summed). `_se` is the Monte Carlo standard error "
+        "(bootstrap over runs), `_sd` the spread across calibration seeds. Fair baselines "
+        "(`baseline` = True) see only what a theory sees; `persistence` is the calibration "
+        "window's level, dispersion and shares carried forward. "
+        f"Took {inputs.seconds:.0f} s.",
         "",
         "## Verdict",
         "",
-        text,
+        inputs.verdict,
         "",
         "## Scores (mean over calibration seeds)",
         "",
@@ -428,10 +513,10 @@ def _report(
         "",
         "![convergence](figures/convergence.png)",
         "",
-        f"## Sensitivity of `{sens.strategy}` (Morris, SALib)",
+        f"## Sensitivity of `{inputs.sensitivity_strategy}` (Morris, SALib)",
         "",
         _md(
-            sens.indices.sort_values(["outcome", "mu_star"], ascending=[True, False])
+            sensitivity.sort_values(["outcome", "mu_star"], ascending=[True, False])
             .groupby("outcome")
             .head(5)
         ),
@@ -445,7 +530,9 @@ def _report(
     return "\n".join(lines)
 
 
-def _screen(scenario: Scenario, data, quick: bool, source: str) -> SensitivityResult:
+def _screen(
+    scenario: Scenario, data: Dataset, quick: bool, source: str, progress: bool = False
+) -> SensitivityResult:
     """Morris screening with the scenario's budget, or the quick one."""
     return screen(
         scenario,
@@ -453,6 +540,7 @@ def _screen(scenario: Scenario, data, quick: bool, source: str) -> SensitivityRe
         trajectories=QUICK["trajectories"] if quick else None,
         replications=QUICK["sensitivity_replications"] if quick else None,
         source=source,
+        progress=progress,
     )
 
 
@@ -462,17 +550,19 @@ def run_sensitivity(
     quick: bool = False,
     results_root: str | Path = "results",
     overwrite: bool = False,
+    progress: bool = False,
 ) -> Path:
     """Screen one strategy's parameters and the firm's inputs; write table, figure, design.
 
     ``overwrite``: replace ``out_dir`` even if it holds files that are not a ``sim`` result.
+    ``progress``: a progress bar on stderr (the command line passes whether it is a terminal).
     """
     scenario = load_scenario(scenario_path)
     check_sensitivity(scenario, scenario_path)
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-sensitivity"
     check_output_dir(target, overwrite=overwrite, known=SENSITIVITY_OUTPUTS)
     data = scenario.load_data(scenario_path)
-    sens = _screen(scenario, data, quick, str(scenario_path))
+    sens = _screen(scenario, data, quick, str(scenario_path), progress)
     with atomic_dir(
         target, overwrite=overwrite, known=SENSITIVITY_OUTPUTS, command="sensitivity"
     ) as tmp:

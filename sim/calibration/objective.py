@@ -110,12 +110,14 @@ def score_window(
         if rng is None:
             raise ValueError("score_window needs rng for bootstrap standard errors")
         weights = bootstrap_weights(n_runs, n_boot, rng).astype(float)
-    kw = {"n_boot": n_boot, "weights": weights}
-    counts = count_log_score(simulated.yearly, observed.yearly[0], **kw)
+    counts = count_log_score(simulated.yearly, observed.yearly[0], n_boot=n_boot, weights=weights)
     parts = {"counts": counts}
     for name in MIXES:
         parts[name] = mix_log_score(
-            getattr(simulated.stats, name), getattr(observed.stats, name)[0], **kw
+            getattr(simulated.stats, name),
+            getattr(observed.stats, name)[0],
+            n_boot=n_boot,
+            weights=weights,
         )
     mixes = [parts[n] for n in MIXES]
     if any(m.empty for m in mixes):

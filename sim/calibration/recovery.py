@@ -127,20 +127,21 @@ class Recovery:
 
 def summarise(results: pd.DataFrame, labels: list[str]) -> Recovery:
     """Confusion matrices (rows: generator, columns: winner) and recovery rates with intervals."""
-    confusion = {}
+    confusion: dict[str, pd.DataFrame] = {}
     for which in ("in", "out"):
         table = pd.crosstab(results["generator"], results[f"winner_{which}"])
         confusion[which] = table.reindex(index=labels, columns=labels, fill_value=0)
+    counts_out, counts_in = confusion["out"].to_numpy(), confusion["in"].to_numpy()
     rows = []
-    for g in labels:
-        n = int(confusion["out"].loc[g].sum())
-        k = int(confusion["out"].loc[g, g])
+    for i, g in enumerate(labels):
+        n = int(counts_out[i].sum())
+        k = int(counts_out[i, i])
         if n:
             ci = binomtest(k, n).proportion_ci(method="wilson")
             low, high = float(ci.low), float(ci.high)
         else:
             low = high = float("nan")
-        picked = int(confusion["out"][g].sum())
+        picked = int(counts_out[:, i].sum())
         rows.append(
             {
                 "generator": g,
@@ -148,7 +149,7 @@ def summarise(results: pd.DataFrame, labels: list[str]) -> Recovery:
                 "recovery_rate": k / n if n else float("nan"),
                 "ci_low": low,
                 "ci_high": high,
-                "in_sample_rate": confusion["in"].loc[g, g] / n if n else float("nan"),
+                "in_sample_rate": counts_in[i, i] / n if n else float("nan"),
                 "times_picked": picked,
                 "wrong_pick_rate": (picked - k) / picked if picked else float("nan"),
             }

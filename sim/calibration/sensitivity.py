@@ -6,12 +6,14 @@ mean over replications.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from SALib.analyze import morris as morris_analyze
 from SALib.sample import morris as morris_sample
+from tqdm import tqdm
 
 from sim.analysis.ensemble import summarise_runs
 from sim.calibration.calibrate import free_parameters
@@ -20,7 +22,9 @@ from sim.data import Dataset
 from sim.data.record import history as record_history
 from sim.errors import SimInputError
 from sim.scenario import Firm, Scenario
-from sim.world import build_world
+from sim.world import World, build_world
+
+log = logging.getLogger(__name__)
 
 OUTCOMES = ("total_deals", "top_market_share", "fit_loss")
 
@@ -51,8 +55,13 @@ def screen(
     trajectories: int | None = None,
     replications: int | None = None,
     source: str = "scenario",
+    progress: bool = False,
 ) -> SensitivityResult:
-    """Sample the Morris design, run every point, and compute mu*, mu and sigma per outcome."""
+    """Sample the Morris design, run every point, and compute mu*, mu and sigma per outcome.
+
+    ``progress``: a progress bar over the design points on stderr (callers pass whether
+    stderr is a terminal, so logs and tests stay clean).
+    """
     cfg = scenario.sensitivity
     labels = [s.label for s in scenario.strategies]
     label = cfg.strategy or labels[0]
@@ -77,11 +86,12 @@ def screen(
     )
     n = replications or cfg.replications
     history = record_history(data, scenario.scope, scenario.history.coding)
-    worlds: dict[str, object] = {}
+    worlds: dict[str, World] = {}
     cls = strategy.policy_class()
     outcomes = np.zeros((design.shape[0], len(OUTCOMES)))
     full = (scenario.years[0], scenario.years[1])
-    for i, row in enumerate(design):
+    log.info("%s: Morris design of %d points x %d runs", label, design.shape[0], n)
+    for i, row in enumerate(tqdm(design, desc=f"sensitivity {label}", disable=not progress)):
         params = dict(strategy.params)
         firm = scenario.firm.model_dump()
         for name, kind, value in zip(names, kinds, row, strict=True):

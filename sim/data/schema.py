@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
@@ -82,14 +82,19 @@ def fail_at(path: Path, index: int | None, column: str | None, message: str) -> 
     return SimInputError(path, message, row=None if index is None else line_of(index), field=column)
 
 
-def reject_first(mask: pd.Series, path: Path, column: str, message: Callable[[Any], str]) -> None:
+def reject_first(mask: pd.Series, path: Path, column: str, message: Callable[..., str]) -> None:
     """Raise for the first row where ``mask`` holds (nothing when it holds nowhere).
 
     ``message`` gets that row's index, so it can quote the offending values.
     """
     if mask.any():
-        i = mask.idxmax()
+        i = first_true(mask)
         raise fail_at(path, i, column, message(i))
+
+
+def first_true(mask: pd.Series) -> int:
+    """The index label of the first row where ``mask`` holds (tables here have integer labels)."""
+    return int(mask.index.to_numpy()[mask.to_numpy().argmax()])
 
 
 def read_csv_text(path: Path) -> pd.DataFrame:
@@ -159,10 +164,10 @@ def check_table(raw: pd.DataFrame, spec: TableSpec, path: Path) -> pd.DataFrame:
     """
     path = Path(path)
     header = list(raw.columns)
-    for col in spec.column_names:
-        if col not in header:
+    for column_name in spec.column_names:
+        if column_name not in header:
             raise SimInputError(
-                path, "required column is missing from the header", row=1, field=col
+                path, "required column is missing from the header", row=1, field=column_name
             )
     extra = [c for c in header if c not in spec.column_names]
     if extra:
@@ -225,9 +230,9 @@ def check_table(raw: pd.DataFrame, spec: TableSpec, path: Path) -> pd.DataFrame:
     if spec.key:
         dup = out.duplicated(subset=list(spec.key), keep="first")
         if dup.any():
-            i = dup.idxmax()
-            first = out.index[(out[list(spec.key)] == out.loc[i, list(spec.key)]).all(axis=1)][0]
-            key = ", ".join(f"{k}={out.loc[i, k]}" for k in spec.key)
+            i = first_true(dup)
+            first = first_true((out[list(spec.key)] == out.loc[i, list(spec.key)]).all(axis=1))
+            key = ", ".join(f"{k}={out.loc[i, k]!s}" for k in spec.key)
             raise fail_at(path, i, spec.key[0], f"duplicate of line {line_of(first)} ({key})")
     return out
 

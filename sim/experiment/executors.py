@@ -52,7 +52,8 @@ def check_scheduler_address(address: str) -> str:
     return text
 
 
-Result = tuple[Task, np.ndarray]
+#: A finished chunk: its task and events, or ``None`` when the worker saved the chunk itself.
+Result = tuple[Task, np.ndarray | None]
 TaskFn = Callable[[Any, Task], Result]
 
 

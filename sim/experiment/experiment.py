@@ -8,9 +8,10 @@ depend on executor, worker count, chunk size or completion order.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -34,6 +35,8 @@ from sim.experiment.store import ChunkStore, fingerprint
 from sim.experiment.worker import PointJob, run_task
 from sim.scenario import Scenario
 from sim.world import World, build_world
+
+log = logging.getLogger(__name__)
 
 #: Below this many runs to compute, the local executor runs in process: starting worker
 #: processes would cost more than it saves.
@@ -116,8 +119,10 @@ def plan(
             strategy.label,
             options.engine,
         )
-    paths = scenario.data_paths()
-    key = fingerprint(scenario.model_dump(mode="json"), [paths.resolve(n) for n in DATA_FILES])
+    paths, profile = scenario.data_paths(), scenario.firm_profile()
+    found = (paths.resolve(n, profile) for n in DATA_FILES)
+    files = [profile.path("profile.yaml"), *(f for f in found if f is not None)]
+    key = fingerprint(scenario.model_dump(mode="json"), files)
     store = ChunkStore(chunk_root, key)
     return Experiment(
         scenario, points, plan_tasks(points, options.chunk_size), worlds, store, jobs=jobs
@@ -139,6 +144,13 @@ def run(experiment: Experiment, options: Options) -> Experiment:
     workers = options.workers or default_workers()
     experiment.executor = effective_executor(executor, workers) if todo else "none"
     work = [(experiment.jobs[(t.strategy, t.point)], t) for t in todo]
+    log.info(
+        "%d of %d chunks to compute (%d runs) on %s",
+        len(todo),
+        len(experiment.tasks),
+        pending,
+        experiment.executor,
+    )
     show = options.progress and sys.stderr.isatty()
     with tqdm(
         total=total,
@@ -162,7 +174,7 @@ def run(experiment: Experiment, options: Options) -> Experiment:
     return experiment
 
 
-def ordered_chunks(experiment: Experiment):
+def ordered_chunks(experiment: Experiment) -> Iterator[tuple[int, Task, np.ndarray]]:
     """Yield ``(point index, task, events)`` for every chunk in point and replication order."""
     index = {(p.strategy, p.point): i for i, p in enumerate(experiment.points)}
     for task in sorted(experiment.tasks, key=lambda t: (index[(t.strategy, t.point)], t.first)):

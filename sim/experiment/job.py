@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.analysis.ensemble import events_table
+from sim.analysis.ensemble import Comparison, events_table
 from sim.analysis.fit import PATTERN_COLUMNS, compare_strategies
-from sim.analysis.report import build_report, p_text, score_text
+from sim.analysis.report import build_report, p_text, row_of, score_text
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data.record import history as record_history
 from sim.errors import SimInputError
@@ -66,6 +67,13 @@ class RunResult:
     timings: dict[str, float]
     computed: int = 0
     reused: int = 0
+
+
+def data_firm_name(scenario: Scenario) -> str:
+    """The simulated firm as the report names it (synthetic firms say so)."""
+    profile = scenario.firm_profile()
+    mark = " (SYNTHETIC TEST FIRM)" if profile.synthetic else ""
+    return f"{profile.name}{mark}, home {profile.home_iso3}"
 
 
 def _git_commit() -> str | None:
@@ -170,38 +178,207 @@ def _figure_groups(fit: pd.DataFrame) -> list[str]:
 
 def _sweep_table(experiment: Experiment, fit: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """One row per swept point: its parameter values and outcomes."""
+    outcomes = [
+        "events_median",
+        "events_p05",
+        "events_p95",
+        "distinct_countries_median",
+        "top_market_share_median",
+        "mode_share_control",
+        "mode_share_minority",
+        "mode_share_cooperation",
+        "mode_share_other",
+    ]
+    scores = ["count_score", "count_score_se", "mix_score", "mix_score_se", "patterns_joint_p"]
     rows = []
     f = fit.set_index("strategy")
     s = summary.set_index("strategy")
     for pt in experiment.points:
         if not pt.swept:
             continue
-        row = {
+        row: dict[str, Any] = {
             "strategy": experiment.scenario.strategies[pt.strategy].label,
             "point": pt.point,
             **pt.swept,
             "runs": pt.replications,
         }
-        row |= s.loc[
-            pt.label,
-            [
-                "events_median",
-                "events_p05",
-                "events_p95",
-                "distinct_countries_median",
-                "top_market_share_median",
-                "mode_share_control",
-                "mode_share_minority",
-                "mode_share_cooperation",
-                "mode_share_other",
-            ],
-        ].to_dict()
-        row |= f.loc[
-            pt.label,
-            ["count_score", "count_score_se", "mix_score", "mix_score_se", "patterns_joint_p"],
-        ].to_dict()
+        row |= {str(k): v for k, v in s.loc[pt.label, outcomes].items()}
+        row |= {str(k): v for k, v in f.loc[pt.label, scores].items()}
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class RunTables:
+    """What the analysis of a finished run produced: every table ``sim run`` writes.
+
+    Attributes:
+        comparison: Per-run statistics of every point beside the record's (for the figures).
+        fit: One row per strategy point: proper scores and the joint pattern p-value.
+        patterns: One row per strategy point and pattern.
+        yearly: Deals per year per strategy point (quantiles) and the record's counts.
+        summary: One row per strategy point and the record.
+        sweep: One row per swept point, or ``None`` when the scenario has no sweep.
+        n_events: Simulated events written to ``events.parquet``.
+        wrote_csv: Whether ``events.csv`` was written (it is skipped above ``CSV_ROW_LIMIT``).
+    """
+
+    comparison: Comparison
+    fit: pd.DataFrame
+    patterns: pd.DataFrame
+    yearly: pd.DataFrame
+    summary: pd.DataFrame
+    sweep: pd.DataFrame | None
+    n_events: int
+    wrote_csv: bool
+
+
+def analyse_and_export_events(
+    experiment: Experiment, history: pd.DataFrame, out: Path
+) -> RunTables:
+    """Read every stored chunk once: write the event files while comparing with the record."""
+    export = EventExport(experiment, out)
+    comparison = compare(experiment, history, sink=export.add)
+    export.close()
+    fit, patterns = compare_strategies(comparison, experiment.scenario.seed)
+    summary = summary_table(comparison)
+    return RunTables(
+        comparison=comparison,
+        fit=fit,
+        patterns=patterns,
+        yearly=yearly_table(comparison),
+        summary=summary,
+        sweep=_sweep_table(experiment, fit, summary) if experiment.scenario.sweep else None,
+        n_events=export.total,
+        wrote_csv=export.write_csv,
+    )
+
+
+def write_tables(tables: RunTables, out: Path) -> None:
+    """Write ``yearly.csv``, ``summary.csv``, ``fit.csv`` and (for a sweep) ``sweep.csv``."""
+    tables.yearly.to_csv(out / "yearly.csv", index=False, float_format="%.6g")
+    tables.summary.to_csv(out / "summary.csv", index=False, float_format="%.6g")
+    _fit_long(tables.fit, tables.patterns).to_csv(out / "fit.csv", index=False, float_format="%.6g")
+    if tables.sweep is not None:
+        tables.sweep.to_csv(out / "sweep.csv", index=False, float_format="%.6g")
+
+
+def draw_figures(tables: RunTables, out: Path) -> list[str]:
+    """Draw the four figures into ``out/figures`` (at most ``MAX_FIGURE_GROUPS`` strategies).
+
+    Returns:
+        The figure file names, in the order the report shows them.
+    """
+    drawn = tables.comparison.subset(_figure_groups(tables.fit))
+    # Imported here: matplotlib is only needed once the runs are done.
+    from sim.analysis.run_plots import plot_deals_per_year, plot_mix, plot_top_countries
+
+    figures = out / "figures"
+    return [
+        plot_deals_per_year(tables.yearly, drawn.labels, figures / "deals_per_year.png").name,
+        plot_mix("mode", drawn, figures / "mode_mix.png").name,
+        plot_mix("region", drawn, figures / "region_mix.png").name,
+        plot_top_countries(drawn, figures / "top_countries.png").name,
+    ]
+
+
+def build_run_report(
+    experiment: Experiment,
+    scenario_path: str | Path,
+    history: pd.DataFrame,
+    tables: RunTables,
+    figures: list[str],
+) -> str:
+    """The text of ``report.md``: header, fit, patterns, readings, figures (and the sweep)."""
+    scenario = experiment.scenario
+    header = {
+        "scenario": f"`{scenario.name}` ({Path(scenario_path).name})",
+        "years": f"{scenario.years[0]}-{scenario.years[1]}",
+        "runs": f"{sum(p.replications for p in experiment.points)} in "
+        f"{len(experiment.points)} strategy points, seed {scenario.seed}",
+        "firm": f"{data_firm_name(scenario)}",
+        "record scope": f"`{scenario.scope}` ({len(history)} events), "
+        f"markets coded by {scenario.history.coding}",
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    copied = frozenset(
+        p.label
+        for p in experiment.points
+        if scenario.strategies[p.strategy].policy_class().matches_record_counts
+    )
+    report = build_report(
+        f"Scenario `{scenario.name}`",
+        scenario.description,
+        header,
+        tables.fit,
+        tables.patterns,
+        tables.summary,
+        tables.yearly,
+        figures,
+        copied,
+    )
+    if tables.sweep is not None:
+        report += _sweep_markdown(tables.sweep)
+    if not tables.wrote_csv:
+        report += (
+            f"\n`events.csv` was not written: {tables.n_events} events exceed "
+            f"{CSV_ROW_LIMIT}; use `events.parquet`.\n"
+        )
+    return report
+
+
+def build_manifest(
+    experiment: Experiment,
+    scenario_path: str | Path,
+    options: Options,
+    timings: dict[str, float],
+    n_events: int,
+) -> dict[str, Any]:
+    """What ``manifest.json`` records: the resolved config, points, versions and execution."""
+    scenario = experiment.scenario
+    return {
+        "scenario_file": str(Path(scenario_path).resolve()),
+        "config": scenario.model_dump(mode="json"),
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "points": [
+            {
+                "label": p.label,
+                "params": p.params,
+                "swept": p.swept,
+                "replications": p.replications,
+            }
+            for p in experiment.points
+        ],
+        "versions": _versions(),
+        "code_version": code_version(),
+        "git_commit": _git_commit(),
+        "platform": platform.platform(),
+        "execution": {
+            "executor": experiment.executor,
+            "executor_requested": options.executor,
+            "workers": options.workers,
+            "chunk_size": options.chunk_size,
+            "chunks": len(experiment.tasks),
+            "chunks_computed": experiment.computed,
+            "chunks_reused": experiment.reused,
+            "chunk_store": str(experiment.store.dir),
+        },
+        "timings_s": timings,
+        "events": n_events,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def load_with_overrides(
+    scenario_path: str | Path, replications: int | None, seed: int | None
+) -> Scenario:
+    """The scenario file, with the command line's replications and seed if given."""
+    scenario = load_scenario(scenario_path)
+    updates = {
+        k: v for k, v in {"replications": replications, "seed": seed}.items() if v is not None
+    }
+    return _override(scenario, updates, scenario_path) if updates else scenario
 
 
 def run_scenario(
@@ -230,12 +407,7 @@ def run_scenario(
     """
     options = options or Options()
     t0 = time.perf_counter()
-    scenario = load_scenario(scenario_path)
-    updates = {
-        k: v for k, v in {"replications": replications, "seed": seed}.items() if v is not None
-    }
-    if updates:
-        scenario = _override(scenario, updates, scenario_path)
+    scenario = load_with_overrides(scenario_path, replications, seed)
     target = Path(out_dir) if out_dir is not None else Path(results_root) / scenario.name
     check_output_dir(target, overwrite=overwrite, known=RUN_OUTPUTS)
     data = scenario.load_data(scenario_path)
@@ -260,107 +432,23 @@ def run_scenario(
     )
     history = record_history(data, scenario.scope, scenario.history.coding)
     with atomic_dir(target, overwrite=overwrite, known=RUN_OUTPUTS, command="run") as tmp:
-        export = EventExport(experiment, tmp)
-        comparison = compare(experiment, history, sink=export.add)
-        export.close()
-        n_events, wrote_csv = export.total, export.write_csv
-        fit, patterns = compare_strategies(comparison, scenario.seed)
-        yearly = yearly_table(comparison)
-        summary = summary_table(comparison)
-        yearly.to_csv(tmp / "yearly.csv", index=False, float_format="%.6g")
-        summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
-        _fit_long(fit, patterns).to_csv(tmp / "fit.csv", index=False, float_format="%.6g")
-        sweep = _sweep_table(experiment, fit, summary) if scenario.sweep else None
-        if sweep is not None:
-            sweep.to_csv(tmp / "sweep.csv", index=False, float_format="%.6g")
-        shown = _figure_groups(fit)
-        drawn = comparison.subset(shown)
-        # Imported here: matplotlib is only needed once the runs are done.
-        from sim.analysis.run_plots import plot_deals_per_year, plot_mix, plot_top_countries
-
-        figures = tmp / "figures"
-        names = [
-            plot_deals_per_year(yearly, drawn.labels, figures / "deals_per_year.png").name,
-            plot_mix("mode", drawn, figures / "mode_mix.png").name,
-            plot_mix("region", drawn, figures / "region_mix.png").name,
-            plot_top_countries(drawn, figures / "top_countries.png").name,
-        ]
-        t3 = time.perf_counter()
+        tables = analyse_and_export_events(experiment, history, tmp)
+        write_tables(tables, tmp)
+        figures = draw_figures(tables, tmp)
         timings = {
             "load_and_build_s": t1 - t0,
             "runs_s": t2 - t1,
-            "analysis_and_output_s": t3 - t2,
+            "analysis_and_output_s": time.perf_counter() - t2,
         }
-        header = {
-            "scenario": f"`{scenario.name}` ({Path(scenario_path).name})",
-            "years": f"{scenario.years[0]}-{scenario.years[1]}",
-            "runs": f"{sum(p.replications for p in experiment.points)} in "
-            f"{len(experiment.points)} strategy points, seed {scenario.seed}",
-            "record scope": f"`{scenario.history.scope}` ({len(history)} events)",
-            "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        }
-        copied = frozenset(
-            p.label
-            for p in experiment.points
-            if scenario.strategies[p.strategy].policy_class().matches_record_counts
-        )
-        report = build_report(
-            f"Scenario `{scenario.name}`",
-            scenario.description,
-            header,
-            fit,
-            patterns,
-            summary,
-            yearly,
-            names,
-            copied,
-        )
-        if sweep is not None:
-            report += _sweep_markdown(sweep)
-        if not wrote_csv:
-            report += (
-                f"\n`events.csv` was not written: {n_events} events exceed "
-                f"{CSV_ROW_LIMIT}; use `events.parquet`.\n"
-            )
+        report = build_run_report(experiment, scenario_path, history, tables, figures)
         (tmp / "report.md").write_text(report, encoding="utf-8")
-        manifest = {
-            "scenario_file": str(Path(scenario_path).resolve()),
-            "config": scenario.model_dump(mode="json"),
-            "seed": scenario.seed,
-            "replications": scenario.replications,
-            "points": [
-                {
-                    "label": p.label,
-                    "params": p.params,
-                    "swept": p.swept,
-                    "replications": p.replications,
-                }
-                for p in experiment.points
-            ],
-            "versions": _versions(),
-            "code_version": code_version(),
-            "git_commit": _git_commit(),
-            "platform": platform.platform(),
-            "execution": {
-                "executor": experiment.executor,
-                "executor_requested": options.executor,
-                "workers": options.workers,
-                "chunk_size": options.chunk_size,
-                "chunks": len(experiment.tasks),
-                "chunks_computed": experiment.computed,
-                "chunks_reused": experiment.reused,
-                "chunk_store": str(experiment.store.dir),
-            },
-            "timings_s": timings,
-            "events": n_events,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        manifest = build_manifest(experiment, scenario_path, options, timings, tables.n_events)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return RunResult(
         out_dir=target,
-        fit=fit,
-        patterns=patterns,
-        summary=summary,
+        fit=tables.fit,
+        patterns=tables.patterns,
+        summary=tables.summary,
         timings=timings,
         computed=experiment.computed,
         reused=experiment.reused,
@@ -400,8 +488,6 @@ def _sweep_markdown(sweep: pd.DataFrame) -> str:
 
 def terminal_table(result: RunResult) -> str:
     """A short comparison table for the terminal."""
-    fit = result.fit.set_index("strategy")
-    summary = result.summary.set_index("strategy")
 
     def pct(value: float) -> str:
         return "no events" if pd.isna(value) else f"{100 * value:.1f}%"
@@ -409,18 +495,16 @@ def terminal_table(result: RunResult) -> str:
     def num(value: float, spec: str) -> str:
         return "no events" if pd.isna(value) else format(value, spec)
 
-    rec = summary.loc["record"].copy()
+    shares = ("mode_share_control", "mode_share_minority", "top_market_share_median")
+    rec = row_of(result.summary, "record")
     if rec["events_median"] == 0:
-        rec[["mode_share_control", "mode_share_minority", "top_market_share_median"]] = float("nan")
+        rec |= dict.fromkeys(shares, float("nan"))
     rows = []
-    for label in fit.index:
-        s = summary.loc[label]
+    for label in result.fit["strategy"]:
+        s = row_of(result.summary, label)
         if s["events_p95"] == 0:  # no run had an event: shares are undefined, not 0 %
-            s = s.copy()
-            s[["mode_share_control", "mode_share_minority", "top_market_share_median"]] = float(
-                "nan"
-            )
-        f = fit.loc[label]
+            s |= dict.fromkeys(shares, float("nan"))
+        f = row_of(result.fit, label)
         rows.append(
             {
                 "strategy": label,

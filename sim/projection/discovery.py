@@ -114,7 +114,7 @@ def discover(
             continue
         stats, limits = found
         for lim in limits.itertuples():
-            lo, hi = ranges[lim.uncertainty]
+            lo, hi = ranges[str(lim.uncertainty)]
             rows.append(
                 {
                     **base,

@@ -132,7 +132,7 @@ def check_projection(
 def _yearly(ex: Experiments, record: pd.Series) -> pd.DataFrame:
     """Deals per year per strategy: quantiles over futures x runs, plus the record's years."""
     rows = []
-    for year, count in record.items():
+    for year, count in zip(record.index, record.to_numpy(), strict=True):
         rows.append({"strategy": "record", "year": int(year), "median": float(count)})
     labels = list(dict.fromkeys(ex.table["strategy"]))
     for label in labels:

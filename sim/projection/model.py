@@ -179,8 +179,11 @@ def outcomes(
     mode = events["mode"].astype(np.int64)
     region = world.region[market]
     n_modes, n_regions, n_markets = len(MODE_NAMES), len(world.regions), world.n_markets
-    by_year = np.bincount(run[ok] * n_years + t[ok], minlength=n_runs * n_years)
-    by_year = by_year.reshape(n_runs, n_years).astype(float)
+    by_year = (
+        np.bincount(run[ok] * n_years + t[ok], minlength=n_runs * n_years)
+        .reshape(n_runs, n_years)
+        .astype(float)
+    )
     mode_year = np.bincount(t[ok] * n_modes + mode[ok], minlength=n_years * n_modes)
     region_year = np.bincount(t[ok] * n_regions + region[ok], minlength=n_years * n_regions)
     per_market = np.bincount(market[ok], minlength=n_markets) / n_runs

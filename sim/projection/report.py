@@ -49,9 +49,9 @@ def _boxes_text(boxes: pd.DataFrame) -> str:
             )
             continue
         limits = "; ".join(
-            f"{r.uncertainty} in [{r.low:.3g}, {r.high:.3g}] (of [{r.range_low:.3g}, "
-            f"{r.range_high:.3g}]{_weak(r.qp_lower, r.qp_upper)})"
-            for r in rows.itertuples()
+            f"{r['uncertainty']} in [{r['low']:.3g}, {r['high']:.3g}] (of [{r['range_low']:.3g}, "
+            f"{r['range_high']:.3g}]{_weak(float(r['qp_lower']), float(r['qp_upper']))})"
+            for r in rows.to_dict("records")
         )
         lines.append(
             f"- **{label}** fails in {first['failures']} of {first['futures']} futures; PRIM "

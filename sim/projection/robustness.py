@@ -22,8 +22,8 @@ def regret(table: pd.DataFrame, outcome: str, direction: str = "max") -> pd.Data
     """
     values = table.pivot(index="future", columns="strategy", values=outcome)
     if direction == "max":
-        return values.max(axis=1).to_numpy()[:, None] - values
-    return values - values.min(axis=1).to_numpy()[:, None]
+        return values.rsub(values.max(axis=1), axis=0)
+    return values.sub(values.min(axis=1), axis=0)
 
 
 def satisfices(table: pd.DataFrame, rules: Robustness) -> pd.Series:

@@ -177,6 +177,14 @@ class Bound(_Strict):
         return self
 
 
+Outcome = Literal["deals_per_year", "deals_total", "blocked_share", "markets_entered"]
+
+
+def _default_satisficing() -> dict[Outcome, Bound]:
+    """A declared default threshold (five deals a year); scenarios set their own."""
+    return {"deals_per_year": Bound(min=5.0, max=None)}
+
+
 class Robustness(_Strict):
     """How strategies are compared across futures.
 
@@ -192,7 +200,7 @@ class Robustness(_Strict):
     satisficing: dict[
         Literal["deals_per_year", "deals_total", "blocked_share", "markets_entered"], Bound
     ] = Field(
-        default_factory=lambda: {"deals_per_year": Bound(min=5.0)},
+        default_factory=_default_satisficing,
         description="outcome -> bound; a future satisfices when every bound holds",
     )
 
