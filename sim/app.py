@@ -273,13 +273,16 @@ def _params_of(model: DashboardModel) -> dict[str, Any]:
 
 @solara.component
 def Page(
-    model: solara.Reactive[DashboardModel] | None = None, play_interval: int = PLAY_INTERVAL_MS
+    model: solara.Reactive[DashboardModel] | None = None,
+    play_interval: int = PLAY_INTERVAL_MS,
+    show_views: bool = True,
 ):
     """The dashboard page.
 
     Args:
         model: A reactive model to show (e.g. from a test); None: a new default model.
         play_interval: Milliseconds between two years when playing.
+        show_views: False: the header and the sidebar only (a quick test of the controls).
     """
     initial = solara.use_memo(lambda: model.value if model is not None else DashboardModel(), [])
     own = solara.use_reactive(initial)
@@ -394,7 +397,8 @@ def Page(
                 "Years on the map and in the tables", value=years, min=first, max=last
             )
             solara.SliderInt("Runs in the ensemble view", value=runs, min=50, max=1000, step=50)
-    Views(m, years.value, runs.value)
+    if show_views:
+        Views(m, years.value, runs.value)
 
 
 page = Page()
