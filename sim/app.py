@@ -37,6 +37,13 @@ COLOURS = ("#1b9e77", "#7570b3")  # chosen strategy, compared strategy
 RECORD = "record"
 PLAY_INTERVAL_MS = 300
 MAP_GID = "markets:"  # gid prefix of each map panel's market shapes (tests read it)
+#: Vuetify puts a slider's label on the slider's line, so a long label squeezed the slider to a
+#: few pixels; the label goes above it instead and the slider takes the sidebar's width.
+CSS = """
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider .v-input__slot > .v-label { flex: 0 0 100%; margin-bottom: 28px; }
+.v-input__slider .v-slider { min-width: 200px; }
+"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,8 +74,14 @@ def _background_path(iso3: tuple[str, ...]) -> MplPath:
 
 
 def _range(model: DashboardModel, years: tuple[int, int]) -> tuple[int, int]:
-    """The chosen year range cut at the last simulated year."""
+    """The chosen year range cut at the last simulated year (empty before the first step).
+
+    The record is cut there too, so every view compares the runs and the record over the same
+    years.
+    """
     first, last = years
+    if not model.years_done:
+        return first, first - 1
     return first, min(last, model.last_year)
 
 
@@ -81,8 +94,6 @@ def map_figure(model: DashboardModel, years: tuple[int, int]) -> Figure:
     world = model.world
     first, last = _range(model, years)
     counts = model.market_counts(first, last)
-    if not model.years_done:  # nothing simulated yet: the runs have no deals to show
-        counts = {k: (v if k == RECORD else np.zeros_like(v)) for k, v in counts.items()}
     norm = Normalize(vmin=0, vmax=max(1, *(int(v.max()) for v in counts.values())))
     paths = _market_paths(world.iso3, tuple(map(tuple, world.coords.tolist())))
     background = _background_path(world.iso3)
@@ -108,7 +119,7 @@ def map_figure(model: DashboardModel, years: tuple[int, int]) -> Figure:
         ax.set_xticks([])
         ax.set_yticks([])
         who = "the record" if label == RECORD else f"{label} (this run)"
-        span = f"{first}-{last}" if model.years_done or label == RECORD else "none yet"
+        span = f"{first}-{last}" if last >= first else "none yet"
         ax.set_title(f"{who}: {int(values.sum())} deals, {span}", fontsize=9)
     fig.colorbar(mappable, ax=list(axes), shrink=0.9, label="deals", pad=0.005, aspect=15)
     return fig
@@ -123,6 +134,8 @@ def deals_per_year_figure(model: DashboardModel) -> Figure:
     ax = fig.subplots()
     labels = [c for c in rows.columns if c not in ("year", RECORD)]
     for k, (label, colour) in enumerate(zip(labels, COLOURS, strict=False)):
+        if rows.empty:
+            break
         ax.bar(rows["year"] + (k - 0.5) * 0.4, rows[label], 0.4, color=colour, label=label)
     ax.plot(world.years, actual, color="black", marker="o", lw=1.8, label="actual record")
     ax.set_xticks(world.years[::2])
@@ -160,7 +173,11 @@ def _codes(model: DashboardModel, ev: np.ndarray, kind: str) -> np.ndarray:
 def mix_figure(model: DashboardModel, kind: str) -> Figure:
     """Share of deals by mode or region so far: both runs and the record to the same year."""
     world = model.world
-    history = model.history[model.history["year"] <= model.last_year]
+    history = (
+        model.history[model.history["year"] <= model.last_year]
+        if model.years_done
+        else (model.history.iloc[:0])
+    )
     names = list(COMPARE_MODES) if kind == "mode" else list(world.regions)
     column = "mode" if kind == "mode" else "region"
     shares = {}
@@ -179,7 +196,8 @@ def mix_figure(model: DashboardModel, kind: str) -> Figure:
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=30, ha="right", fontsize=7)
     ax.set_ylabel("share of deals")
-    ax.set_title(f"{kind.capitalize()} mix to {model.last_year}", fontsize=9)
+    upto = f"to {model.last_year}" if model.years_done else "(none yet)"
+    ax.set_title(f"{kind.capitalize()} mix {upto}", fontsize=9)
     ax.legend(frameon=False, fontsize=7)
     fig.tight_layout()
     return fig
@@ -191,7 +209,7 @@ def deal_tables(model: DashboardModel, years: tuple[int, int]) -> dict[str, pd.D
     out = {}
     for label, run in ((model.strategy_label, model), (model.compare_name, model.rival)):
         deals = model.deals(run)
-        keep = (deals["year"] >= first) & (deals["year"] <= last) & bool(model.years_done)
+        keep = (deals["year"] >= first) & (deals["year"] <= last)
         out[label] = deals[keep][["year", "iso3", "mode", "blocked", "industry"]]
     hist = model.history
     out[RECORD] = hist[(hist["year"] >= first) & (hist["year"] <= last)][
@@ -321,6 +339,7 @@ def Page(
     names = {v: k for k, v in scenarios.items()}
     scenario_choice = names.get(str(Path(m.scenario_file).resolve()) if m.scenario_file else "")
 
+    solara.Style(CSS)
     with solara.AppBar():
         solara.AppBarTitle(f"sim: {m.scenario_name}, {m.strategy_label} vs {m.compare_label}")
         YearHeader(m)
@@ -368,6 +387,7 @@ def Page(
                 max=8.0,
                 step=0.25,
                 on_value=lambda v: rebuild(hurdle=v),
+                thumb_label="always",
             )
             if has_size_weight(m):
                 solara.SliderFloat(
@@ -377,6 +397,7 @@ def Page(
                     max=3.0,
                     step=0.1,
                     on_value=lambda v: rebuild(beta_size=v),
+                    thumb_label="always",
                 )
             else:
                 solara.Text(f"{m.strategy_label} has no weight on market size.")
@@ -391,12 +412,24 @@ def Page(
                 min=0,
                 max=999,
                 on_value=lambda v: rebuild(seed=v),
+                thumb_label="always",
             )
         with solara.Card("Views"):
             solara.SliderRangeInt(
-                "Years on the map and in the tables", value=years, min=first, max=last
+                "Years on the map and in the tables",
+                value=years,
+                min=first,
+                max=last,
+                thumb_label="always",
             )
-            solara.SliderInt("Runs in the ensemble view", value=runs, min=50, max=1000, step=50)
+            solara.SliderInt(
+                "Runs in the ensemble view",
+                value=runs,
+                min=50,
+                max=1000,
+                step=50,
+                thumb_label="always",
+            )
     if show_views:
         Views(m, years.value, runs.value)
 

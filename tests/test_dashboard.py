@@ -258,6 +258,10 @@ def test_scenario_preloads_its_strategies(monkeypatch):
     assert not model.running and len(model.deals()) > 0
 
 
+def _boxes(locator) -> list[dict]:
+    return [locator.nth(i).bounding_box() for i in range(locator.count())]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -312,18 +316,29 @@ def test_dashboard_in_a_real_browser(tmp_path):
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
             page.get_by_text("Press Step to simulate the first year.").wait_for(timeout=60_000)
+            page.get_by_text("Year 2010: not simulated yet (0 of 12)").wait_for(timeout=30_000)
+            # Every slider is usable: as wide as the sidebar, not a few pixels.
+            widths = [box["width"] for box in _boxes(page.locator(".v-slider"))]
+            assert len(widths) >= 5 and min(widths) > 150, widths
             step = page.get_by_role("button", name="Step")
             for _ in range(6):
                 step.click()
                 page.wait_for_timeout(400)
-            page.get_by_text(re.compile(r"2015: \d+ simulated deals")).wait_for(timeout=30_000)
+            page.get_by_text("Year 2015 simulated (6 of 12)").wait_for(timeout=60_000)
+            page.get_by_text(
+                re.compile(r"2010-2015: \d+ deals of dual_track, \d+ of diversification")
+            ).wait_for(timeout=30_000)
             assert page.get_by_text("Press Step to simulate the first year.").count() == 0
-            page.wait_for_timeout(1000)
+            page.wait_for_timeout(1500)
             shot = tmp_path / "dashboard.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 50_000
             if os.environ.get("SIM_UPDATE_SCREENSHOT"):
                 shutil.copyfile(shot, ROOT / "docs" / "dashboard.png")
+            # Play runs the remaining years and stops at the last one.
+            page.get_by_role("button", name="▶").click()
+            page.get_by_text("Year 2021 finished (12 of 12)").wait_for(timeout=120_000)
+            assert step.is_disabled()
             browser.close()
     finally:
         os.killpg(server.pid, 15)
