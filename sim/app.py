@@ -95,11 +95,12 @@ def map_figure(model: DashboardModel, years: tuple[int, int]) -> Figure:
     first, last = _range(model, years)
     counts = model.market_counts(first, last)
     norm = Normalize(vmin=0, vmax=max(1, *(int(v.max()) for v in counts.values())))
-    paths = _market_paths(world.iso3, tuple(map(tuple, world.coords.tolist())))
+    coords = tuple((float(lat), float(lon)) for lat, lon in np.asarray(world.coords))
+    paths = _market_paths(world.iso3, coords)
     background = _background_path(world.iso3)
     fig = Figure(figsize=(15, 2.5), layout="constrained")
     axes = fig.subplots(1, 3)
-    mappable = None
+    mappable: PatchCollection | None = None
     for ax, (label, values) in zip(axes, counts.items(), strict=True):
         ax.add_collection(
             PatchCollection(
@@ -121,6 +122,7 @@ def map_figure(model: DashboardModel, years: tuple[int, int]) -> Figure:
         who = "the record" if label == RECORD else f"{label} (this run)"
         span = f"{first}-{last}" if last >= first else "none yet"
         ax.set_title(f"{who}: {int(values.sum())} deals, {span}", fontsize=9)
+    assert mappable is not None
     fig.colorbar(mappable, ax=list(axes), shrink=0.9, label="deals", pad=0.005, aspect=15)
     return fig
 
@@ -159,7 +161,7 @@ def ensemble_figure(model: DashboardModel, runs: int) -> Figure:
     ax.plot(world.years, actual, color="black", marker="o", lw=1.5, label="actual record")
     ax.set_xticks(world.years[::2])
     ax.set_title(f"Ensemble: {runs} runs per strategy", fontsize=9)
-    ax.legend(frameon=False, fontsize=7)
+    ax.legend(frameon=False, fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -303,7 +305,7 @@ def Page(
         show_views: False: the header and the sidebar only (a quick test of the controls).
     """
     initial = solara.use_memo(lambda: model.value if model is not None else DashboardModel(), [])
-    own = solara.use_reactive(initial)
+    own: solara.Reactive[DashboardModel] = solara.use_reactive(initial)
     current = model if model is not None else own
     params = solara.use_reactive(_params_of(current.value))
     generation = solara.use_reactive(0)
@@ -325,7 +327,7 @@ def Page(
         error.set("")
         params.set(_params_of(built))
         current.set(built)
-        span = tuple(int(y) for y in built.world.years[[0, -1]])
+        span = (int(built.world.years[0]), int(built.world.years[-1]))
         if not (span[0] <= years.value[0] <= years.value[1] <= span[1]):
             years.set(span)
         generation.set(generation.value + 1)
@@ -333,6 +335,10 @@ def Page(
 
     def pick_scenario(path: str) -> None:
         rebuild(scenario_file=path, strategy=None, compare=None, hurdle=None, beta_size=None)
+
+    def pick_path(text: str) -> None:
+        if text.strip():
+            pick_scenario(text.strip())
 
     m = current.value
     labels = strategy_labels(m.scenario_file)
@@ -363,7 +369,7 @@ def Page(
             solara.InputText(
                 "or a scenario file (press Enter)",
                 value=path_text,
-                on_value=lambda text: text.strip() and pick_scenario(text.strip()),
+                on_value=pick_path,
             )
             if error.value:
                 solara.Error(error.value)
@@ -392,7 +398,7 @@ def Page(
             if has_size_weight(m):
                 solara.SliderFloat(
                     "Weight on market size",
-                    value=float(m.firm.policy.params.beta_size),
+                    value=float(getattr(m.firm.policy.params, "beta_size", 1.0)),
                     min=0.0,
                     max=3.0,
                     step=0.1,

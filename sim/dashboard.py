@@ -51,7 +51,7 @@ def _load(path: str | None) -> tuple[Scenario, Dataset]:
                 "name": "dashboard",
                 "strategies": [{"label": p, "policy": p} for p in policy_names()],
             },
-            "dashboard",
+            Path("dashboard"),
         )
     return scenario, load_dataset(scenario.data_paths())
 
@@ -213,7 +213,7 @@ class DashboardModel(InternationalizationModel):
             Label -> counts in ``world.iso3`` order; the record under ``"record"``.
         """
         n = len(self.world.iso3)
-        out = {}
+        out: dict[str, np.ndarray] = {}
         for label, model in ((self.strategy_label, self), (self.compare_name, self.rival)):
             ev = model.events
             keep = (ev["year"] >= first) & (ev["year"] <= last)
