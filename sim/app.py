@@ -315,6 +315,12 @@ def Page(
     path_text = solara.use_reactive("")
     error = solara.use_reactive("")
     scenarios = solara.use_memo(shipped_scenarios, [])
+    # Mesa's ModelController steps the model in its reactive until the model stops running. Each
+    # run gets a reactive of its own, so a Play loop still going when the settings change steps
+    # only the old run (stopped below), never the new one; Reset in the controller replaces the
+    # run's model, and the page follows it.
+    run = solara.use_memo(lambda: solara.Reactive(current.value), [generation.value])
+    solara.use_effect(lambda: run.subscribe(current.set), [run])
 
     def rebuild(**changes: Any) -> None:
         """Start a new run with the changed settings at once (the selectors stay honest)."""
@@ -325,6 +331,7 @@ def Page(
             error.set(f"{wanted['scenario_file']}: {exc}".splitlines()[0])
             return
         error.set("")
+        current.value.running = False  # ends a Play loop on the old run
         params.set(_params_of(built))
         current.set(built)
         span = (int(built.world.years[0]), int(built.world.years[-1]))
@@ -352,7 +359,7 @@ def Page(
     with solara.Sidebar(), solara.Column(style={"min-width": "300px"}):
         with solara.Card("Run"):
             ModelController(
-                current,
+                run,
                 model_parameters=params,
                 play_interval=solara.use_reactive(play_interval),
                 render_interval=solara.use_reactive(1),

@@ -132,6 +132,20 @@ def test_changing_the_strategy_starts_a_run_of_that_strategy(render_page):
     assert model.value.strategy_label == "gravity" and model.value.settings[-1] == 7
 
 
+def test_a_change_while_playing_does_not_play_the_new_run(render_page):
+    model, _box, rc = render_page(play_interval=200, show_views=False)
+    rc.find(v.Btn, children=["▶"]).widget.click()
+    deadline = time.monotonic() + 20
+    while model.value.steps < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    old = model.value
+    assert old.steps >= 2
+    rc.find(v.Select, label="Strategy").widget.v_model = "gravity"
+    time.sleep(1.0)  # five play intervals
+    assert model.value is not old and model.value.steps == 0 and not old.running
+    assert rc.find(v.Btn, children=["Step"]).widget.disabled is False
+
+
 def test_picking_another_scenario_changes_the_strategies_offered(render_page):
     model, box, rc = render_page(show_views=False)
     strategies = rc.find(v.Select, label="Strategy").widget
