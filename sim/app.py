@@ -243,7 +243,9 @@ def YearHeader(model: DashboardModel):
 @solara.component
 def EnsembleView(model: DashboardModel, runs: int):
     """The ensemble figure; drawn again only when the settings or ``runs`` change, not per step."""
-    fig = solara.use_memo(lambda: ensemble_figure(model, runs), [model.settings, runs])
+    fig = solara.use_memo(
+        lambda: ensemble_figure(model, runs), [model.scenario_file, model.settings, runs]
+    )
     return solara.FigureMatplotlib(fig, format="png")
 
 
