@@ -1,4 +1,4 @@
-"""The SolaraViz dashboard: rendered in process, and served and clicked in a real browser."""
+"""The dashboard: rendered in process, and served and clicked in a real browser."""
 
 from __future__ import annotations
 
