@@ -1,8 +1,10 @@
-"""The model behind the dashboard (``sim/app.py``): a scenario's world and strategies, by name.
+"""The model behind the dashboard (``sim/app.py``): a scenario's world and two strategies, by name.
 
-Kept free of UI imports so it can be built and stepped anywhere. The scenario comes from the
-environment variable ``SIM_DASHBOARD_SCENARIO`` (set by ``sim dashboard SCENARIO``) or defaults
-to ``scenarios/baseline.yaml`` next to the package, else a built-in list of every policy.
+Kept free of UI imports so it can be built, stepped and tested anywhere. The scenario is a file
+path (``scenario_file``); without one it comes from the environment variable
+``SIM_DASHBOARD_SCENARIO`` (set by ``sim dashboard SCENARIO``), else ``scenarios/baseline.yaml``
+next to the package, else a built-in list of every policy. :func:`shipped_scenarios` lists the
+scenario files the dashboard's picker offers.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import mesa
 import numpy as np
 import pandas as pd
 
 from sim.data import Dataset
 from sim.data.record import history as record_history
-from sim.model import InternationalizationModel
+from sim.model import FirmAgent, InternationalizationModel
 from sim.policies import policy_names
 from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm, Scenario, Strategy, load_plugin, load_scenario, parse_scenario
@@ -25,13 +29,18 @@ from sim.world import World, build_world
 SCENARIO_ENV = "SIM_DASHBOARD_SCENARIO"
 #: Comma-separated ``module:Class`` plug-ins the user passed to ``sim dashboard --plugin``.
 PLUGINS_ENV = "SIM_DASHBOARD_PLUGINS"
-_BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+_BASELINE = SCENARIO_DIR / "baseline.yaml"
 
 
-@lru_cache(maxsize=4)
-def _load(path: str | None) -> tuple[Scenario, Dataset]:
+def _plugins() -> None:
     for spec in filter(None, os.environ.get(PLUGINS_ENV, "").split(",")):
         load_plugin(spec)
+
+
+@lru_cache(maxsize=8)
+def _load(path: str | None) -> tuple[Scenario, Dataset]:
+    _plugins()
     if path:
         scenario = load_scenario(path)
     elif _BASELINE.is_file():
@@ -42,12 +51,12 @@ def _load(path: str | None) -> tuple[Scenario, Dataset]:
                 "name": "dashboard",
                 "strategies": [{"label": p, "policy": p} for p in policy_names()],
             },
-            "dashboard",
+            Path("dashboard"),
         )
     return scenario, scenario.load_data(path or "dashboard")
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _world(path: str | None, shocks: bool) -> World:
     scenario, data = _load(path)
     if not shocks:
@@ -64,72 +73,179 @@ def _world(path: str | None, shocks: bool) -> World:
 
 
 def scenario_path() -> str | None:
-    """The scenario file the dashboard shows (None: the default)."""
+    """The scenario file named on the command line (None: the default)."""
     return os.environ.get(SCENARIO_ENV) or None
 
 
-def strategy_labels() -> list[str]:
-    """Labels of the scenario's strategies (the policy selector's choices)."""
-    return [s.label for s in _load(scenario_path())[0].strategies]
+def shipped_scenarios() -> dict[str, str]:
+    """The scenario picker's choices: name -> file, the command line's scenario first.
+
+    The repository's ``scenarios/*.yaml`` that load (an installed wheel has none; then only the
+    command line's scenario or the built-in default is offered).
+    """
+    out: dict[str, str] = {}
+    given = scenario_path()
+    if given:
+        out[Path(given).stem] = str(Path(given).resolve())
+    for path in sorted(SCENARIO_DIR.glob("*.yaml")) if SCENARIO_DIR.is_dir() else []:
+        try:
+            _load(str(path))
+        except Exception:  # a broken file is not offered; the rest still are
+            continue
+        out.setdefault(path.stem, str(path))
+    return out
+
+
+def scenario_name(path: str | None = None) -> str:
+    """The name of a scenario file (the default's when None)."""
+    return _load(path or scenario_path())[0].name
+
+
+def strategy_labels(path: str | None = None) -> list[str]:
+    """Labels of a scenario's strategies (the strategy selectors' choices)."""
+    return [s.label for s in _load(path or scenario_path())[0].strategies]
 
 
 class DashboardModel(InternationalizationModel):
-    """The internationalization model, parameterised by plain values a dashboard can set.
+    """The internationalization model for the dashboard: a chosen strategy and a second one.
+
+    The second strategy runs beside the first in a model of its own with the same seed (common
+    random numbers), stepped in lockstep, so the two can be compared year by year. A Mesa
+    ``DataCollector`` records, after every simulated year, the deals of both strategies and of
+    the record in that year (model reporters) and the firm's cumulative deals, markets entered
+    and integration load (agent-type reporters for :class:`~sim.model.FirmAgent`).
 
     Args:
+        scenario_file: Path of the scenario (None: :func:`scenario_path` or the default).
         strategy: Label of one of the scenario's strategies (its policy and parameters).
-        compare: Label of a second strategy shown beside it in the ensemble view.
-        hurdle: Overrides the outside option's utility (higher: fewer deals a year).
-        beta_size: Overrides the weight on market size (if the policy has one).
+        compare: Label of the strategy shown beside it (None: the scenario's second).
+        hurdle: Overrides the outside option's utility (None: the strategy's own).
+        beta_size: Overrides the weight on market size if the policy has one (None: its own).
         shocks: Whether the dated barrier events and the scenario's shocks apply.
-        seed: Seed of the run's random numbers.
+        seed: Seed of both runs' random numbers.
+        rng: A generator to use instead of ``seed`` (Mesa passes one on reset).
     """
 
     def __init__(
         self,
+        scenario_file: str | None = None,
         strategy: str | None = None,
         compare: str | None = None,
         hurdle: float | None = None,
-        beta_size: float = 1.0,
+        beta_size: float | None = None,
         shocks: bool = True,
         seed: int = 0,
-        rng=None,
+        rng: np.random.Generator | None = None,
     ) -> None:
-        path = scenario_path()
+        path = scenario_file or scenario_path() or (str(_BASELINE) if _BASELINE.is_file() else None)
         scenario, data = _load(path)
         chosen = _strategy(scenario, strategy)
+        other = _strategy(scenario, compare, default=min(1, len(scenario.strategies) - 1))
         policy, firm = _configured(scenario, chosen, hurdle, beta_size)
+        self.scenario_file = path
+        self.scenario_name = scenario.name
         self.strategy_label = chosen.label
-        self.compare_label = _strategy(scenario, compare).label if compare else chosen.label
-        self.settings = (chosen.label, self.compare_label, hurdle, beta_size, shocks, seed)
+        self.compare_label = other.label
+        #: The compared run's name in tables and legends (distinct when both are one strategy).
+        self.compare_name = other.label if other.label != chosen.label else f"{other.label} (2nd)"
+        self.settings = (chosen.label, other.label, hurdle, beta_size, shocks, seed)
         self.history = record_history(data, scenario.scope, scenario.history.coding)
+        world = _world(path, shocks)
         super().__init__(
-            _world(path, shocks),
-            policy,
-            firm,
-            rng=np.random.default_rng(seed) if rng is None else rng,
+            world, policy, firm, rng=np.random.default_rng(seed) if rng is None else rng
+        )
+        rival_policy, rival_firm = _configured(scenario, other, hurdle, beta_size)
+        self.rival = InternationalizationModel(
+            world, rival_policy, rival_firm, rng=np.random.default_rng(seed)
+        )
+        record = self.history["year"].value_counts()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "year": lambda m: m.last_year,
+                chosen.label: lambda m: m.year_deals(m),
+                self.compare_name: lambda m: m.year_deals(m.rival),
+                "record": lambda m: int(record.get(m.last_year, 0)),
+            },
+            agenttype_reporters={
+                FirmAgent: {
+                    "deals so far": lambda a: int(a.deals.sum()),
+                    "markets entered": lambda a: int((a.commitment > 0).sum()),
+                    "integration load": "load",
+                }
+            },
         )
 
-    def deals(self) -> pd.DataFrame:
-        """This run's attempted deals so far, readable."""
+    @property
+    def last_year(self) -> int:
+        """The most recently simulated year (the first year before any step)."""
+        return int(self.world.years[min(max(self.steps - 1, 0), self.world.n_years - 1)])
+
+    @property
+    def years_done(self) -> int:
+        """How many years have been simulated."""
+        return min(self.steps, self.world.n_years)
+
+    def step(self) -> None:
+        """Advance both strategies one year and record the year; stop after the last year."""
+        if not self.running:
+            return
+        super().step()
+        self.rival.step()
+        self.datacollector.collect(self)
+
+    @staticmethod
+    def year_deals(model: InternationalizationModel) -> int:
+        """A model's attempted deals in its most recent step's year."""
+        ev = model.events
+        if not model.steps or not ev.size:
+            return 0
+        year = int(model.world.years[min(model.steps, model.world.n_years) - 1])
+        return int((ev["year"] == year).sum())
+
+    def yearly(self) -> pd.DataFrame:
+        """Deals per simulated year of both strategies and the record (the collector's rows)."""
+        return self.datacollector.get_model_vars_dataframe()
+
+    def market_counts(self, first: int, last: int) -> dict[str, np.ndarray]:
+        """Deals per market in years ``first``..``last``: both strategies (so far) and the record.
+
+        Returns:
+            Label -> counts in ``world.iso3`` order; the record under ``"record"``.
+        """
+        n = len(self.world.iso3)
+        out: dict[str, np.ndarray] = {}
+        for label, model in ((self.strategy_label, self), (self.compare_name, self.rival)):
+            ev = model.events
+            keep = (ev["year"] >= first) & (ev["year"] <= last)
+            out[label] = np.bincount(ev["market"][keep], minlength=n)
+        hist = self.history[(self.history["year"] >= first) & (self.history["year"] <= last)]
+        out["record"] = (
+            hist["country_iso3"].value_counts().reindex(list(self.world.iso3), fill_value=0)
+        ).to_numpy()
+        return out
+
+    def deals(self, model: InternationalizationModel | None = None) -> pd.DataFrame:
+        """A run's attempted deals so far, readable (this strategy's unless ``model`` is given)."""
         from sim.analysis.ensemble import tidy_events
         from sim.events import with_run_ids
 
-        ev = with_run_ids(self.events, 0, 0, np.zeros(self.events.size, dtype=np.int32))
-        return tidy_events(ev, (self.strategy_label,), self.world)
+        model = self if model is None else model
+        label = self.strategy_label if model is self else self.compare_name
+        ev = with_run_ids(model.events, 0, 0, np.zeros(model.events.size, dtype=np.int32))
+        return tidy_events(ev, (label,), self.world)
 
     def ensemble_yearly(self, runs: int = 200) -> dict[str, np.ndarray]:
         """Deals per year of ``runs`` batched runs of each shown strategy, (runs, years) each."""
-        return _ensemble(scenario_path(), self.settings, runs)
+        return _ensemble(self.scenario_file, self.settings, runs)
 
 
 def _configured(
-    scenario: Scenario, strategy: Strategy, hurdle: float | None, beta_size: float
+    scenario: Scenario, strategy: Strategy, hurdle: float | None, beta_size: float | None
 ) -> tuple[Policy[PolicyParams], Firm]:
     """A strategy's policy and firm with the dashboard's hurdle and size weight applied."""
     cls = strategy.policy_class()
     params = dict(strategy.params)
-    if "beta_size" in cls.Params.model_fields:
+    if beta_size is not None and "beta_size" in cls.Params.model_fields:
         params["beta_size"] = beta_size
     firm = strategy.firm_for(scenario.firm)
     if hurdle is not None:
@@ -137,13 +253,18 @@ def _configured(
     return cls(cls.Params(**params)), firm
 
 
-def _strategy(scenario: Scenario, label: str | None) -> Strategy:
+def has_size_weight(model: InternationalizationModel) -> bool:
+    """Whether the model's policy has a weight on market size the dashboard can set."""
+    return "beta_size" in type(model.firm.policy.params).model_fields
+
+
+def _strategy(scenario: Scenario, label: str | None, default: int = 0) -> Strategy:
     labels = [s.label for s in scenario.strategies]
-    return scenario.strategies[labels.index(label) if label in labels else 0]
+    return scenario.strategies[labels.index(label) if label in labels else default]
 
 
 @lru_cache(maxsize=16)
-def _ensemble(path: str | None, settings: tuple, runs: int) -> dict[str, np.ndarray]:
+def _ensemble(path: str | None, settings: tuple[Any, ...], runs: int) -> dict[str, np.ndarray]:
     """Batched runs of the chosen and the compared strategy under the dashboard's settings."""
     from sim.experiment.runner import run_block
 
@@ -160,45 +281,7 @@ def _ensemble(path: str | None, settings: tuple, runs: int) -> dict[str, np.ndar
     return out
 
 
-def policy_of(label: str) -> str:
+def policy_of(label: str, path: str | None = None) -> str:
     """The policy name behind a strategy label."""
-    scenario, _ = _load(scenario_path())
+    scenario, _ = _load(path or scenario_path())
     return next(s.policy for s in scenario.strategies if s.label == label)
-
-
-def model_params() -> dict:
-    """SolaraViz controls: strategy, compared strategy, hurdle, size weight, shocks, seed."""
-    labels = strategy_labels()
-    scenario, _ = _load(scenario_path())
-    return {
-        "strategy": {
-            "type": "Select",
-            "value": labels[0],
-            "values": labels,
-            "label": "Strategy (policy)",
-        },
-        "compare": {
-            "type": "Select",
-            "value": labels[min(1, len(labels) - 1)],
-            "values": labels,
-            "label": "Compare with (ensemble view)",
-        },
-        "hurdle": {
-            "type": "SliderFloat",
-            "value": float(scenario.firm.hurdle),
-            "min": -2.0,
-            "max": 8.0,
-            "step": 0.25,
-            "label": "Hurdle of a deal (higher: fewer deals)",
-        },
-        "beta_size": {
-            "type": "SliderFloat",
-            "value": 1.0,
-            "min": 0.0,
-            "max": 3.0,
-            "step": 0.1,
-            "label": "Weight on market size",
-        },
-        "shocks": {"type": "Checkbox", "value": True, "label": "Barrier events and shocks"},
-        "seed": {"type": "SliderInt", "value": 0, "min": 0, "max": 999, "step": 1, "label": "Seed"},
-    }

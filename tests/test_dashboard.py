@@ -1,4 +1,4 @@
-"""The SolaraViz dashboard: rendered in process, and served and clicked in a real browser."""
+"""The dashboard: rendered in process, and served and clicked in a real browser."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import ipyvuetify as v  # noqa: E402
 import ipywidgets as w  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-YEAR_LINE = r"20\d\d: \d+ simulated deals, \d+ in the record"
 
 
 def texts(root: w.Widget) -> str:
@@ -65,21 +64,198 @@ def images(root: w.Widget) -> list[bytes]:
     return found
 
 
-def test_dashboard_steps_and_resets_in_process():
-    import sim.app as app
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+RANGE_LINE = r"(20\d\d)-(20\d\d): (\d+) deals of (\w+), (\d+) of (\w+), (\d+) in the record"
 
-    box, rc = solara.render(solara.AppLayout(children=[app.page]), handle_error=False)
+
+@pytest.fixture
+def render_page():
+    """Renders the whole page in process, showing a model the test holds; closed afterwards.
+
+    Closing matters: a page left open still redraws on Mesa's global update counter, so every
+    later step would redraw every earlier test's page too.
+    """
+    import sim.app as app
+    from sim.dashboard import DashboardModel
+
+    contexts = []
+
+    def render(**kwargs):
+        model = solara.reactive(DashboardModel(scenario_file=str(BASELINE)))
+        box, rc = solara.render(
+            solara.AppLayout(children=[app.Page(model=model, **kwargs)]), handle_error=False
+        )
+        contexts.append(rc)
+        return model, box, rc
+
+    yield render
+    for rc in contexts:
+        rc.close()
+
+
+def test_dashboard_steps_and_resets_in_process(render_page):
+    from sim.app import year_status
+
+    model, box, rc = render_page()
     assert "Press Step to simulate the first year." in texts(box)
+    assert year_status(model.value) == "Year 2010: not simulated yet (0 of 12)"
     before = images(box)
     assert len(before) == 5  # map, deals per year, ensemble view, mode mix, region mix
     rc.find(v.Btn, children=["Step"]).widget.click()
-    assert re.findall(YEAR_LINE, texts(box))[0].startswith("2010: ")
+    (line,) = re.findall(RANGE_LINE, texts(box))
+    assert line[:2] == ("2010", "2010") and line[3] == "dual_track" and line[5] == "diversification"
+    assert int(line[2]) == int((model.value.events["year"] == 2010).sum())
+    assert int(line[4]) == int((model.value.rival.events["year"] == 2010).sum())
     rc.find(v.Btn, children=["Step"]).widget.click()
-    assert re.findall(YEAR_LINE, texts(box))[0].startswith("2011: ")
+    assert re.findall(RANGE_LINE, texts(box))[0][:2] == ("2010", "2011")
+    assert year_status(model.value) == "Year 2011 simulated (2 of 12)"
     after = images(box)
     assert sum(a != b for a, b in zip(before, after, strict=True)) >= 2
     rc.find(v.Btn, children=["Reset"]).widget.click()
     assert "Press Step to simulate the first year." in texts(box)
+    assert model.value.steps == 0
+
+
+def test_changing_the_strategy_starts_a_run_of_that_strategy(render_page):
+    """The selector never shows one strategy while another runs (it used to wait for Reset)."""
+    model, _box, rc = render_page(show_views=False)
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    rc.find(v.Select, label="Strategy").widget.v_model = "gravity"
+    assert model.value.strategy_label == "gravity" and model.value.steps == 0
+    assert model.value.firm.policy.name == "gravity"
+    assert rc.find(v.Select, label="Strategy").widget.v_model == "gravity"
+    rc.find(v.Slider, label="Seed").widget.v_model = 7
+    assert model.value.settings[-1] == 7 and model.value.strategy_label == "gravity"
+    rc.find(v.Slider, label="Weight on market size").widget.v_model = 2.5
+    assert model.value.firm.policy.params.beta_size == 2.5
+    rc.find(v.Btn, children=["Reset"]).widget.click()  # Reset keeps the chosen settings
+    assert model.value.strategy_label == "gravity" and model.value.settings[-1] == 7
+
+
+def test_a_change_while_playing_does_not_play_the_new_run(render_page):
+    model, _box, rc = render_page(play_interval=200, show_views=False)
+    rc.find(v.Btn, children=["▶"]).widget.click()
+    deadline = time.monotonic() + 20
+    while model.value.steps < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    old = model.value
+    assert old.steps >= 2
+    rc.find(v.Select, label="Strategy").widget.v_model = "gravity"
+    time.sleep(1.0)  # five play intervals
+    assert model.value is not old and model.value.steps == 0 and not old.running
+    assert rc.find(v.Btn, children=["Step"]).widget.disabled is False
+
+
+def test_picking_another_scenario_changes_the_strategies_offered(render_page):
+    model, box, rc = render_page(show_views=False)
+    strategies = rc.find(v.Select, label="Strategy").widget
+    assert strategies.items == [
+        "dual_track",
+        "diversification",
+        "random_location",
+        "gravity",
+        "random",
+    ]
+    scenario = rc.find(v.Select, label="Scenario").widget
+    assert scenario.v_model == "baseline" and "mature_first" in scenario.items
+    scenario.v_model = "mature_first"
+    assert model.value.scenario_name == "mature_first"
+    offered = ["emerging_first", "mature_first", "springboard"]
+    assert rc.find(v.Select, label="Strategy").widget.items == offered
+    assert rc.find(v.Select, label="Compared with").widget.v_model == "mature_first"
+    assert model.value.firm.policy.params.direction == 1  # emerging_first
+    # A path typed in: a bad one is reported and the current run is kept.
+    rc.find(v.TextField, label="or a scenario file (press Enter)").widget.v_model = "/no/such.yaml"
+    text = texts(box)
+    assert "/no/such.yaml" in text and model.value.scenario_name == "mature_first"
+
+
+def test_play_stops_at_the_last_year(render_page):
+    # The controls alone (the views are drawn in the other tests and in the browser test).
+    model, _box, rc = render_page(play_interval=1, show_views=False)
+    rc.find(v.Btn, children=["▶"]).widget.click()
+    deadline = time.monotonic() + 60
+    while model.value.running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert not model.value.running and model.value.steps == 12
+    assert model.value.last_year == 2021 and model.value.rival.steps == 12
+    assert rc.find(v.Btn, children=["Step"]).widget.disabled
+    assert rc.find(v.Btn, children=["❚❚"]).widget.disabled  # still "playing", but nothing to play
+    assert len(model.value.yearly()) == 12
+
+
+def test_the_map_has_one_shape_per_market_with_the_models_counts():
+    from sim.app import MAP_GID, map_figure
+    from sim.dashboard import DashboardModel
+
+    model = DashboardModel(scenario_file=str(BASELINE), seed=5)
+    for _ in range(7):
+        model.step()
+    world = model.world
+    fig = map_figure(model, (2012, 2020))  # cut at the last simulated year, 2016
+    panels = {
+        c.get_gid()[len(MAP_GID) :]: c
+        for ax in fig.axes
+        for c in ax.collections
+        if (c.get_gid() or "").startswith(MAP_GID)
+    }
+    assert list(panels) == ["dual_track", "diversification", "record"]
+    for label, run in (("dual_track", model), ("diversification", model.rival)):
+        ev = run.events
+        keep = (ev["year"] >= 2012) & (ev["year"] <= 2016)
+        expected = [int(((ev["market"] == i) & keep).sum()) for i in range(len(world.iso3))]
+        assert len(panels[label].get_paths()) == len(world.iso3) == 57
+        assert panels[label].get_array().tolist() == expected
+        assert sum(expected) > 0
+    hist = model.history[model.history["year"].between(2012, 2016)]
+    record = [int((hist["country_iso3"] == code).sum()) for code in world.iso3]
+    assert panels["record"].get_array().tolist() == record and sum(record) == len(hist)
+    # Each shape is its own market's: the capital lies in (or, for a coastal capital on the
+    # coarse 1:110m outline, within 1.5 degrees of) the shape.
+    inside = 0
+    for path, (lat, lon) in zip(panels["record"].get_paths(), world.coords, strict=True):
+        inside += path.contains_point((lon, lat))
+        (x0, y0), (x1, y1) = path.get_extents().get_points()
+        assert x0 - 1.5 <= lon <= x1 + 1.5 and y0 - 1.5 <= lat <= y1 + 1.5
+    assert inside >= 50
+
+
+def test_the_shipped_shapes_are_small_and_named():
+    import json
+
+    from sim.dashboard import DashboardModel
+    from sim.data.shapes import SHAPES_FILE, country_shapes, market_shapes
+
+    path = ROOT / "sim" / "data" / SHAPES_FILE
+    assert path.stat().st_size < 1_000_000
+    data = json.loads(path.read_text())
+    assert {k for f in data["features"] for k in f["properties"]} == {"iso3", "name"}
+    codes = {code for code, _, _ in country_shapes()}
+    world = DashboardModel(scenario_file=str(BASELINE)).world
+    assert [c for c in world.iso3 if c not in codes] == ["SGP"]  # a disc at its capital
+    shapes = market_shapes(world.iso3, world.coords)
+    assert len(shapes) == 57 and all(len(rings) >= 1 for rings in shapes)
+
+
+def test_the_datacollector_records_each_year_of_both_runs():
+    from sim.dashboard import DashboardModel
+    from sim.model import FirmAgent
+
+    model = DashboardModel(scenario_file=str(BASELINE), strategy="gravity", compare="random")
+    while model.running:
+        model.step()
+    model.step()  # after the end: nothing more is recorded
+    rows = model.yearly()
+    assert rows["year"].tolist() == list(range(2010, 2022))
+    for label, run in (("gravity", model), ("random", model.rival)):
+        per_year = [int((run.events["year"] == y).sum()) for y in range(2010, 2022)]
+        assert rows[label].tolist() == per_year
+    assert rows["record"].sum() == len(model.history) == 147
+    firm = model.datacollector.get_agenttype_vars_dataframe(FirmAgent)
+    assert len(firm) == 12
+    assert firm["deals so far"].iloc[-1] == int(model.firm.deals.sum())
+    assert firm["markets entered"].is_monotonic_increasing
 
 
 def test_scenario_preloads_its_strategies(monkeypatch):
@@ -87,13 +263,17 @@ def test_scenario_preloads_its_strategies(monkeypatch):
 
     monkeypatch.setenv(dashboard.SCENARIO_ENV, str(ROOT / "scenarios" / "mature_first.yaml"))
     assert dashboard.strategy_labels() == ["emerging_first", "mature_first", "springboard"]
-    params = dashboard.model_params()
-    assert params["strategy"]["values"] == ["emerging_first", "mature_first", "springboard"]
+    assert next(iter(dashboard.shipped_scenarios())) == "mature_first"
     model = dashboard.DashboardModel(strategy="mature_first", seed=4)
     assert model.firm.policy.params.direction == -1
+    assert model.compare_label == "mature_first" and model.compare_name == "mature_first (2nd)"
     for _ in range(12):
         model.step()
     assert not model.running and len(model.deals()) > 0
+
+
+def _boxes(locator) -> list[dict]:
+    return [locator.nth(i).bounding_box() for i in range(locator.count())]
 
 
 def _free_port() -> int:
@@ -150,18 +330,29 @@ def test_dashboard_in_a_real_browser(tmp_path):
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
             page.get_by_text("Press Step to simulate the first year.").wait_for(timeout=60_000)
+            page.get_by_text("Year 2010: not simulated yet (0 of 12)").wait_for(timeout=30_000)
+            # Every slider is usable: as wide as the sidebar, not a few pixels.
+            widths = [box["width"] for box in _boxes(page.locator(".v-slider"))]
+            assert len(widths) >= 5 and min(widths) > 150, widths
             step = page.get_by_role("button", name="Step")
             for _ in range(6):
                 step.click()
                 page.wait_for_timeout(400)
-            page.get_by_text(re.compile(r"2015: \d+ simulated deals")).wait_for(timeout=30_000)
+            page.get_by_text("Year 2015 simulated (6 of 12)").wait_for(timeout=60_000)
+            page.get_by_text(
+                re.compile(r"2010-2015: \d+ deals of dual_track, \d+ of diversification")
+            ).wait_for(timeout=30_000)
             assert page.get_by_text("Press Step to simulate the first year.").count() == 0
-            page.wait_for_timeout(1000)
+            page.wait_for_timeout(1500)
             shot = tmp_path / "dashboard.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 50_000
             if os.environ.get("SIM_UPDATE_SCREENSHOT"):
                 shutil.copyfile(shot, ROOT / "docs" / "dashboard.png")
+            # Play runs the remaining years and stops at the last one.
+            page.get_by_role("button", name="▶").click()
+            page.get_by_text("Year 2021 finished (12 of 12)").wait_for(timeout=120_000)
+            assert step.is_disabled()
             browser.close()
     finally:
         os.killpg(server.pid, 15)
