@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sim.bounds import float_bounds
 from sim.data.loaders import DataPaths
-from sim.data.taxonomy import DEFAULT_SCOPE, RECORD_YEARS
+from sim.data.taxonomy import DEAL_MODES, DEFAULT_SCOPE, MODES, RECORD_YEARS
 from sim.errors import SimInputError
 from sim.policies import Policy, PolicyParams, get_policy, policy_names, register
 
@@ -125,6 +125,12 @@ class History(Strict):
     scope: Literal["group", "group_and_ant", "ant_only"] = Field(
         DEFAULT_SCOPE, description="entities whose deals count (see sim/data/README.md)"
     )
+    modes: tuple[Literal[MODES], ...] = Field(
+        DEAL_MODES,
+        min_length=1,
+        description="record modes that count; simulated events are filtered to the same modes "
+        "(default: the paper's deal modes; add greenfield and exit to compare them too)",
+    )
 
 
 class Firm(Strict):
@@ -196,6 +202,13 @@ class Firm(Strict):
     max_block: float = Field(0.95, ge=0.0, le=1.0, description="ceiling of the block probability")
     region_spillover: float = Field(
         0.5, ge=0.0, le=1.0, description="share of market experience that spills to its region"
+    )
+    exit_propensity: float = Field(
+        -3.0,
+        ge=-10.0,
+        le=2.0,
+        description="log-odds of exiting a held market per year before its barrier, experience "
+        "and reversibility terms (docs/ODD.md 7.5; -3 gives a few per cent a year)",
     )
 
     @classmethod

@@ -7,13 +7,20 @@ cannot silently create a new category.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import MappingProxyType
 
 import pandas as pd
 
-#: Entry modes of a deal event, from most to least committing. ``other`` covers fund commitments
-#: and deals that failed, were blocked or abandoned.
-MODES: tuple[str, ...] = ("control", "minority", "cooperation", "other")
+#: Modes of a record event. The first four are the deal modes of Li & Li (2022), from most to
+#: least committing; ``other`` covers fund commitments and deals that failed, were blocked or
+#: abandoned. ``greenfield`` is an operation the firm built or launched itself (a data centre,
+#: hub, office, store or marketplace; no partner equity) and ``exit`` a divestment or closure of
+#: an earlier commitment (added after the deal modes so existing codes keep their meaning).
+MODES: tuple[str, ...] = ("control", "minority", "cooperation", "other", "greenfield", "exit")
+#: The record modes a comparison counts unless a scenario's ``history: modes:`` says otherwise:
+#: the paper's deal modes (M&A, investment, cooperation, failed deals).
+DEAL_MODES: tuple[str, ...] = ("control", "minority", "cooperation", "other")
 #: Modes that put the firm's equity into the target.
 EQUITY_MODES: frozenset[str] = frozenset({"control", "minority"})
 
@@ -166,3 +173,13 @@ RECORD_YEARS: tuple[int, int] = (2010, 2021)
 def in_scope(events: pd.DataFrame, scope: str) -> pd.DataFrame:
     """Events whose ``entity`` belongs to the named scope (see :data:`ENTITY_SCOPES`)."""
     return events[events["entity"].isin(ENTITY_SCOPES[scope])]
+
+
+def in_history(events: pd.DataFrame, scope: str, modes: Iterable[str] = DEAL_MODES) -> pd.DataFrame:
+    """The events a comparison counts: those of the scope's entities with one of ``modes``.
+
+    The one selection of "the record" every comparison uses (a scenario's ``history:`` section),
+    so simulated events filtered to the same modes are compared like with like.
+    """
+    scoped = in_scope(events, scope)
+    return scoped[scoped["mode"].isin(tuple(modes))]
