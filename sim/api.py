@@ -27,7 +27,7 @@ from sim.analysis.ensemble import Comparison, encode_record, summarise_runs, tid
 from sim.analysis.fit import compare_strategies
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import load_dataset
-from sim.data.taxonomy import in_scope
+from sim.data.taxonomy import in_history
 from sim.experiment.runner import Engine, run_block
 from sim.scenario import Scenario, load_scenario, parse_scenario
 from sim.world import build_world
@@ -93,7 +93,7 @@ def run(
     labels = tuple(s.label for s in scenario.strategies)
     run_index = events["strategy"].astype(np.int64) * n + events["replication"]
     stats = summarise_runs(events, run_index, n * len(labels), world)
-    history = in_scope(data.events, scenario.history.scope)
+    history = in_history(data.events, scenario.history.scope, scenario.history.modes)
     record = encode_record(history, world)
     observed = summarise_runs(record, np.zeros(record.shape[0], dtype=np.int64), 1, world)
 

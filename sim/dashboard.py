@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.data import Dataset, load_dataset
-from sim.data.taxonomy import in_scope
+from sim.data.taxonomy import in_history
 from sim.model import InternationalizationModel
 from sim.policies import policy_names
 from sim.policies.base import Policy, PolicyParams
@@ -102,7 +102,7 @@ class DashboardModel(InternationalizationModel):
         self.strategy_label = chosen.label
         self.compare_label = _strategy(scenario, compare).label if compare else chosen.label
         self.settings = (chosen.label, self.compare_label, hurdle, beta_size, shocks, seed)
-        self.history = in_scope(data.events, scenario.history.scope)
+        self.history = in_history(data.events, scenario.history.scope, scenario.history.modes)
         super().__init__(
             _world(path, shocks),
             policy,

@@ -14,7 +14,7 @@ from sim.analysis.record_summary import (
     yearly_by_mode,
 )
 from sim.data import Dataset
-from sim.data.taxonomy import RECORD_YEARS, in_scope
+from sim.data.taxonomy import DEAL_MODES, RECORD_YEARS, in_scope
 from sim.io import ensure_writable_dir, write_atomic
 
 
@@ -40,8 +40,11 @@ def summarise_record(data: Dataset, out_dir: Path, scope: str) -> str:
     """
     out_dir = ensure_writable_dir(Path(out_dir))
     years = range(RECORD_YEARS[0], RECORD_YEARS[1] + 1)
-    events = with_continent(in_scope(data.events, scope), data.markets)
-    yearly = yearly_by_mode(events, years)
+    every = with_continent(in_scope(data.events, scope), data.markets)
+    # The paper counts deals (M&A, investment, cooperation, failed deals); greenfield operations
+    # and exits appear in the yearly table and the figures (own colours), not in the comparison.
+    events = every[every["mode"].isin(DEAL_MODES)]
+    yearly = yearly_by_mode(every, years)
     comparison = paper_comparison(events, years)
     countries = country_counts(events)
 
@@ -49,9 +52,12 @@ def summarise_record(data: Dataset, out_dir: Path, scope: str) -> str:
     _csv(yearly.assign(total=yearly.sum(axis=1)), out_dir / "record_yearly.csv", index=True)
     _csv(countries, out_dir / "record_countries.csv", index=True)
     figures = out_dir / "figures"
-    label = f"Historical record {years.start}-{years.stop - 1} (scope: {scope}, n={len(events)})"
-    plot_events_per_year(events, years, figures / "record_events_per_year.png", label)
-    plot_events_by_country(events, figures / "record_events_by_country.png", label)
+    label = (
+        f"Historical record {years.start}-{years.stop - 1} (scope: {scope}, n={len(events)} deals"
+        f", {len(every) - len(events)} greenfield or exit events)"
+    )
+    plot_events_per_year(every, years, figures / "record_events_per_year.png", label)
+    plot_events_by_country(every, figures / "record_events_by_country.png", label)
 
     lines = [label, "", "Events per year by entry mode:"]
     lines.append(yearly.assign(total=yearly.sum(axis=1)).to_string())

@@ -26,7 +26,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from sim.analysis.ensemble import COMPARE_MODES, encode_record, summarise_runs
+from sim.analysis.ensemble import COMPARE_MODES, encode_record, mode_columns, summarise_runs
 from sim.analysis.pattern_tests import joint_pattern_test, pattern_pvalues
 from sim.analysis.persistence import PersistenceForecast
 from sim.calibration.heldout import HELD_OUT, held_out_values
@@ -39,7 +39,7 @@ from sim.calibration.objective import (
     window_stats,
 )
 from sim.data import Dataset
-from sim.data.taxonomy import in_scope
+from sim.data.taxonomy import in_history
 from sim.scenario import FITTED_FIRM_FIELDS, Firm, Scenario, Strategy
 from sim.world import World, build_world
 
@@ -290,9 +290,10 @@ def persistence_validation(
     """The persistence forecast, fitted on the calibration window only, scored like a model."""
     cal = scenario.calibration
     seen = history[history["year"].between(*cal.window)]
+    compared = mode_columns(world)  # the history's modes only, as the models are scored
     categories = {
         "regions": ("region", world.regions),
-        "modes": ("mode", COMPARE_MODES),
+        "modes": ("mode", tuple(COMPARE_MODES[c] for c in compared)),
         "countries": ("country_iso3", world.iso3),
     }
     forecast = PersistenceForecast.fit(
@@ -307,6 +308,9 @@ def persistence_validation(
     for window in (cal.window, cal.validation):
         years = np.arange(window[0], window[1] + 1)
         counts, mixes = forecast.sample(years, n, rng)
+        modes = np.zeros((n, len(COMPARE_MODES)), dtype=mixes["modes"].dtype)
+        modes[:, compared] = mixes["modes"]
+        mixes["modes"] = modes
         observed = record_window(history, world, window)
         simulated = _arrays_as_window(observed, counts, mixes)
         scores.append(score_window(observed, simulated, rng, n_boot))
@@ -327,7 +331,7 @@ def _arrays_as_window(
         fields[k] = np.zeros((n, *value.shape[1:]), dtype=value.dtype)
     fields["yearly"] = counts
     fields.update(mixes)
-    return WindowStats(type(like.stats)(**fields), like.years)
+    return WindowStats(type(like.stats)(**fields), like.years, like.mode_columns)
 
 
 @dataclass
@@ -377,7 +381,7 @@ def calibrate(
     replications = replications or cal.replications
     world = build_world(data, scenario, source)
     if history is None:
-        history = in_scope(data.events, scenario.history.scope)
+        history = in_history(data.events, scenario.history.scope, scenario.history.modes)
     observed = record_window(history, world, cal.window)  # the only record the fit sees
     patterns = record_held_out(
         history, world, np.random.default_rng([scenario.seed, 5]), max(n_boot, 2)

@@ -17,7 +17,7 @@ from sim.analysis.ensemble import summarise_runs
 from sim.calibration.calibrate import free_parameters
 from sim.calibration.objective import record_window, score_window, simulate, window_stats
 from sim.data import Dataset
-from sim.data.taxonomy import in_scope
+from sim.data.taxonomy import in_history
 from sim.errors import SimInputError
 from sim.scenario import Firm, Scenario
 from sim.world import build_world
@@ -76,7 +76,7 @@ def screen(
         problem, N=trajectories or cfg.trajectories, num_levels=cfg.levels, seed=scenario.seed
     )
     n = replications or cfg.replications
-    history = in_scope(data.events, scenario.history.scope)
+    history = in_history(data.events, scenario.history.scope, scenario.history.modes)
     worlds: dict[str, object] = {}
     cls = strategy.policy_class()
     outcomes = np.zeros((design.shape[0], len(OUTCOMES)))

@@ -26,7 +26,7 @@ from sim.analysis.fit import PATTERN_COLUMNS, compare_strategies
 from sim.analysis.report import build_report, p_text, score_text
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import load_dataset
-from sim.data.taxonomy import in_scope
+from sim.data.taxonomy import in_history
 from sim.errors import SimInputError
 from sim.events import empty_events
 from sim.experiment.experiment import Experiment, Options, compare, plan, run
@@ -259,7 +259,7 @@ def run_scenario(
         experiment.reused,
         t2 - t1,
     )
-    history = in_scope(data.events, scenario.history.scope)
+    history = in_history(data.events, scenario.history.scope, scenario.history.modes)
     with atomic_dir(target, overwrite=overwrite, known=RUN_OUTPUTS, command="run") as tmp:
         export = EventExport(experiment, tmp)
         comparison = compare(experiment, history, sink=export.add)

@@ -3,8 +3,8 @@
 Uniform over markets and the three deal modes (greenfield is forbidden, so that its copied yearly
 counts stay counts of the deals a default comparison counts), it takes each year exactly as many
 deals as the record has, validation years included. It therefore knows the answer to the count
-question and says nothing about any theory; reports label it as an oracle and rankings leave it out. The fair null model is
-:mod:`sim.policies.random_location`.
+question and says nothing about any theory; reports label it as an oracle and rankings leave it
+out. The fair null model is :mod:`sim.policies.random_location`.
 """
 
 from __future__ import annotations
