@@ -298,3 +298,26 @@ def test_the_shipped_records_code_greenfield_and_exit(dataset):
     assert (jd.loc[flagged, "mode"] == "greenfield").all() and flagged.sum() == 11
     assert ((jd["mode"] == "greenfield") == flagged).all()  # only where the note says so
     assert (jd.loc[jd["notes"].str.startswith("EXIT:"), "mode"] == "exit").sum() == 4
+
+
+def test_calibration_moves_greenfield_and_exit_parameters_only_when_the_history_has_them():
+    from sim.calibration.calibrate import free_parameters
+
+    def free(history, parameters=None):
+        raw = {
+            "name": "t",
+            "history": history,
+            "strategies": [{"label": "g", "policy": "gravity"}],
+        }
+        if parameters:
+            raw["calibration"] = {"parameters": {"g": parameters}}
+        s = parse_scenario(raw, "t.yaml")
+        return [n for n, _, _ in free_parameters(s.strategies[0], s)]
+
+    default = free({})
+    assert "alpha_greenfield" not in default and "firm.exit_propensity" not in default
+    assert "alpha_control" in default and "firm.hurdle" in default
+    every = free({"modes": ALL_MODES})
+    assert "alpha_greenfield" in every and "firm.exit_propensity" in every
+    named = free({}, ["alpha_greenfield", "firm.exit_propensity"])
+    assert named == ["alpha_greenfield", "firm.exit_propensity"]

@@ -78,17 +78,28 @@ def free_parameters(strategy: Strategy, scenario: Scenario) -> list[tuple[str, f
 
     By default: every bounded float of the policy plus the firm-level count machinery
     (:data:`~sim.scenario.FITTED_FIRM_FIELDS`, named ``firm.<field>``), the same for every
-    strategy. ``calibration.parameters`` may list a subset per strategy label.
+    strategy, with the record's modes deciding two things (docs/ODD.md 7.5): a policy's greenfield
+    preferences (parameters named ``*greenfield*``) move only when the history compares
+    greenfield, since otherwise the record says nothing of them and a free greenfield preference
+    would only siphon opportunities out of the counted deals; ``firm.exit_propensity`` moves
+    only when the history compares exits. ``calibration.parameters`` may list any subset per
+    strategy label, and then nothing is left out.
     """
     cls = strategy.policy_class()
     if cls.matches_record_counts:
         return []  # the oracle copies the record's counts; nothing to fit
     wanted = scenario.calibration.parameters.get(strategy.label)
     firm_bounds = Firm.bounds()
+    firm_fields = list(FITTED_FIRM_FIELDS)
+    if "exit" in scenario.history.modes or (wanted and "firm.exit_propensity" in wanted):
+        firm_fields.append("exit_propensity")
     candidates = [(n, *b) for n, b in cls.Params.bounds().items()] + [
-        (f"firm.{n}", *firm_bounds[n]) for n in FITTED_FIRM_FIELDS
+        (f"firm.{n}", *firm_bounds[n]) for n in firm_fields
     ]
-    return [c for c in candidates if wanted is None or c[0] in wanted]
+    if wanted is not None:
+        return [c for c in candidates if c[0] in wanted]
+    seen_greenfield = "greenfield" in scenario.history.modes
+    return [c for c in candidates if seen_greenfield or "greenfield" not in c[0]]
 
 
 def split_params(params: dict[str, Any], firm: Firm) -> tuple[dict[str, Any], Firm]:
