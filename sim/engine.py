@@ -25,7 +25,7 @@ A year, for every run at once:
 
 Before the year's deals, every market where the firm holds a commitment from earlier years may be
 exited (divested or closed) with a yearly hazard, logistic in the host's blocking probability,
-the firm's experience there and the reversibility of what it holds (:func:`_exits`, ODD 7.5). An
+the firm's experience there and the reversibility of what it holds (:func:`_exits`, ODD 7.10). An
 exit resets the market's commitment to none and is an event of mode ``exit``; it is not a deal
 (no load, no learning, no deal count).
 
@@ -51,9 +51,12 @@ from sim.world import World
 _GRID = float(2**32)
 _ROW = np.int64(2**33)
 
-#: Exit hazard (ODD 7.5): log-odds added per unit of the host's blocking probability. A market
-#: whose host blocks half of all deals multiplies the odds of exit by e**2 (about 7): the
-#: liability of foreignness and political risk raise divestment (Benito 1997; Li 1995).
+#: Exit hazard (ODD 7.10): log-odds added per unit of the host's blocking probability. A market
+#: whose host blocks half of all deals multiplies the odds of exit by e**2 (about 7): hostile hosts
+#: push firms out (an assumption, fixed before fitting; the record's UCWeb exit from India after
+#: the 2020 app ban is one case). Experience lowers the odds as 1 / (1 + experience): Li (1995,
+#: Strategic Management Journal 16:333-351) finds experience improves foreign subsidiaries'
+#: survival, and greenfield subsidiaries exit less than acquisitions and joint ventures.
 EXIT_BARRIER_WEIGHT = 4.0
 #: Log-odds of exit per rung held: the log of the rung's reversibility, so a cooperation
 #: agreement (1.0) is exited at the base odds and a greenfield operation (0.1) at a tenth of them:
@@ -261,7 +264,7 @@ def step(
 
 
 def _exits(world: World, firm: Firm, state: BatchState, t: int, exits: np.ndarray) -> np.ndarray:
-    """This year's exits: each held market is left with the hazard of ODD 7.5.
+    """This year's exits: each held market is left with the hazard of ODD 7.10.
 
     The hazard's log-odds are ``exit_propensity + EXIT_BARRIER_WEIGHT * p_block
     - log(1 + experience) + log(reversibility of the rung held)``, computed only on held cells

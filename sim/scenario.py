@@ -208,7 +208,7 @@ class Firm(Strict):
         ge=-10.0,
         le=2.0,
         description="log-odds of exiting a held market per year before its barrier, experience "
-        "and reversibility terms (docs/ODD.md 7.5; -3 gives a few per cent a year)",
+        "and reversibility terms (docs/ODD.md 7.10; -3 gives a few per cent a year)",
     )
 
     @classmethod

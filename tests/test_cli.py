@@ -27,7 +27,7 @@ def test_data_check_reports_broken_file_with_exit_2(data_copy, capsys):
     assert code == 2
     assert err == (
         f"sim: error: {data_copy['events']}: line 2, field 'mode': 'merger' is not one of: "
-        "control, cooperation, minority, other\n"
+        "control, cooperation, exit, greenfield, minority, other\n"
     )
 
 

@@ -78,7 +78,7 @@ def free_parameters(strategy: Strategy, scenario: Scenario) -> list[tuple[str, f
 
     By default: every bounded float of the policy plus the firm-level count machinery
     (:data:`~sim.scenario.FITTED_FIRM_FIELDS`, named ``firm.<field>``), the same for every
-    strategy, with the record's modes deciding two things (docs/ODD.md 7.5): a policy's greenfield
+    strategy, with the record's modes deciding two things (docs/ODD.md 7.10): a policy's greenfield
     preferences (parameters named ``*greenfield*``) move only when the history compares
     greenfield, since otherwise the record says nothing of them and a free greenfield preference
     would only siphon opportunities out of the counted deals; ``firm.exit_propensity`` moves
@@ -380,7 +380,7 @@ def calibrate(
         source: Scenario file name for messages.
         progress: Called after each fit.
         history: The record to fit (default: the data's record in the scenario's scope); model
-            recovery passes a synthetic record here.
+            recovery passes a synthetic record here. Either is cut to the history's modes.
         n_boot: Bootstrap replicates for standard errors (0: point scores only).
         workers: Local processes fitting (strategy, seed) pairs in parallel; the results are
             the same as with one (each fit has its own seeded sampler and random streams).
@@ -393,6 +393,8 @@ def calibrate(
     world = build_world(data, scenario, source)
     if history is None:
         history = in_history(data.events, scenario.history.scope, scenario.history.modes)
+    else:  # a given (e.g. synthetic) record is compared on the same modes as the data's
+        history = history[history["mode"].isin(scenario.history.modes)]
     observed = record_window(history, world, cal.window)  # the only record the fit sees
     patterns = record_held_out(
         history, world, np.random.default_rng([scenario.seed, 5]), max(n_boot, 2)

@@ -37,7 +37,7 @@ class DualTrackParams(PolicyParams):
         1.5, ge=-3.0, le=5.0, description="emerging track: control vs cooperation"
     )
     emerging_greenfield: float = Field(
-        0.0, ge=-3.0, le=5.0, description="emerging track: greenfield operation vs cooperation"
+        0.0, ge=-8.0, le=5.0, description="emerging track: greenfield operation vs cooperation"
     )
     mature_minority: float = Field(
         0.5, ge=-3.0, le=5.0, description="mature track: minority stake vs cooperation"
