@@ -19,8 +19,8 @@ from mesa.visualization import SolaraViz
 from sim.analysis.ensemble import COMPARE_MODES
 from sim.dashboard import DashboardModel, model_params
 
-COMMITMENT_COLOURS = ("#d9d9d9", "#67a9cf", "#ef8a62", "#b2182b")
-COMMITMENT_NAMES = ("none", "cooperation", "minority", "control")
+COMMITMENT_COLOURS = ("#d9d9d9", "#67a9cf", "#ef8a62", "#b2182b", "#1b7837")
+COMMITMENT_NAMES = ("none", "cooperation", "minority", "control", "greenfield")
 
 
 def _last_year(model: DashboardModel) -> int:
