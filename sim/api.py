@@ -26,7 +26,6 @@ import pandas as pd
 from sim.analysis.ensemble import Comparison, encode_record, summarise_runs, tidy_events
 from sim.analysis.fit import compare_strategies
 from sim.analysis.tables import summary_table, yearly_table
-from sim.data.record import history as record_history
 from sim.experiment.runner import Engine, run_block
 from sim.scenario import Scenario, load_scenario, parse_scenario
 from sim.world import build_world
@@ -92,7 +91,7 @@ def run(
     labels = tuple(s.label for s in scenario.strategies)
     run_index = events["strategy"].astype(np.int64) * n + events["replication"]
     stats = summarise_runs(events, run_index, n * len(labels), world)
-    history = record_history(data, scenario.scope, scenario.history.coding)
+    history = scenario.record(data)
     record = encode_record(history, world)
     observed = summarise_runs(record, np.zeros(record.shape[0], dtype=np.int64), 1, world)
 

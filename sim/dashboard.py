@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from sim.data import Dataset
-from sim.data.record import history as record_history
 from sim.model import FirmAgent, InternationalizationModel
 from sim.policies import policy_names
 from sim.policies.base import Policy, PolicyParams
@@ -149,7 +148,7 @@ class DashboardModel(InternationalizationModel):
         #: The compared run's name in tables and legends (distinct when both are one strategy).
         self.compare_name = other.label if other.label != chosen.label else f"{other.label} (2nd)"
         self.settings = (chosen.label, other.label, hurdle, beta_size, shocks, seed)
-        self.history = record_history(data, scenario.scope, scenario.history.coding)
+        self.history = scenario.record(data)
         world = _world(path, shocks)
         super().__init__(
             world, policy, firm, rng=np.random.default_rng(seed) if rng is None else rng

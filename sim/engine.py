@@ -23,6 +23,12 @@ A year, for every run at once:
 5. Completed deals raise commitment, experience, the integration load and the per-market and
    per-industry deal counts.
 
+Before the year's deals, every market where the firm holds a commitment from earlier years may be
+exited (divested or closed) with a yearly hazard, logistic in the host's blocking probability,
+the firm's experience there and the reversibility of what it holds (:func:`_exits`, ODD 7.10). An
+exit resets the market's commitment to none and is an event of mode ``exit``; it is not a deal
+(no load, no learning, no deal count).
+
 Reproducibility: all of a run's random numbers are drawn up front from its own generator
 (:func:`draw_batch`), and every operation is elementwise per row or a reduction along a row, so a
 run's events are bit-for-bit the same whether it is stepped alone or in a batch of any size.
@@ -37,7 +43,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.events import EVENT_DTYPE
-from sim.modes import CONTROL, LEARNING, LOAD, MAX_COMMITMENT, N_MODES, RANK
+from sim.modes import CONTROL, CONTROLLED, EXIT, LEARNING, LOAD, N_MODES, RANK, RUNG_REVERSIBILITY
 from sim.policies.base import FirmView, Policy
 from sim.scenario import Firm
 from sim.world import World
@@ -45,33 +51,54 @@ from sim.world import World
 _GRID = float(2**32)
 _ROW = np.int64(2**33)
 
+#: Exit hazard (ODD 7.10): log-odds added per unit of the host's blocking probability. A market
+#: whose host blocks half of all deals multiplies the odds of exit by e**2 (about 7): hostile hosts
+#: push firms out (an assumption, fixed before fitting; the record's UCWeb exit from India after
+#: the 2020 app ban is one case). Experience lowers the odds as 1 / (1 + experience): Li (1995,
+#: Strategic Management Journal 16:333-351) finds experience improves foreign subsidiaries'
+#: survival, and greenfield subsidiaries exit less than acquisitions and joint ventures.
+EXIT_BARRIER_WEIGHT = 4.0
+#: Log-odds of exit per rung held: the log of the rung's reversibility, so a cooperation
+#: agreement (1.0) is exited at the base odds and a greenfield operation (0.1) at a tenth of them:
+#: sunk, firm-specific assets deter exit (Dixit 1989).
+_LOG_RUNG_REVERSIBILITY = np.log(RUNG_REVERSIBILITY)
+
+#: A run's random numbers: uniforms (runs, 4, years, opportunities), hurdle shocks (runs, years)
+#: and exit uniforms (runs, years, markets).
+Draws = tuple[np.ndarray, np.ndarray, np.ndarray]
+
 
 def draw_batch(
-    generators: Sequence[np.random.Generator], n_years: int, opportunities: int
-) -> tuple[np.ndarray, np.ndarray]:
+    generators: Sequence[np.random.Generator], n_years: int, opportunities: int, n_markets: int
+) -> Draws:
     """Draw every random number of each run, up front, from the run's own generator.
 
     The one place a run's numbers are drawn, for a batch of one (the Mesa model) or of
     thousands: per run, the uniforms (take-or-leave, option, block and industry for each
-    opportunity of each year) in one call, then the hurdle shocks in a second.
+    opportunity of each year) in one call, then the hurdle shocks in a second, then one exit
+    uniform per year and market in a third (drawn last, so the first two are what they were
+    before exits existed).
 
     Returns:
-        ``uniforms`` of shape (runs, 4, years, opportunities) and ``climate`` of shape
-        (runs, years).
+        ``uniforms`` of shape (runs, 4, years, opportunities), ``climate`` of shape
+        (runs, years) and ``exits`` of shape (runs, years, markets).
     """
     uniforms = np.empty((len(generators), 4, n_years, opportunities))
     climate = np.empty((len(generators), n_years))
+    exits = np.empty((len(generators), n_years, n_markets))
     for r, rng in enumerate(generators):
         rng.random(out=uniforms[r])
         rng.standard_normal(out=climate[r])
-    return uniforms, climate
+        rng.random(out=exits[r])
+    return uniforms, climate, exits
 
 
 class BatchState:
     """The firm's state in every run of a batch (rows are runs).
 
     Attributes:
-        commitment: Highest rung reached per run and market (0 none ... 3 control).
+        commitment: Highest rung held per run and market (0 none ... 4 greenfield); an exit
+            resets it to 0.
         experience: Market-specific experience per run and market.
         deals: Completed deals per run and market.
         mode_deals: Completed deals per run and mode.
@@ -191,7 +218,7 @@ def _utilities(world: World, policy: Policy, firm: Firm, state: BatchState, t: i
     u = u + market_terms[:, :, None]
     if world.any_excluded[t]:
         u[:, world.excluded[t], :] = -np.inf
-    controlled = state.commitment >= MAX_COMMITMENT
+    controlled = state.commitment >= CONTROLLED
     if controlled.any():
         u[:, :, CONTROL] = np.where(controlled, -np.inf, u[:, :, CONTROL])
     return u
@@ -205,6 +232,7 @@ def step(
     t: int,
     uniforms: np.ndarray,
     climate: np.ndarray,
+    exits: np.ndarray,
 ) -> np.ndarray:
     """Advance every run of the batch by year index ``t``; return the year's event rows.
 
@@ -216,13 +244,71 @@ def step(
         t: Year index (0-based).
         uniforms: The batch's uniforms, shape (runs, 4, years, opportunities).
         climate: The batch's hurdle shocks, shape (runs, years).
+        exits: The batch's exit uniforms, shape (runs, years, markets).
 
     Returns:
-        Event rows (``EVENT_DTYPE``) plus a leading ``run`` row index, in run then opportunity
-        order: a structured array with fields ``run`` and the event fields.
+        Event rows (``EVENT_DTYPE``) plus a leading ``run`` row index, in run order; within a
+        run, the year's exits (market order) then its deals (opportunity order): a structured
+        array with fields ``run`` and the event fields.
     """
     state.view.year = int(world.years[t])
     state.view.step = t
+    left = _exits(world, firm, state, t, exits)
+    deals = _deals(world, policy, firm, state, t, uniforms, climate)
+    if left.size == 0:
+        return deals
+    if deals.size == 0:
+        return left
+    rows = np.concatenate([left, deals])
+    return rows[np.argsort(rows["run"], kind="stable")]
+
+
+def _exits(world: World, firm: Firm, state: BatchState, t: int, exits: np.ndarray) -> np.ndarray:
+    """This year's exits: each held market is left with the hazard of ODD 7.10.
+
+    The hazard's log-odds are ``exit_propensity + EXIT_BARRIER_WEIGHT * p_block
+    - log(1 + experience) + log(reversibility of the rung held)``, computed only on held cells
+    and elementwise, so a run's exits do not depend on its batch. An exit resets the market's
+    commitment (re-entry starts again from the bottom of the ladder); experience is kept (what
+    the firm learnt of the market stays with it) and so are the deal counts.
+    """
+    runs, markets = np.nonzero(state.commitment)
+    if runs.size == 0:
+        return np.empty(0, dtype=_ROW_DTYPE)
+    held = state.commitment[runs, markets]
+    log_odds = (
+        firm.exit_propensity
+        + EXIT_BARRIER_WEIGHT * world.p_block[t][markets]
+        - np.log1p(state.experience[runs, markets])
+        + _LOG_RUNG_REVERSIBILITY[held]
+    )
+    with np.errstate(over="ignore"):
+        hazard = 1.0 / (1.0 + np.exp(-log_odds))
+    leave = exits[runs, t, markets] < hazard
+    if not leave.any():
+        return np.empty(0, dtype=_ROW_DTYPE)
+    runs, markets = runs[leave], markets[leave]
+    state.commitment[runs, markets] = 0
+    out = np.empty(runs.size, dtype=_ROW_DTYPE)
+    out["run"] = runs
+    out["year"] = world.years[t]
+    out["market"] = markets
+    out["mode"] = EXIT
+    out["blocked"] = 0
+    out["industry"] = world.core_industry
+    return out
+
+
+def _deals(
+    world: World,
+    policy: Policy,
+    firm: Firm,
+    state: BatchState,
+    t: int,
+    uniforms: np.ndarray,
+    climate: np.ndarray,
+) -> np.ndarray:
+    """This year's deal attempts (steps 1-5 of the module docstring), run then opportunity order."""
     n_runs = state.n_runs
     u = _utilities(world, policy, firm, state, t)
     with np.errstate(over="ignore"):
@@ -338,16 +424,21 @@ def close_year(firm: Firm, state: BatchState, done: np.ndarray) -> None:
     The same two rules :func:`step` applies after its choices — the integration load decays,
     then completed deals teach the firm — for a year whose deals are given rather than chosen
     (a projection's warm start replays the record through it, :mod:`sim.projection.warm`).
+    Exit rows reset their market's commitment first, as :func:`_exits` does at the start of
+    :func:`step`; only the entry deals teach.
     """
+    left = done[done["mode"] == EXIT]
+    if left.size:
+        state.commitment[left["run"].astype(np.int64), left["market"].astype(np.int64)] = 0
     _decay(firm, state)
-    _learn(state, done)
+    _learn(state, done[done["mode"] != EXIT])
 
 
 def simulate(
     world: World,
     policy: Policy,
     firm: Firm,
-    draws: tuple[np.ndarray, np.ndarray],
+    draws: Draws,
     state: BatchState | None = None,
     start: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -367,11 +458,12 @@ def simulate(
         ``(events, run)``: the events (``EVENT_DTYPE``) of every run, in run then year then
         opportunity order, and the batch row of each event.
     """
-    uniforms, climate = draws
+    uniforms, climate, exits = draws
     if state is None:
         state = BatchState(world, uniforms.shape[0], firm.region_spillover)
     years = [
-        step(world, policy, firm, state, t, uniforms, climate) for t in range(start, world.n_years)
+        step(world, policy, firm, state, t, uniforms, climate, exits)
+        for t in range(start, world.n_years)
     ]
     rows = np.concatenate(years) if years else np.empty(0, dtype=_ROW_DTYPE)
     order = np.argsort(rows["run"], kind="stable")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.engine import BatchState, draw_batch, step
+from sim.engine import BatchState, Draws, draw_batch, step
 from sim.events import EVENT_DTYPE
 from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm
@@ -35,17 +35,17 @@ class FirmAgent(mesa.Agent):
         model: InternationalizationModel,
         policy: Policy[PolicyParams],
         config: Firm,
-        draws: tuple[np.ndarray, np.ndarray],
+        draws: Draws,
     ) -> None:
         super().__init__(model)
         self.policy = policy
         self.config = config
         self.state = BatchState(model.world, 1, config.region_spillover)
-        self._uniforms, self._climate = draws
+        self._uniforms, self._climate, self._exits = draws
 
     @property
     def commitment(self) -> np.ndarray:
-        """Highest commitment rung reached per market (0 none ... 3 control)."""
+        """Highest commitment rung held per market (0 none ... 4 greenfield)."""
         return self.state.commitment[0]
 
     @property
@@ -66,7 +66,14 @@ class FirmAgent(mesa.Agent):
     def act(self, t: int) -> np.ndarray:
         """Decide, attempt and learn in year index ``t``; the year's event rows."""
         rows = step(
-            self.model.world, self.policy, self.config, self.state, t, self._uniforms, self._climate
+            self.model.world,
+            self.policy,
+            self.config,
+            self.state,
+            t,
+            self._uniforms,
+            self._climate,
+            self._exits,
         )
         out = np.empty(rows.size, dtype=EVENT_DTYPE)
         for name in EVENT_DTYPE.names or ():
@@ -93,7 +100,7 @@ class InternationalizationModel(mesa.Model):
         rng: np.random.Generator | int | None = None,
     ) -> None:
         generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        draws = draw_batch([generator], world.n_years, firm.opportunities)
+        draws = draw_batch([generator], world.n_years, firm.opportunities, world.n_markets)
         super().__init__(rng=generator)
         self.world = world
         self._years: list[np.ndarray] = []
@@ -127,7 +134,7 @@ class InternationalizationModel(mesa.Model):
 
     @property
     def events(self) -> np.ndarray:
-        """All attempted deals so far (``EVENT_DTYPE``), in year then opportunity order."""
+        """All events so far (``EVENT_DTYPE``): per year, exits then attempted deals."""
         if not self._years:
             return np.empty(0, dtype=EVENT_DTYPE)
         return np.concatenate(self._years)

@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 import yaml
 from pydantic import (
     BaseModel,
@@ -39,6 +40,8 @@ from sim.data.profile import (
     load_profile,
     profile_folder,
 )
+from sim.data.record import history as record_history
+from sim.data.taxonomy import DEAL_MODES, RecordMode
 from sim.errors import SimInputError
 from sim.policies import Policy, PolicyParams, get_policy, policy_names, register
 from sim.projection.spec import Projection
@@ -145,6 +148,12 @@ class History(Strict):
         description="a multi-country target's market: its headquarters, or its operating "
         "markets with their weights (event_markets.csv)",
     )
+    modes: tuple[RecordMode, ...] = Field(
+        DEAL_MODES,
+        min_length=1,
+        description="record modes that count; simulated events are filtered to the same modes "
+        "(default: the paper's deal modes; add greenfield and exit to compare them too)",
+    )
 
 
 class Firm(Strict):
@@ -221,6 +230,13 @@ class Firm(Strict):
     max_block: float = Field(0.95, ge=0.0, le=1.0, description="ceiling of the block probability")
     region_spillover: float = Field(
         0.5, ge=0.0, le=1.0, description="share of market experience that spills to its region"
+    )
+    exit_propensity: float = Field(
+        -3.0,
+        ge=-10.0,
+        le=2.0,
+        description="log-odds of exiting a held market per year before its barrier, experience "
+        "and reversibility terms (docs/ODD.md 7.10; -3 gives a few per cent a year)",
     )
 
     @classmethod
@@ -624,6 +640,10 @@ class Scenario(Strict):
     def firm_profile(self) -> FirmProfile:
         """The firm this scenario simulates (its profile, loaded and validated)."""
         return load_profile(self.firm.profile)
+
+    def record(self, data: Dataset) -> pd.DataFrame:
+        """The record events this scenario compares with (scope, coding and modes applied)."""
+        return record_history(data, self.scope, self.history.coding, self.history.modes)
 
     def data_paths(self) -> DataPaths:
         """The data files the scenario names (blanks: the firm's own, then the packaged ones)."""

@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.data import Dataset
-from sim.data.record import history as record_history
-from sim.data.taxonomy import COUNTRY_GROUPS, INDUSTRIES, REGIONS
+from sim.data.taxonomy import COUNTRY_GROUPS, DEAL_MODES, INDUSTRIES, REGIONS
 from sim.errors import SimInputError
 from sim.markets import MarketView
 from sim.scenario import Scenario
@@ -60,8 +59,10 @@ class World:
             log of any capital shock in force, shape (T,); it lowers the outside option's hurdle.
         home_regime: Home outbound-regime index (cumulative easing minus tightening events,
             month-weighted in the year of the event), shape (T,).
-        record_counts: The record's events per year (in the scenario's scope), shape (T,); only
-            the record-copying oracle reads it.
+        record_counts: The record's events per year (in the scenario's scope and compared
+            modes), shape (T,); only the record-copying oracle reads it.
+        history_modes: The record modes a comparison counts (the scenario's ``history: modes:``);
+            simulated events are filtered to the same modes before they are counted.
         industries: Industry names (the second-stage choice).
         core_industry: Index of the firm's core industry in ``industries``.
         coords: Capital latitude and longitude per market, shape (N, 2) (for maps).
@@ -85,6 +86,7 @@ class World:
     log_resources: np.ndarray
     home_regime: np.ndarray
     record_counts: np.ndarray
+    history_modes: tuple[str, ...] = DEAL_MODES
     industries: tuple[str, ...] = field(default=INDUSTRIES)
     core_industry: int = 0
     coords: np.ndarray | None = None
@@ -289,7 +291,7 @@ def build_world(data: Dataset, scenario: Scenario, source: str = "scenario") -> 
     growth = _panel(data.indicators, "gdp_growth_pct", iso3, years)
     culture, imputed = _imputed_culture(markets)
     barriers, shocked = _barriers(data, scenario, iso3, years, source)
-    history = record_history(data, scenario.scope, scenario.history.coding)
+    history = scenario.record(data)
     counts = history["year"].value_counts().reindex(years, fill_value=0).to_numpy(dtype=int)
     region_names = tuple(REGIONS)
     return World(
@@ -313,6 +315,7 @@ def build_world(data: Dataset, scenario: Scenario, source: str = "scenario") -> 
         log_resources=resource_series(data.finance, scenario),
         home_regime=home_regime_series(data.home_policy, np.asarray(years)),
         record_counts=counts,
+        history_modes=tuple(scenario.history.modes),
         core_industry=INDUSTRIES.index(data.firm.core_industry),
         coords=markets[["capital_lat", "capital_lon"]].to_numpy(dtype=float),
     )

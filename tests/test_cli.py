@@ -27,7 +27,7 @@ def test_data_check_reports_broken_file_with_exit_2(data_copy, capsys):
     assert code == 2
     assert err == (
         f"sim: error: {data_copy['events']}: line 2, field 'mode': 'merger' is not one of: "
-        "control, cooperation, minority, other\n"
+        "control, cooperation, exit, greenfield, minority, other\n"
     )
 
 
@@ -56,7 +56,10 @@ def test_summary_writes_tables_and_figures(tmp_path, capsys):
     assert yearly["total"].sum() == len(events)
     assert list(yearly.index) == list(range(2010, 2022))
     comparison = pd.read_csv(out / "record_vs_published.csv").set_index("metric")
-    assert comparison.loc["total_events", "record"] == len(events)
+    # Published counts are of deals: greenfield operations and exits are in the yearly table only.
+    deals = events[events["mode"].isin(["control", "minority", "cooperation", "other"])]
+    assert len(deals) < len(events)
+    assert comparison.loc["total_events", "record"] == len(deals)
     assert comparison.loc["total_events", "published"] == 85
     for name in ("record_events_per_year.png", "record_events_by_country.png"):
         data = (out / "figures" / name).read_bytes()
@@ -70,7 +73,8 @@ def test_summary_scope_group_excludes_ant(tmp_path):
     events = pd.read_csv(
         Path(__file__).parents[1] / "sim" / "data" / "firms" / "alibaba" / "events.csv"
     )
-    expected = int((events["entity"] != "Ant Financial").sum())
+    deals = events["mode"].isin(["control", "minority", "cooperation", "other"])
+    expected = int(((events["entity"] != "Ant Financial") & deals).sum())
     comparison = pd.read_csv(out / "record_vs_published.csv").set_index("metric")
     assert comparison.loc["total_events", "record"] == expected
 

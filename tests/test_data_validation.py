@@ -91,7 +91,8 @@ def test_unknown_column(data_copy):
         (
             "mode",
             "joint_venture",
-            "'joint_venture' is not one of: control, cooperation, minority, other",
+            "'joint_venture' is not one of: "
+            "control, cooperation, exit, greenfield, minority, other",
         ),
         ("confidence", "low", "'low' is not one of: high, medium"),
         ("year", "twenty", "'twenty' is not a number"),

@@ -58,26 +58,32 @@ def test_summarise_runs_counts_by_hand():
         "cooperation": 1,
         "minority": 0,
         "control": 1,
+        "greenfield": 0,
+        "exit": 0,
         "other": 1,
     }
     assert stats.countries[0, 5] == 2
     assert stats.blocked.tolist() == [1, 0, 0]
     assert stats.capital[0] == pytest.approx(3.0 + 0.25 + 1.0)
-    assert stats.emerging_modes[0].tolist() == [0, 0, 1, 0]
-    assert stats.mature_modes[0].tolist() == [1, 0, 0, 1]
+    assert stats.emerging_modes[0].tolist() == [0, 0, 1, 0, 0, 0]
+    assert stats.mature_modes[0].tolist() == [1, 0, 0, 0, 0, 1]
 
 
 def test_record_summary_and_ensemble_statistics_agree_on_the_real_record():
     from sim.analysis.ensemble import encode_record
     from sim.analysis.metrics import record_aggregates
     from sim.data import load_dataset
+    from sim.data.taxonomy import DEAL_MODES
     from sim.scenario import parse_scenario
     from sim.world import build_world
 
     data = load_dataset()
     s = parse_scenario({"name": "x", "strategies": [{"label": "r", "policy": "random"}]}, "x")
     world = build_world(data, s)
-    table = record_aggregates(data.events, range(2010, 2022))
+    # The whole record encoded; the world's history counts the deal modes only, like the paper.
+    deals = data.events[data.events["mode"].isin(DEAL_MODES)]
+    assert len(deals) < len(data.events)  # the record has greenfield and exit rows too
+    table = record_aggregates(deals, range(2010, 2022))
     encoded = encode_record(data.events, world)
     scalars = summarise_runs(encoded, np.zeros(len(encoded), dtype=int), 1, world).scalars(world)
     for name in (

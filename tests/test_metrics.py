@@ -108,7 +108,7 @@ def test_scope_filters_entities():
 
 def test_yearly_by_mode_has_every_year_and_mode():
     table = yearly_by_mode(TOY, YEARS)
-    assert table.shape == (12, 4)
+    assert table.shape == (12, 6)  # the four deal modes, then greenfield and exit
     assert table.loc[2015, "minority"] == 2
     assert table.loc[2015, "control"] == 1
     assert table.to_numpy().sum() == 8

@@ -11,7 +11,7 @@ import pytest
 from sim.data import load_dataset
 from sim.experiment.runner import run_generator, run_strategies, stream_key
 from sim.model import InternationalizationModel
-from sim.modes import CONTROL, RANK
+from sim.modes import CONTROL, EXIT, RANK
 from sim.policies import get_policy, policy_names
 from sim.scenario import parse_scenario
 from sim.world import build_world
@@ -42,6 +42,7 @@ def test_no_deal_in_excluded_markets_and_every_market_known(dataset):
     )
     world = build_world(dataset, s)
     ev = run_strategies(world, s.strategies, s.firm, s.seed, 20).events
+    ev = ev[ev["mode"] != EXIT]  # deals only: a firm may still exit a market closed to new deals
     ind, usa = world.iso3.index("IND"), world.iso3.index("USA")
     assert ev.size > 1000
     assert not ((ev["market"] == ind) & (ev["year"] >= 2014)).any()
@@ -52,22 +53,32 @@ def test_no_deal_in_excluded_markets_and_every_market_known(dataset):
 
 
 def test_a_market_is_controlled_at_most_once_and_commitment_is_the_highest_rung(dataset):
+    # Replaying the events in order: an exit resets the market's commitment, a completed deal
+    # raises it to its rung, and no market is controlled twice while it is held.
     s = scenario()
     world = build_world(dataset, s)
+    exits = 0
     for name in ("dual_track", "springboard", "oli_logit"):
         policy = get_policy(name)(get_policy(name).Params())
         for seed in range(5):
             model = InternationalizationModel(world, policy, s.firm, rng=seed)
             ev = model.run()
-            done = ev[ev["blocked"] == 0]
-            controls = done["market"][done["mode"] == CONTROL]
-            assert np.unique(controls).size == controls.size, name
             expected = np.zeros(world.n_markets, dtype=int)
-            np.maximum.at(expected, done["market"], RANK[done["mode"]])
+            for e in ev:
+                market, mode = int(e["market"]), int(e["mode"])
+                if mode == EXIT:
+                    assert expected[market] > 0, name  # only a held market is exited
+                    expected[market] = 0
+                    exits += 1
+                elif not e["blocked"]:
+                    assert not (mode == CONTROL and expected[market] >= RANK[CONTROL]), name
+                    expected[market] = max(expected[market], int(RANK[mode]))
             np.testing.assert_array_equal(model.firm.commitment, expected)
+            done = ev[(ev["blocked"] == 0) & (ev["mode"] != EXIT)]
             np.testing.assert_array_equal(
                 model.firm.deals, np.bincount(done["market"], minlength=world.n_markets)
             )
+    assert exits > 0  # the replay did exercise exits
 
 
 def test_the_oracle_copies_the_record_counts_and_nothing_else_does(dataset):
@@ -75,7 +86,7 @@ def test_the_oracle_copies_the_record_counts_and_nothing_else_does(dataset):
     world = build_world(dataset, s)
     ens = run_strategies(world, s.strategies, s.firm, s.seed, 10)
     for k, label in enumerate(ens.labels):
-        ev = ens.events[ens.events["strategy"] == k]
+        ev = ens.events[(ens.events["strategy"] == k) & (ens.events["mode"] != EXIT)]
         counts = np.stack(
             [
                 np.bincount(ev["year"][ev["replication"] == r] - 2010, minlength=12)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.modes import CONTROL, RANK
+from sim.modes import CONTROL, EXIT, N_MODES, RANK
 from sim.policies import get_policy, policy_names
 from sim.policies.base import FirmView
 from sim.scenario import Firm
@@ -93,7 +93,9 @@ def test_uppsala_never_skips_a_rung():
     for ev in run_many(world, "uppsala", runs=60, climb_threshold=0.5):
         commitment = np.zeros(8, dtype=int)
         for year in np.unique(ev["year"]):
-            this = ev[(ev["year"] == year) & (ev["blocked"] == 0)]
+            # A year's exits come first and reset the ladder of the markets left.
+            commitment[ev["market"][(ev["year"] == year) & (ev["mode"] == EXIT)]] = 0
+            this = ev[(ev["year"] == year) & (ev["blocked"] == 0) & (ev["mode"] != EXIT)]
             ranks = RANK[this["mode"]]
             assert np.all(ranks <= commitment[this["market"]] + 1)
             np.maximum.at(commitment, this["market"], ranks)
@@ -156,13 +158,13 @@ def test_utilities_have_one_value_per_run_market_and_mode(name):
         commitment=commitment,
         experience=commitment.astype(float),
         deals=commitment.astype(np.int32),
-        mode_deals=np.array([[0, 0, 0], [1, 1, 0]], dtype=np.int32),
+        mode_deals=np.array([[0, 0, 0, 0], [1, 1, 0, 0]], dtype=np.int32),
         industry_deals=np.zeros((2, 14), dtype=np.int32),
         region=world.region,
         n_regions=len(world.regions),
         spillover=0.5,
     )
-    u = np.broadcast_to(policy.utilities(world.views[0], firm), (2, 8, 3))
+    u = np.broadcast_to(policy.utilities(world.views[0], firm), (2, 8, N_MODES))
     assert not np.isnan(u).any()
     alone = FirmView(
         year=2010,
@@ -170,12 +172,12 @@ def test_utilities_have_one_value_per_run_market_and_mode(name):
         commitment=commitment[1:],
         experience=commitment[1:].astype(float),
         deals=commitment[1:].astype(np.int32),
-        mode_deals=np.array([[1, 1, 0]], dtype=np.int32),
+        mode_deals=np.array([[1, 1, 0, 0]], dtype=np.int32),
         industry_deals=np.zeros((1, 14), dtype=np.int32),
         region=world.region,
         n_regions=len(world.regions),
         spillover=0.5,
     )
     # A run's utilities do not depend on the other runs in its batch.
-    one = np.broadcast_to(policy.utilities(world.views[0], alone), (1, 8, 3))
+    one = np.broadcast_to(policy.utilities(world.views[0], alone), (1, 8, N_MODES))
     np.testing.assert_array_equal(u[1], one[0])

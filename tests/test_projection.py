@@ -86,7 +86,7 @@ def test_warm_state_rebuilds_the_engines_own_state_from_its_events(setup):
     s, world, _ = setup
     policy = get_policy("dual_track")(get_policy("dual_track").Params())
     gens = [run_generator(1, "x", 0, r) for r in range(5)]
-    draws = draw_batch(gens, world.n_years, s.firm.opportunities)
+    draws = draw_batch(gens, world.n_years, s.firm.opportunities, world.n_markets)
     state = BatchState(world, 5, s.firm.region_spillover)
     events, run = simulate(world, policy, s.firm, draws, state=state)
     assert events.size > 20

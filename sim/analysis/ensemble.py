@@ -2,7 +2,9 @@
 
 Simulated events come as an integer table (one row per attempted deal); the historical record is
 encoded the same way, so one function summarises both. Blocked deals count as mode ``other``, as
-the record counts failed and blocked deals.
+the record counts failed and blocked deals. Only the events of the modes the scenario's history
+compares (``World.history_modes``; by default the paper's deal modes) are counted, for the
+simulated runs and the record alike, so a comparison is always like with like.
 """
 
 from __future__ import annotations
@@ -14,12 +16,27 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.events import EVENT_DTYPE
-from sim.modes import AMOUNT_CLASS, COST, MODE_NAMES
+from sim.modes import (
+    COMPARE_MODES,
+    EVENT_AMOUNT_CLASS,
+    EVENT_COST,
+    EVENT_MODE_NAMES,
+    EXIT,
+    MODE_NAMES,
+)
 from sim.world import World
 
-#: Modes as compared with the record: the model's three plus ``other`` (blocked deals).
-COMPARE_MODES: tuple[str, ...] = (*MODE_NAMES, "other")
-OTHER = len(MODE_NAMES)
+#: Column of ``other`` (blocked or failed deals) in :data:`COMPARE_MODES` (the last).
+OTHER = COMPARE_MODES.index("other")
+
+
+def mode_columns(world: World) -> np.ndarray:
+    """Columns of :data:`COMPARE_MODES` the world's history compares (its ``history_modes``).
+
+    The mode mix is scored on these columns only: a mode left out of the comparison is not a
+    category of it (an always-empty column would still move the add-one-half shares).
+    """
+    return np.flatnonzero(np.isin(np.asarray(COMPARE_MODES), list(world.history_modes)))
 
 
 #: RunStats fields needed only for held-out patterns, dropped by :meth:`RunStats.compact`.
@@ -32,13 +49,14 @@ class RunStats:
 
     Attributes:
         yearly: Events per year, shape (runs, T).
-        modes: Events per compared mode, shape (runs, 4), columns :data:`COMPARE_MODES`.
+        modes: Events per compared mode, shape (runs, 6), columns :data:`COMPARE_MODES` (the
+            columns of modes the history leaves out are zero).
         regions: Events per region, shape (runs, n_regions).
         countries: Events per market, shape (runs, n_markets).
         capital: Capital units committed, shape (runs,).
         blocked: Blocked deals, shape (runs,).
-        emerging_modes: Events per compared mode in emerging markets, shape (runs, 4).
-        mature_modes: Events per compared mode in mature markets, shape (runs, 4).
+        emerging_modes: Events per compared mode in emerging markets, shape (runs, 6).
+        mature_modes: Events per compared mode in mature markets, shape (runs, 6).
         done: Completed (not blocked) deals per market, shape (runs, n_markets).
         first_step: Year index + 1 of the first completed deal per market (0: never),
             shape (runs, n_markets).
@@ -153,15 +171,26 @@ def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: Worl
         events: Event table with (at least) the named columns year, market, mode, blocked.
         run: Dense run index (0 .. n_runs-1) of each event row.
         n_runs: Number of runs (runs without events still get a row of zeros).
-        world: Years, regions and development classes.
+        world: Years, regions, development classes and the compared modes (events of other
+            modes are dropped before counting).
     """
-    years = events["year"].astype(np.int64)
-    markets = events["market"].astype(np.int64)
     modes = events["mode"].astype(np.int64)
     blocked = events["blocked"].astype(np.int64)
+    compare = np.where(blocked == 1, OTHER, modes)
+    counted = np.isin(np.arange(len(COMPARE_MODES)), mode_columns(world))
+    if not counted.all():
+        keep = counted[compare]
+        events, run, modes, blocked, compare = (
+            events[keep],
+            run[keep],
+            modes[keep],
+            blocked[keep],
+            compare[keep],
+        )
+    years = events["year"].astype(np.int64)
+    markets = events["market"].astype(np.int64)
     t = years - world.years[0]
     n_t, n_m, n_r = world.n_years, world.n_markets, len(world.regions)
-    compare = np.where(blocked == 1, OTHER, modes)
     n_c = len(COMPARE_MODES)
 
     def count(key: np.ndarray, width: int, weights: np.ndarray | None = None) -> np.ndarray:
@@ -169,7 +198,7 @@ def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: Worl
         return flat.reshape(n_runs, width)
 
     mature = world.mature[markets]
-    ok = blocked == 0
+    ok = (blocked == 0) & (modes != EXIT)
     cell = run[ok] * n_m + markets[ok]
     first = np.full(n_runs * n_m, n_t + 1, dtype=np.int64)
     np.minimum.at(first, cell, t[ok] + 1)
@@ -179,7 +208,7 @@ def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: Worl
         modes=count(compare, n_c),
         regions=count(world.region[markets], n_r),
         countries=count(markets, n_m),
-        capital=np.bincount(run, weights=COST[modes], minlength=n_runs),
+        capital=np.bincount(run, weights=EVENT_COST[modes], minlength=n_runs),
         blocked=np.bincount(run, weights=blocked, minlength=n_runs),
         emerging_modes=count(np.where(mature, n_c, compare), n_c + 1)[:, :n_c],
         mature_modes=count(np.where(mature, compare, n_c), n_c + 1)[:, :n_c],
@@ -192,13 +221,15 @@ def encode_record(events: pd.DataFrame, world: World) -> np.ndarray:
     """The historical record as a model event table (``EVENT_DTYPE``).
 
     Record rows with mode ``other`` become blocked deals of mode cooperation (the mode is not
-    used once blocked); rows outside the simulated years are dropped.
+    used once blocked); ``greenfield`` and ``exit`` rows get their event codes; rows outside the
+    simulated years are dropped.
     """
     rows = events[events["year"].between(world.years[0], world.years[-1])]
     out = np.empty(len(rows), dtype=EVENT_DTYPE)
     out["year"] = rows["year"].to_numpy()
     out["market"] = rows["country_iso3"].map({c: i for i, c in enumerate(world.iso3)}).to_numpy()
-    out["mode"] = rows["mode"].map({m: i for i, m in enumerate(MODE_NAMES)}).fillna(0).to_numpy()
+    codes = {m: i for i, m in enumerate(EVENT_MODE_NAMES)}
+    out["mode"] = rows["mode"].map(codes).fillna(0).to_numpy()
     out["blocked"] = (rows["mode"] == "other").to_numpy()
     out["industry"] = (
         rows["industry"].map({n: i for i, n in enumerate(world.industries)}).to_numpy()
@@ -209,7 +240,8 @@ def encode_record(events: pd.DataFrame, world: World) -> np.ndarray:
 def as_record(events: np.ndarray, world: World, entity: str = "synthetic") -> pd.DataFrame:
     """Simulated events written as a record (the columns the record's readers use).
 
-    Blocked attempts become mode ``other``, as the record codes failed and abandoned deals.
+    Blocked attempts become mode ``other``, as the record codes failed and abandoned deals; exits
+    are mode ``exit``.
     """
     market = events["market"].astype(np.int64)
     mode = events["mode"].astype(np.int64)
@@ -219,7 +251,7 @@ def as_record(events: np.ndarray, world: World, entity: str = "synthetic") -> pd
             "country_iso3": np.asarray(world.iso3, dtype=object)[market],
             "region": np.asarray(world.regions, dtype=object)[world.region[market]],
             "mode": np.where(
-                events["blocked"] == 1, COMPARE_MODES[OTHER], np.asarray(MODE_NAMES)[mode]
+                events["blocked"] == 1, COMPARE_MODES[OTHER], np.asarray(EVENT_MODE_NAMES)[mode]
             ),
             "industry": np.asarray(world.industries, dtype=object)[events["industry"]],
             "entity": entity,
@@ -243,8 +275,8 @@ def events_table(events: np.ndarray, labels: tuple[str, ...], world: World) -> p
     year, market, mode = events["year"], events["market"].astype(np.int64), events["mode"]
     blocked, industry = events["blocked"], events["industry"]
     mode = mode.astype(np.int64)
-    amount_names = tuple(dict.fromkeys(AMOUNT_CLASS))
-    amount_code = np.array([amount_names.index(a) for a in AMOUNT_CLASS])
+    amount_names = tuple(dict.fromkeys(EVENT_AMOUNT_CLASS))
+    amount_code = np.array([amount_names.index(a) for a in EVENT_AMOUNT_CLASS])
     return pa.table(
         {
             "strategy": _dictionary(strategy, labels),
@@ -253,12 +285,12 @@ def events_table(events: np.ndarray, labels: tuple[str, ...], world: World) -> p
             "year": pa.array(year.astype(np.int16)),
             "iso3": _dictionary(market, world.iso3),
             "region": _dictionary(world.region[market], world.regions),
-            "mode": _dictionary(mode, MODE_NAMES),
+            "mode": _dictionary(mode, EVENT_MODE_NAMES),
             "blocked": pa.array(blocked.astype(bool)),
             "record_mode": _dictionary(np.where(blocked == 1, OTHER, mode), COMPARE_MODES),
             "industry": _dictionary(industry, world.industries),
             "amount_class": _dictionary(amount_code[mode], amount_names),
-            "cost": pa.array(COST[mode]),
+            "cost": pa.array(EVENT_COST[mode]),
         }
     )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.analysis.ensemble import Comparison, RunStats
+from sim.analysis.ensemble import Comparison, RunStats, mode_columns
 from sim.analysis.pattern_tests import joint_pattern_test, pattern_pvalues
 from sim.analysis.scores import bootstrap_weights, count_log_score, mix_log_score
 
@@ -102,21 +102,29 @@ def pattern_table(observed: pd.Series, simulated: pd.DataFrame) -> tuple[pd.Data
     return table[list(PATTERN_COLUMNS)], float(joint.p_joint)
 
 
-def fit_summary(observed: RunStats, simulated: RunStats, rng: np.random.Generator) -> dict:
+def fit_summary(
+    observed: RunStats,
+    simulated: RunStats,
+    rng: np.random.Generator,
+    mode_columns: np.ndarray | None = None,
+) -> dict:
     """Proper scores of the record under the ensemble, with Monte Carlo standard errors.
 
     ``count_score``: log score of the yearly counts, per year. ``mix_score``: the region, mode
-    and country Dirichlet-multinomial log scores summed, per event. Higher is better.
+    and country Dirichlet-multinomial log scores summed, per event. Higher is better. The mode
+    mix is scored on ``mode_columns`` only (the history's compared modes; all when ``None``).
     """
     n_runs = simulated.yearly.shape[0]
     weights = bootstrap_weights(n_runs, N_BOOT, rng).astype(float) if n_runs > 1 else None
     n_boot = N_BOOT if weights is not None else 0
     counts = count_log_score(simulated.yearly, observed.yearly[0], n_boot=n_boot, weights=weights)
+    cols = slice(None) if mode_columns is None else mode_columns
     mixes = [
+        mix_log_score(simulated.regions, observed.regions[0], n_boot=n_boot, weights=weights),
         mix_log_score(
-            getattr(simulated, k), getattr(observed, k)[0], n_boot=n_boot, weights=weights
-        )
-        for k in ("regions", "modes", "countries")
+            simulated.modes[:, cols], observed.modes[0, cols], n_boot=n_boot, weights=weights
+        ),
+        mix_log_score(simulated.countries, observed.countries[0], n_boot=n_boot, weights=weights),
     ]
     out = {"count_score": counts.value, "count_score_se": counts.se}
     if any(m.empty for m in mixes):
@@ -139,7 +147,11 @@ def compare_strategies(c: Comparison, seed: int = 0) -> tuple[pd.DataFrame, pd.D
         patterns.append(table)
         rng = np.random.default_rng([seed, s, 41])
         stats = c.simulated.take(scored)
-        fit = {"strategy": label, "runs": len(rows), **fit_summary(c.observed, stats, rng)}
+        fit = {
+            "strategy": label,
+            "runs": len(rows),
+            **fit_summary(c.observed, stats, rng, mode_columns(c.world)),
+        }
         fit["patterns_joint_p"] = joint_p
         fits.append(fit)
     return pd.DataFrame(fits), pd.concat(patterns, ignore_index=True)

@@ -16,6 +16,8 @@ MODE_COLOURS = {
     "minority": "#ef8a62",
     "cooperation": "#67a9cf",
     "other": "#bdbdbd",
+    "greenfield": "#1b7837",
+    "exit": "#404040",
 }
 
 

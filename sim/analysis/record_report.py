@@ -11,6 +11,7 @@ from sim.analysis.record_plots import plot_events_by_country, plot_events_per_ye
 from sim.analysis.record_summary import country_counts, with_continent, yearly_by_mode
 from sim.data import Dataset
 from sim.data.record import history
+from sim.data.taxonomy import DEAL_MODES, MODES
 from sim.io import ensure_writable_dir, write_atomic
 
 
@@ -40,8 +41,11 @@ def summarise_record(data: Dataset, out_dir: Path, scope: str | None = None) -> 
     scope = scope or profile.default_scope
     first, last = profile.record.years_covered
     years = range(first, last + 1)
-    events = with_continent(history(data, scope), data.markets)
-    yearly = yearly_by_mode(events, years)
+    every = with_continent(history(data, scope, modes=MODES), data.markets)
+    # Published counts are of deals (M&A, investment, cooperation, failed deals); greenfield
+    # operations and exits appear in the yearly table and the figures, not in the comparison.
+    events = every[every["mode"].isin(DEAL_MODES)]
+    yearly = yearly_by_mode(every, years)
     claims = load_claims(profile)
     comparison = None if claims is None else published_comparison(events, claims, years)
     countries = country_counts(events)
@@ -51,11 +55,13 @@ def summarise_record(data: Dataset, out_dir: Path, scope: str | None = None) -> 
     _csv(yearly.assign(total=yearly.sum(axis=1)), out_dir / "record_yearly.csv", index=True)
     _csv(countries, out_dir / "record_countries.csv", index=True)
     figures = out_dir / "figures"
-    label = f"{profile.name}: record {first}-{last} (scope: {scope}, n={len(events)})" + (
-        " [SYNTHETIC TEST FIRM]" if profile.synthetic else ""
+    label = (
+        f"{profile.name}: record {first}-{last} (scope: {scope}, n={len(events)} deals, "
+        f"{len(every) - len(events)} greenfield or exit events)"
+        + (" [SYNTHETIC TEST FIRM]" if profile.synthetic else "")
     )
-    plot_events_per_year(events, years, figures / "record_events_per_year.png", label)
-    plot_events_by_country(events, figures / "record_events_by_country.png", label)
+    plot_events_per_year(every, years, figures / "record_events_per_year.png", label)
+    plot_events_by_country(every, figures / "record_events_by_country.png", label)
 
     lines = [label, "", "Events per year by entry mode:"]
     lines.append(yearly.assign(total=yearly.sum(axis=1)).to_string())

@@ -27,7 +27,7 @@ import optuna
 import pandas as pd
 from tqdm import tqdm
 
-from sim.analysis.ensemble import COMPARE_MODES, encode_record, summarise_runs
+from sim.analysis.ensemble import COMPARE_MODES, encode_record, mode_columns, summarise_runs
 from sim.analysis.pattern_tests import joint_pattern_test, pattern_pvalues
 from sim.analysis.persistence import PersistenceForecast
 from sim.calibration.heldout import HELD_OUT, held_out_values
@@ -40,7 +40,6 @@ from sim.calibration.objective import (
     window_stats,
 )
 from sim.data import Dataset
-from sim.data.record import history as record_history
 from sim.scenario import FITTED_FIRM_FIELDS, Firm, Scenario, Strategy
 from sim.world import World, build_world
 
@@ -79,17 +78,28 @@ def free_parameters(strategy: Strategy, scenario: Scenario) -> list[tuple[str, f
 
     By default: every bounded float of the policy plus the firm-level count machinery
     (:data:`~sim.scenario.FITTED_FIRM_FIELDS`, named ``firm.<field>``), the same for every
-    strategy. ``calibration.parameters`` may list a subset per strategy label.
+    strategy, with the record's modes deciding two things (docs/ODD.md 7.10): a policy's greenfield
+    preferences (parameters named ``*greenfield*``) move only when the history compares
+    greenfield, since otherwise the record says nothing of them and a free greenfield preference
+    would only siphon opportunities out of the counted deals; ``firm.exit_propensity`` moves
+    only when the history compares exits. ``calibration.parameters`` may list any subset per
+    strategy label, and then nothing is left out.
     """
     cls = strategy.policy_class()
     if cls.matches_record_counts:
         return []  # the oracle copies the record's counts; nothing to fit
     wanted = scenario.calibration.parameters.get(strategy.label)
     firm_bounds = Firm.bounds()
+    firm_fields = list(FITTED_FIRM_FIELDS)
+    if "exit" in scenario.history.modes or (wanted and "firm.exit_propensity" in wanted):
+        firm_fields.append("exit_propensity")
     candidates = [(n, *b) for n, b in cls.Params.bounds().items()] + [
-        (f"firm.{n}", *firm_bounds[n]) for n in FITTED_FIRM_FIELDS
+        (f"firm.{n}", *firm_bounds[n]) for n in firm_fields
     ]
-    return [c for c in candidates if wanted is None or c[0] in wanted]
+    if wanted is not None:
+        return [c for c in candidates if c[0] in wanted]
+    seen_greenfield = "greenfield" in scenario.history.modes
+    return [c for c in candidates if seen_greenfield or "greenfield" not in c[0]]
 
 
 def split_params(params: dict[str, Any], firm: Firm) -> tuple[dict[str, Any], Firm]:
@@ -302,9 +312,10 @@ def persistence_validation(
     """The persistence forecast, fitted on the calibration window only, scored like a model."""
     cal = scenario.calibration
     seen = history[history["year"].between(*cal.window)]
+    compared = mode_columns(world)  # the history's modes only, as the models are scored
     categories = {
         "regions": ("region", world.regions),
-        "modes": ("mode", COMPARE_MODES),
+        "modes": ("mode", tuple(COMPARE_MODES[c] for c in compared)),
         "countries": ("country_iso3", world.iso3),
     }
     forecast = PersistenceForecast.fit(
@@ -319,6 +330,9 @@ def persistence_validation(
     for window in (cal.window, cal.validation):
         years = np.arange(window[0], window[1] + 1)
         counts, mixes = forecast.sample(years, n, rng)
+        modes = np.zeros((n, len(COMPARE_MODES)), dtype=mixes["modes"].dtype)
+        modes[:, compared] = mixes["modes"]
+        mixes["modes"] = modes
         observed = record_window(history, world, window)
         simulated = _arrays_as_window(observed, counts, mixes)
         scores.append(score_window(observed, simulated, rng, n_boot))
@@ -339,7 +353,7 @@ def _arrays_as_window(
         fields[k] = np.zeros((n, *value.shape[1:]), dtype=value.dtype)
     fields["yearly"] = counts
     fields.update(mixes)
-    return WindowStats(type(like.stats)(**fields), like.years)
+    return WindowStats(type(like.stats)(**fields), like.years, like.mode_columns)
 
 
 @dataclass
@@ -378,7 +392,7 @@ def calibrate(
         source: Scenario file name for messages.
         progress: Called after each fit.
         history: The record to fit (default: the data's record in the scenario's scope); model
-            recovery passes a synthetic record here.
+            recovery passes a synthetic record here. Either is cut to the history's modes.
         n_boot: Bootstrap replicates for standard errors (0: point scores only).
         workers: Local processes fitting (strategy, seed) pairs in parallel; the results are
             the same as with one (each fit has its own seeded sampler and random streams).
@@ -392,7 +406,9 @@ def calibrate(
     replications = replications or cal.replications
     world = build_world(data, scenario, source)
     if history is None:
-        history = record_history(data, scenario.scope, scenario.history.coding)
+        history = scenario.record(data)
+    else:  # a given (e.g. synthetic) record is compared on the same modes as the data's
+        history = history[history["mode"].isin(scenario.history.modes)]
     observed = record_window(history, world, cal.window)  # the only record the fit sees
     patterns = record_held_out(
         history, world, np.random.default_rng([scenario.seed, 5]), max(n_boot, 2)

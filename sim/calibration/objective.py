@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.analysis.ensemble import RunStats, encode_record, summarise_runs
+from sim.analysis.ensemble import RunStats, encode_record, mode_columns, summarise_runs
 from sim.analysis.scores import Score, bootstrap_weights, count_log_score, mix_log_score
 from sim.experiment.runner import run_block
 from sim.policies.base import Policy, PolicyParams
@@ -32,10 +32,15 @@ MIXES = ("regions", "modes", "countries")
 
 @dataclass(frozen=True)
 class WindowStats:
-    """Run statistics restricted to a window of years (yearly counts only for its years)."""
+    """Run statistics restricted to a window of years (yearly counts only for its years).
+
+    ``mode_columns`` are the compared modes' columns of ``stats.modes`` (all when ``None``): the
+    mode mix is scored on them only.
+    """
 
     stats: RunStats
     years: np.ndarray
+    mode_columns: np.ndarray | None = None
 
     @property
     def yearly(self) -> np.ndarray:
@@ -57,7 +62,7 @@ def window_stats(
     cols = np.flatnonzero((world.years >= window[0]) & (world.years <= window[1]))
     fields = {k: getattr(stats, k) for k in RunStats.__dataclass_fields__}
     fields["yearly"] = stats.yearly[:, cols]
-    return WindowStats(RunStats(**fields), world.years[cols])
+    return WindowStats(RunStats(**fields), world.years[cols], mode_columns(world))
 
 
 def record_window(history: pd.DataFrame, world: World, window: tuple[int, int]) -> WindowStats:
@@ -113,12 +118,10 @@ def score_window(
     counts = count_log_score(simulated.yearly, observed.yearly[0], n_boot=n_boot, weights=weights)
     parts = {"counts": counts}
     for name in MIXES:
-        parts[name] = mix_log_score(
-            getattr(simulated.stats, name),
-            getattr(observed.stats, name)[0],
-            n_boot=n_boot,
-            weights=weights,
-        )
+        sim_mix, obs_mix = getattr(simulated.stats, name), getattr(observed.stats, name)[0]
+        if name == "modes" and observed.mode_columns is not None:
+            sim_mix, obs_mix = sim_mix[:, observed.mode_columns], obs_mix[observed.mode_columns]
+        parts[name] = mix_log_score(sim_mix, obs_mix, n_boot=n_boot, weights=weights)
     mixes = [parts[n] for n in MIXES]
     if any(m.empty for m in mixes):
         mix = Score(np.nan, np.nan, np.zeros(0), n_runs, empty=True, unit="event")

@@ -19,7 +19,6 @@ from sim.analysis.ensemble import summarise_runs
 from sim.calibration.calibrate import free_parameters
 from sim.calibration.objective import record_window, score_window, simulate, window_stats
 from sim.data import Dataset
-from sim.data.record import history as record_history
 from sim.errors import SimInputError
 from sim.scenario import Firm, Scenario
 from sim.world import World, build_world
@@ -85,7 +84,7 @@ def screen(
         problem, N=trajectories or cfg.trajectories, num_levels=cfg.levels, seed=scenario.seed
     )
     n = replications or cfg.replications
-    history = record_history(data, scenario.scope, scenario.history.coding)
+    history = scenario.record(data)
     worlds: dict[str, World] = {}
     cls = strategy.policy_class()
     outcomes = np.zeros((design.shape[0], len(OUTCOMES)))

@@ -12,9 +12,12 @@ Two codings of a multi-country target (a regional platform bought as one deal) a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from sim.data.loaders import Dataset
+from sim.data.taxonomy import DEAL_MODES
 
 CODINGS: tuple[str, ...] = ("headquarters", "operating")
 
@@ -43,17 +46,25 @@ def operating_market(data: Dataset) -> pd.Series:
     return rows.drop_duplicates("event_id").set_index("event_id")["iso3"]
 
 
-def history(data: Dataset, scope: str | None = None, coding: str = "headquarters") -> pd.DataFrame:
-    """The record events a comparison uses.
+def history(
+    data: Dataset,
+    scope: str | None = None,
+    coding: str = "headquarters",
+    modes: Iterable[str] = DEAL_MODES,
+) -> pd.DataFrame:
+    """The record events a comparison uses: the one selection of "the record".
 
     Args:
         data: The firm's validated inputs.
         scope: A scope of the firm profile (its default when ``None``).
         coding: ``headquarters`` or ``operating`` (see the module docstring).
+        modes: Record modes counted (default: the deal modes); simulated events are filtered to
+            the same modes, so a comparison is like with like.
     """
     if coding not in CODINGS:
         raise ValueError(f"unknown coding {coding!r}; known: {', '.join(CODINGS)}")
     events = in_scope(data.events, data.firm.scope_entities(scope))
+    events = events[events["mode"].isin(tuple(modes))]
     if coding == "headquarters":
         return events
     moved = operating_market(data)

@@ -8,10 +8,18 @@ cannot silently create a new category.
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Literal, get_args
 
-#: Entry modes of a deal event, from most to least committing. ``other`` covers fund commitments
-#: and deals that failed, were blocked or abandoned.
-MODES: tuple[str, ...] = ("control", "minority", "cooperation", "other")
+#: Modes of a record event. The first four are the deal modes of Li & Li (2022), from most to
+#: least committing; ``other`` covers fund commitments and deals that failed, were blocked or
+#: abandoned. ``greenfield`` is an operation the firm built or launched itself (a data centre,
+#: hub, office, store or marketplace; no partner equity) and ``exit`` a divestment or closure of
+#: an earlier commitment (added after the deal modes so existing codes keep their meaning).
+RecordMode = Literal["control", "minority", "cooperation", "other", "greenfield", "exit"]
+MODES: tuple[str, ...] = get_args(RecordMode)
+#: The record modes a comparison counts unless a scenario's ``history: modes:`` says otherwise:
+#: the paper's deal modes (M&A, investment, cooperation, failed deals).
+DEAL_MODES: tuple[RecordMode, ...] = ("control", "minority", "cooperation", "other")
 #: Modes that put the firm's equity into the target.
 EQUITY_MODES: frozenset[str] = frozenset({"control", "minority"})
 

@@ -26,7 +26,6 @@ from sim.analysis.ensemble import Comparison, events_table
 from sim.analysis.fit import PATTERN_COLUMNS, compare_strategies
 from sim.analysis.report import build_report, p_text, row_of, score_text
 from sim.analysis.tables import summary_table, yearly_table
-from sim.data.record import history as record_history
 from sim.errors import SimInputError
 from sim.events import empty_events
 from sim.experiment.experiment import Experiment, Options, compare, plan, run
@@ -430,7 +429,7 @@ def run_scenario(
         experiment.reused,
         t2 - t1,
     )
-    history = record_history(data, scenario.scope, scenario.history.coding)
+    history = scenario.record(data)
     with atomic_dir(target, overwrite=overwrite, known=RUN_OUTPUTS, command="run") as tmp:
         tables = analyse_and_export_events(experiment, history, tmp)
         write_tables(tables, tmp)

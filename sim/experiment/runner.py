@@ -113,7 +113,10 @@ def run_block(
         try:
             generators = [run_generator(seed, label, point, r) for r in batch]
             events, row = simulate(
-                world, policy, firm, draw_batch(generators, world.n_years, firm.opportunities)
+                world,
+                policy,
+                firm,
+                draw_batch(generators, world.n_years, firm.opportunities, world.n_markets),
             )
         except Exception:
             _find_failing_run(world, policy, firm, seed, strategy, point, batch, label)
@@ -138,7 +141,12 @@ def _find_failing_run(
     for r in batch:
         try:
             gen = run_generator(seed, label, point, r)
-            simulate(world, policy, firm, draw_batch([gen], world.n_years, firm.opportunities))
+            simulate(
+                world,
+                policy,
+                firm,
+                draw_batch([gen], world.n_years, firm.opportunities, world.n_markets),
+            )
         except Exception as exc:
             where = _describe(seed, label, strategy, point, str(r))
             raise RunFailed(f"run failed: {where}: {type(exc).__name__}: {exc}") from exc

@@ -38,7 +38,8 @@ def attractiveness(
     )
 
 
-Row = tuple[float, float, float]
+#: One mode preference per entry mode (cooperation, minority, control, greenfield).
+Row = tuple[float, float, float, float]
 
 
 def mode_constants(mature: np.ndarray, emerging_row: Row, mature_row: Row) -> np.ndarray:

@@ -3,6 +3,9 @@
 On top of market attractiveness, a candidate scores by how much it spreads the portfolio: the gain
 in Shannon entropy of the firm's deals over regions and over entry modes; and each deal's
 industry is chosen by the gain in entropy over industries (the paper's "13 industries").
+
+Greenfield: a fourth entry mode in the mode entropy (a firm that has never built its own operation
+gains entropy by doing so), plus a constant ``alpha_greenfield``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ class DiversificationParams(PolicyParams):
     )
     alpha_minority: float = Field(0.5, ge=-3.0, le=3.0, description="minority stake vs cooperation")
     alpha_control: float = Field(-1.0, ge=-5.0, le=3.0, description="control vs cooperation")
+    alpha_greenfield: float = Field(
+        -2.0, ge=-5.0, le=3.0, description="greenfield operation vs cooperation"
+    )
     beta_industry_entropy: float = Field(
         1.5, ge=0.0, le=10.0, description="value of one unit of industry-entropy gain"
     )
@@ -60,7 +66,7 @@ class DiversificationPolicy(Policy[DiversificationParams]):
         )
         region_gain = entropy_gain(firm.region_deals)[:, market.region]
         mode_gain = entropy_gain(firm.mode_deals)
-        modes = np.array([0.0, p.alpha_minority, p.alpha_control])[None] + (
+        modes = np.array([0.0, p.alpha_minority, p.alpha_control, p.alpha_greenfield])[None] + (
             p.beta_mode_entropy * mode_gain
         )
         return (location[None] + p.beta_region_entropy * region_gain)[:, :, None] + modes[

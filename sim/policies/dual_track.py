@@ -3,6 +3,12 @@
 Two tracks run in parallel. Emerging markets are entered aggressively, by controlling M&A or
 large equity stakes. Mature markets are entered by gradual penetration: cooperation and minority
 stakes first, deepening over time, concentrating on one mature market at a time.
+
+Greenfield: on the emerging track it is one of the aggressive, high-commitment modes (own
+operations built where there is little to buy), with its own preference ``emerging_greenfield``;
+on the mature track it is the top rung of the gradual ladder, so the skip penalty applies to
+it from wherever the firm stands (three rungs skipped from no presence), plus
+``mature_greenfield``. The theory's restrictions hold: only the mature track is gradual.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from sim.modes import CONTROLLED
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
 from sim.policies.common import attractiveness, mode_constants, rungs_skipped
 
@@ -29,11 +36,17 @@ class DualTrackParams(PolicyParams):
     emerging_control: float = Field(
         1.5, ge=-3.0, le=5.0, description="emerging track: control vs cooperation"
     )
+    emerging_greenfield: float = Field(
+        0.0, ge=-8.0, le=5.0, description="emerging track: greenfield operation vs cooperation"
+    )
     mature_minority: float = Field(
         0.5, ge=-3.0, le=5.0, description="mature track: minority stake vs cooperation"
     )
     mature_control: float = Field(
         -3.0, ge=-8.0, le=3.0, description="mature track: control vs cooperation"
+    )
+    mature_greenfield: float = Field(
+        -3.0, ge=-8.0, le=3.0, description="mature track: greenfield operation vs cooperation"
     )
     mature_skip_penalty: float = Field(
         3.0, ge=0.0, le=10.0, description="mature track: penalty per rung skipped (gradualism)"
@@ -77,7 +90,7 @@ class DualTrackPolicy(Policy[DualTrackParams]):
             deepen = self.memo(market, "deepen", lambda: self._deepen(market))[mature]
             deep = deepen[None] - p.mature_skip_penalty * rungs_skipped(rung)
             block = np.where(deep_in[:, :, None], deep, out[:, mature])
-            deepening = (deep_in & (rung < 3)).any(axis=1)
+            deepening = (deep_in & (rung < CONTROLLED)).any(axis=1)
             block -= (p.spread_penalty * (deepening[:, None] & ~deep_in))[:, :, None]
             out[:, mature] = block
         return out
@@ -105,8 +118,13 @@ class DualTrackPolicy(Policy[DualTrackParams]):
             "modes",
             lambda: mode_constants(
                 market.mature,
-                emerging_row=(0.0, p.emerging_minority, p.emerging_control),
-                mature_row=(0.0, p.mature_minority, p.mature_control),
+                emerging_row=(
+                    0.0,
+                    p.emerging_minority,
+                    p.emerging_control,
+                    p.emerging_greenfield,
+                ),
+                mature_row=(0.0, p.mature_minority, p.mature_control, p.mature_greenfield),
             ),
         )
 

@@ -3,6 +3,8 @@
 Choice probability rises with market size and falls with distance (the gravity model of trade
 and FDI, Tinbergen 1962; Head & Mayer 2014), with constant mode preferences. Any theory claiming
 to explain *where* the firm went must beat this.
+
+Greenfield: a constant preference (``alpha_greenfield``), like every mode of this baseline.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ class GravityParams(PolicyParams):
     beta_distance: float = Field(1.0, ge=0.0, le=5.0, description="penalty on geographic distance")
     alpha_minority: float = Field(0.0, ge=-3.0, le=3.0, description="minority stake vs cooperation")
     alpha_control: float = Field(-1.5, ge=-5.0, le=3.0, description="control vs cooperation")
+    alpha_greenfield: float = Field(
+        -2.0, ge=-5.0, le=3.0, description="greenfield operation vs cooperation"
+    )
 
 
 @register
@@ -41,5 +46,5 @@ class GravityPolicy(Policy[GravityParams]):
     def _static(self, market: MarketView) -> np.ndarray:
         p = self.params
         location = attractiveness(market, size=p.beta_size, distance=p.beta_distance)
-        modes = np.array([0.0, p.alpha_minority, p.alpha_control])
+        modes = np.array([0.0, p.alpha_minority, p.alpha_control, p.alpha_greenfield])
         return location[:, None] + modes[None, :]

@@ -4,6 +4,9 @@ The firm first invests where the gap to home is small (emerging, less mature mar
 to mature markets later: an eligibility ceiling on maturity rises every year. With
 ``direction = -1`` the order flips (mature markets first), the counterfactual of
 ``scenarios/mature_first.yaml``.
+
+Greenfield: the theory is about *where and when*, not how; every mode, greenfield included, has a
+constant preference (``alpha_greenfield``) that does not depend on the market or the year.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ class KojimaParams(PolicyParams):
     beta_distance: float = Field(1.0, ge=0.0, le=5.0, description="penalty on geographic distance")
     alpha_minority: float = Field(0.5, ge=-3.0, le=3.0, description="minority stake vs cooperation")
     alpha_control: float = Field(-0.5, ge=-5.0, le=3.0, description="control vs cooperation")
+    alpha_greenfield: float = Field(
+        -2.0, ge=-5.0, le=3.0, description="greenfield operation vs cooperation"
+    )
     direction: Literal[1, -1] = Field(
         1, description="1: emerging markets first (Kojima); -1: mature markets first"
     )
@@ -62,5 +68,5 @@ class KojimaPolicy(Policy[KojimaParams]):
         location = attractiveness(
             market, size=p.beta_size, growth=p.beta_growth, distance=p.beta_distance
         )
-        modes = np.array([0.0, p.alpha_minority, p.alpha_control])
+        modes = np.array([0.0, p.alpha_minority, p.alpha_control, p.alpha_greenfield])
         return (location - penalty)[:, None] + modes[None, :]

@@ -3,6 +3,10 @@
 Markets attract in proportion to size, growth and maturity and repel with distance, cultural
 distance and barriers; the mode follows a transaction-cost logic where barriers raise the cost of
 commitment (Anderson & Gatignon 1986).
+
+Greenfield: the internalisation choice at its fullest, the firm transferring its own advantages
+into an operation it builds (Hennart & Park 1993); a constant ``alpha_greenfield`` plus the barrier
+penalty per rung of commitment, which is largest for greenfield (three rungs above cooperation).
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ class OliParams(PolicyParams):
     beta_barriers: float = Field(1.0, ge=0.0, le=5.0, description="penalty on entry barriers")
     alpha_minority: float = Field(0.0, ge=-3.0, le=3.0, description="minority stake vs cooperation")
     alpha_control: float = Field(-1.5, ge=-5.0, le=3.0, description="control vs cooperation")
+    alpha_greenfield: float = Field(
+        -2.0, ge=-5.0, le=3.0, description="greenfield operation vs cooperation"
+    )
     gamma_barrier_mode: float = Field(
         1.0, ge=0.0, le=5.0, description="how much barriers deter each extra rung of commitment"
     )
@@ -56,7 +63,7 @@ class OliLogitPolicy(Policy[OliParams]):
             culture=p.beta_culture,
             barriers=p.beta_barriers,
         )
-        modes = np.array([0.0, p.alpha_minority, p.alpha_control])
+        modes = np.array([0.0, p.alpha_minority, p.alpha_control, p.alpha_greenfield])
         return (
             location[:, None]
             + modes[None, :]

@@ -4,6 +4,8 @@ Every feasible (market, mode) option is equally likely, but how many deals a yea
 the same outside-option hurdle, resources, integration load and home regime as every theory, with
 the firm-level parameters fitted the same way. It sees only what a theory sees, so a theory that
 cannot beat it on *where and how* has explained nothing about location or mode.
+
+Greenfield: one of the four equally likely entry modes (a constant, zero preference).
 """
 
 from __future__ import annotations

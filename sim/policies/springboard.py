@@ -2,6 +2,10 @@
 
 The rival hypothesis to dual-track: aggressive acquisitions (control, large stakes) in mature
 markets, to catch up on technology and brands, and low commitment in emerging markets.
+
+Greenfield: a springboard firm buys the assets it lacks; it does not build them. Greenfield has
+one preference for both market types, ``alpha_greenfield``, bounded above by cooperation (0), so
+it never rivals the acquisitions that define the theory.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ class SpringboardParams(PolicyParams):
     emerging_control: float = Field(
         -2.0, ge=-8.0, le=3.0, description="emerging markets: control vs cooperation"
     )
+    alpha_greenfield: float = Field(
+        -3.0,
+        ge=-8.0,
+        le=0.0,
+        description="both market types: greenfield vs cooperation (at most 0: it buys, not builds)",
+    )
 
 
 @register
@@ -60,7 +70,7 @@ class SpringboardPolicy(Policy[SpringboardParams]):
         )
         modes = mode_constants(
             market.mature,
-            emerging_row=(0.0, p.emerging_minority, p.emerging_control),
-            mature_row=(0.0, p.mature_minority, p.mature_control),
+            emerging_row=(0.0, p.emerging_minority, p.emerging_control, p.alpha_greenfield),
+            mature_row=(0.0, p.mature_minority, p.mature_control, p.alpha_greenfield),
         )
         return location[:, None] + modes

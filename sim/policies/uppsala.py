@@ -3,6 +3,11 @@
 Markets enter the firm's view as a psychic-distance frontier widens with accumulated experience;
 within a market commitment climbs one rung at a time (cooperation, then minority, then control),
 and only once experience in that market passes a threshold. Learning spills over within a region.
+
+Greenfield: the top rung of the ladder (the end of the establishment chain, Johanson &
+Wiedersheim-Paul 1975), open only once the firm controls an operation in the market and has
+earned the experience for a fourth rung; no parameter of its own. After an exit the ladder
+starts again from the bottom, but the experience earned is kept.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import pandas as pd
 
 from sim.engine import draw_batch, simulate
 from sim.experiment.runner import run_generator
-from sim.modes import MODE_NAMES
+from sim.modes import EXIT, MODE_NAMES
 from sim.policies.base import Policy
 from sim.projection.futures import Future, extend_world
 from sim.projection.spec import Uncertainties
@@ -61,6 +61,7 @@ def outcome_names(world: World) -> list[str]:
         "deals_total",
         "blocked_share",
         "markets_entered",
+        "exits_per_year",
         *(f"share_{m}" for m in MODE_NAMES),
         *(f"share_{r}" for r in world.regions),
     ]
@@ -140,7 +141,7 @@ class ProjectionModel:
         n = self.replications
         state = warm_state(world, firm, self.record, n, self.start)
         generators = [run_generator(self.seed, label, point, r) for r in range(n)]
-        draws = draw_batch(generators, world.n_years, firm.opportunities)
+        draws = draw_batch(generators, world.n_years, firm.opportunities, world.n_markets)
         events, run = simulate(world, lever.policy, firm, draws, state=state, start=self.start)
         return events, run, world
 
@@ -166,7 +167,8 @@ def outcomes(
 
     Returns:
         ``deals_per_year`` (mean over runs and projected years), ``deals_total`` (per run, over
-        the projected years), ``blocked_share`` (blocked / attempted), ``markets_entered``
+        the projected years), ``blocked_share`` (blocked / attempted), ``exits_per_year`` (exits
+        of held markets, mean over runs and projected years), ``markets_entered``
         (markets with no completed deal in the record that get one), mode and region shares,
         and arrays ``deals_by_year`` (runs x years), ``mode_by_year`` (years x modes, mean per
         run), ``region_by_year`` (years x regions) and ``deals_by_market`` (markets).
@@ -174,9 +176,11 @@ def outcomes(
     n_years = world.n_years - start
     t = events["year"].astype(np.int64) - int(world.years[start])
     run = run.astype(np.int64)
-    ok = events["blocked"] == 0
     market = events["market"].astype(np.int64)
     mode = events["mode"].astype(np.int64)
+    left = mode == EXIT  # exits are events, not deals
+    ok = (events["blocked"] == 0) & ~left
+    attempts = int((~left).sum())
     region = world.region[market]
     n_modes, n_regions, n_markets = len(MODE_NAMES), len(world.regions), world.n_markets
     by_year = (
@@ -194,8 +198,9 @@ def outcomes(
     out: dict[str, object] = {
         "deals_per_year": float(by_year.mean()),
         "deals_total": float(by_year.sum(axis=1).mean()),
-        "blocked_share": float((~ok).sum() / events.size) if events.size else 0.0,
+        "blocked_share": float((attempts - ok.sum()) / attempts) if attempts else 0.0,
         "markets_entered": float(new.sum(axis=1).mean()),
+        "exits_per_year": float(left.sum() / (n_runs * n_years)) if n_years else 0.0,
     }
     mode_total = np.bincount(mode[ok], minlength=n_modes)
     region_total = np.bincount(region[ok], minlength=n_regions)

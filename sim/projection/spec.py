@@ -25,6 +25,7 @@ SCALAR_OUTCOMES: tuple[str, ...] = (
     "deals_total",
     "blocked_share",
     "markets_entered",
+    "exits_per_year",
 )
 #: Latest year a projection may reach (indicators are carried forward beyond their data).
 MAX_HORIZON = 2100
@@ -177,7 +178,9 @@ class Bound(_Strict):
         return self
 
 
-Outcome = Literal["deals_per_year", "deals_total", "blocked_share", "markets_entered"]
+Outcome = Literal[
+    "deals_per_year", "deals_total", "blocked_share", "markets_entered", "exits_per_year"
+]
 
 
 def _default_satisficing() -> dict[Outcome, Bound]:
@@ -193,13 +196,9 @@ class Robustness(_Strict):
     the satisficing score is the share of futures in which every bound holds (Simon 1956).
     """
 
-    outcome: Literal["deals_per_year", "deals_total", "blocked_share", "markets_entered"] = Field(
-        "deals_per_year", description="outcome regret is measured on"
-    )
+    outcome: Outcome = Field("deals_per_year", description="outcome regret is measured on")
     direction: Literal["max", "min"] = Field("max", description="whether more is better")
-    satisficing: dict[
-        Literal["deals_per_year", "deals_total", "blocked_share", "markets_entered"], Bound
-    ] = Field(
+    satisficing: dict[Outcome, Bound] = Field(
         default_factory=_default_satisficing,
         description="outcome -> bound; a future satisfices when every bound holds",
     )
