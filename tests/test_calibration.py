@@ -115,6 +115,19 @@ def test_interrupted_calibration_resumes(data, tmp_path, kind):
     pd.testing.assert_frame_equal(first.fits[0].trials, more.fits[0].trials.iloc[:3])
 
 
+def test_a_stored_study_is_not_continued_by_a_different_model(data, tmp_path):
+    """Changing what a loss depends on (here a fixed firm field) starts a fresh study."""
+    storage = str(tmp_path / "r.journal")
+    first = calibrate(scenario(trials=3, replications=4), data, storage)
+    changed = scenario(trials=3, replications=4)
+    changed = changed.model_copy(
+        update={"firm": changed.firm.model_copy(update={"block_slope": 0.5})}
+    )
+    again = calibrate(changed, data, storage)
+    assert len(again.fits[0].trials) == 3  # not 3 reused trials plus none
+    assert not first.fits[0].trials["loss"].equals(again.fits[0].trials["loss"])
+
+
 def test_the_oracle_has_nothing_to_fit():
     s = parse_scenario(
         {

@@ -17,9 +17,12 @@ a bootstrap standard error. The record-copying oracle is never ranked.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +43,8 @@ from sim.calibration.objective import (
     window_stats,
 )
 from sim.data import Dataset
+from sim.data.loaders import DATA_FILES
+from sim.experiment.store import code_version
 from sim.scenario import FITTED_FIRM_FIELDS, Firm, Scenario, Strategy
 from sim.world import World, build_world
 
@@ -127,6 +132,29 @@ def open_storage(spec: str | None) -> optuna.storages.BaseStorage | str | None:
     return spec
 
 
+def study_key(scenario: Scenario) -> str:
+    """A hash of everything a study's losses depend on: scenario, data files and model code.
+
+    Part of every study's name, so a stored study is continued only by the same computation;
+    after a change of model code, data or scenario a fresh study starts beside the old one
+    (a resumed study must never mix losses of two models). The trial budget is left out, so a
+    larger ``trials`` continues a study.
+    """
+    config = scenario.model_dump(mode="json")
+    config["calibration"].pop("trials", None)
+    config["calibration"].pop("validation_replications", None)
+    config.pop("sensitivity", None)
+    profile = scenario.firm_profile()
+    paths = scenario.data_paths()
+    found = (paths.resolve(n, profile) for n in DATA_FILES)
+    files = [profile.path("profile.yaml"), *(f for f in found if f is not None)]
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+    for path in files:
+        digest.update(Path(path).read_bytes())
+    digest.update(code_version().encode())
+    return digest.hexdigest()[:12]
+
+
 def _study(storage: str | None, name: str, seed: int) -> optuna.Study:
     return optuna.create_study(
         study_name=name,
@@ -166,7 +194,9 @@ def fit_strategy(
         table = pd.DataFrame({"trial": [0], "loss": [value]})
         return Fit(strategy.label, seed, [], dict(strategy.params), value, table)
 
-    study = _study(storage, f"{scenario.name}:{strategy.label}:seed{seed}", seed)
+    study = _study(
+        storage, f"{scenario.name}:{strategy.label}:seed{seed}:{study_key(scenario)}", seed
+    )
 
     def objective(trial: optuna.Trial) -> float:
         params = dict(strategy.params)
