@@ -189,3 +189,23 @@ def test_a_users_firm_folder_runs_from_a_scenario_next_to_it(tmp_path):
     assert len(events) > 0
     assert "KOR" not in set(events["iso3"])
     assert "CHN" in set(events["iso3"])  # a market for a firm from outside China
+
+
+def test_every_command_runs_on_the_synthetic_korean_firm(tmp_path, capsys):
+    """A user's own firm folder (from outside China) runs every command with no code change."""
+    scenario = str(SYNTHETIC / "scenario.yaml")
+    out = tmp_path
+    assert main(["data", "check", "--firm", str(SYNTHETIC)]) == 0
+    assert main(["data", "summary", "--firm", str(SYNTHETIC), "--out", str(out / "sum")]) == 0
+    assert main(["scenario", "check", scenario]) == 0
+    assert main(["run", scenario, "--out", str(out / "run"), "--executor", "serial"]) == 0
+    report = (out / "run" / "report.md").read_text(encoding="utf-8")
+    assert "SYNTHETIC TEST FIRM" in report and "home KOR" in report
+    assert main(["calibrate", scenario, "--quick", "--out", str(out / "cal")]) == 0
+    assert (out / "cal" / "report" / "calibrated.yaml").is_file()
+    assert main(["sensitivity", scenario, "--quick", "--out", str(out / "sens")]) == 0
+    assert main(["recover", scenario, "--quick", "--out", str(out / "rec")]) == 0
+    pytest.importorskip("ema_workbench", reason="the 'project' extra is not installed")
+    assert main(["project", scenario, "--out", str(out / "proj")]) == 0
+    assert (out / "proj" / "robustness.csv").is_file()
+    assert capsys.readouterr().err == ""
