@@ -53,8 +53,8 @@ _ROW = np.int64(2**33)
 
 #: Exit hazard (ODD 7.10): log-odds added per unit of the host's blocking probability. A market
 #: whose host blocks half of all deals multiplies the odds of exit by e**2 (about 7): hostile hosts
-#: push firms out (an assumption, fixed before fitting; the record's UCWeb exit from India after
-#: the 2020 app ban is one case). Experience lowers the odds as 1 / (1 + experience): Li (1995,
+#: push firms out (an assumption, fixed before fitting; docs/ODD.md 7.10 names a case in the
+#: reference record). Experience lowers the odds as 1 / (1 + experience): Li (1995,
 #: Strategic Management Journal 16:333-351) finds experience improves foreign subsidiaries'
 #: survival, and greenfield subsidiaries exit less than acquisitions and joint ventures.
 EXIT_BARRIER_WEIGHT = 4.0

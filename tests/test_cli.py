@@ -17,7 +17,7 @@ from tests.conftest import edit_csv
 def test_data_check_passes_on_shipped_data(capsys):
     assert main(["data", "check"]) == 0
     out = capsys.readouterr().out
-    assert "events: 147 events" in out and "— ok" in out
+    assert "events: 170 events" in out and "— ok" in out
 
 
 def test_data_check_reports_broken_file_with_exit_2(data_copy, capsys):
