@@ -54,3 +54,24 @@ def test_api_mesa_engine_gives_the_same_events():
 def test_api_rejects_a_bad_scenario_with_the_field():
     with pytest.raises(SimInputError, match="strategies"):
         api.load({"name": "x", "strategies": [{"label": "a", "policy": "nope"}]})
+
+
+def test_api_calibrate_returns_scores_support_and_verdict():
+    scenario = {
+        "name": "c",
+        "seed": 4,
+        "strategies": [
+            {"label": "gravity", "policy": "gravity"},
+            {"label": "dual_track", "policy": "dual_track"},
+        ],
+        "calibration": {"trials": 3, "replications": 4, "seeds": [1], "validation_replications": 8},
+    }
+    cal = api.calibrate(scenario)
+    assert set(cal.scores["strategy"]) == {"gravity", "dual_track", "persistence"}
+    assert {"out_counts", "out_counts_se", "out_mix"} <= set(cal.scores.columns)
+    assert list(cal.support["strategy"]) == ["dual_track"]  # the theory, not the baselines
+    assert cal.verdict.startswith("No theory is supported")
+    fitted = cal.parameters[cal.parameters["strategy"] == "dual_track"]["parameter"]
+    assert "firm.hurdle" in set(fitted)
+    again = api.calibrate(scenario)
+    pd.testing.assert_frame_equal(cal.scores, again.scores)
