@@ -442,6 +442,25 @@ class Sensitivity(Strict):
     replications: int = Field(20, ge=1, le=100_000, description="runs per sampled point")
 
 
+def _within_record(years: Any, covered: tuple[int, int], firm: str) -> None:
+    """Runs are compared with the record, so they simulate only years the record covers.
+
+    Years outside it would be scored against counts nobody observed (an unknown is not a zero);
+    ``sim project`` runs the years after the record.
+    """
+    if not (isinstance(years, list | tuple) and len(years) == 2):
+        return  # the field's own validation reports the shape
+    first, last = years
+    if not (isinstance(first, int) and isinstance(last, int)):
+        return
+    if first < covered[0] or last > covered[1]:
+        raise ValueError(
+            f"years: {first}-{last} is outside the years {covered[0]}-{covered[1]} that the "
+            f"record of {firm} covers (runs are compared with the record; `sim project` runs "
+            "later years)"
+        )
+
+
 class Scenario(Strict):
     """A whole experiment: years, seed, replications, data, firm, strategies and shocks."""
 
@@ -494,6 +513,8 @@ class Scenario(Strict):
         raw["firm"] = firm
         if raw.get("years") is None:
             raw["years"] = list(profile.record.years_covered)
+        else:
+            _within_record(raw["years"], profile.record.years_covered, profile.short_name)
         history = raw.get("history")
         history = history.model_dump() if isinstance(history, BaseModel) else history
         if history is None or isinstance(history, dict):

@@ -209,3 +209,23 @@ def test_every_command_runs_on_the_synthetic_korean_firm(tmp_path, capsys):
     assert main(["project", scenario, "--out", str(out / "proj")]) == 0
     assert (out / "proj" / "robustness.csv").is_file()
     assert capsys.readouterr().err == ""
+
+
+def test_years_past_the_indicator_data_are_one_line_errors(tmp_path, capsys):
+    folder = tmp_path / "late"
+    shutil.copytree(SYNTHETIC, folder)
+    profile = folder / "profile.yaml"
+    profile.write_text(
+        profile.read_text(encoding="utf-8").replace("[2012, 2021]", "[2012, 2031]"),
+        encoding="utf-8",
+    )
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "name: late\nfirm: late\nstrategies: [{label: g, policy: gravity}]\n", encoding="utf-8"
+    )
+    assert main(["run", str(scenario), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == (
+        f"sim: error: {scenario}: field 'years': 2031 is not covered by the indicator data "
+        "(gdp_pc_usd missing for USA)\n"
+    )
+    assert not (tmp_path / "o").exists()
