@@ -28,7 +28,7 @@ import pandas as pd
 from sim.analysis.ensemble import Comparison, encode_record, summarise_runs, tidy_events
 from sim.analysis.fit import compare_strategies
 from sim.analysis.tables import summary_table, yearly_table
-from sim.calibration.calibrate import Calibration, ranking, support_table, verdict
+from sim.calibration.calibrate import CalibrationOutcome, ranking, support_table, verdict
 from sim.calibration.calibrate import calibrate as calibrate_scenario
 from sim.experiment.runner import Engine, run_block
 from sim.scenario import Scenario, load_scenario, parse_scenario
@@ -135,7 +135,7 @@ class CalibrationResult:
     support: pd.DataFrame
     verdict: str
     parameters: pd.DataFrame
-    calibration: Calibration
+    calibration: CalibrationOutcome
 
 
 def calibrate(

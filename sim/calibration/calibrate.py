@@ -387,7 +387,7 @@ def _arrays_as_window(
 
 
 @dataclass
-class Calibration:
+class CalibrationOutcome:
     """Everything a calibration produced."""
 
     fits: list[Fit]
@@ -409,7 +409,7 @@ def calibrate(
     n_boot: int = N_BOOT,
     workers: int = 1,
     show_progress: bool = False,
-) -> Calibration:
+) -> CalibrationOutcome:
     """Fit and validate every strategy of the scenario for every calibration seed.
 
     Args:
@@ -471,7 +471,7 @@ def calibrate(
             bar.update()
             if progress is not None:
                 progress(fit)
-    return Calibration(fits, validations, world, history)
+    return CalibrationOutcome(fits, validations, world, history)
 
 
 def _in_worker(level: int, *args: Any) -> tuple[Fit, Validation]:
@@ -509,7 +509,7 @@ def _score_row(v: Validation) -> dict[str, Any]:
     return row
 
 
-def ranking(result: Calibration) -> tuple[pd.DataFrame, pd.DataFrame]:
+def ranking(result: CalibrationOutcome) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per strategy and seed, and averaged over seeds: proper scores in and out of sample.
 
     Scores are log scores (higher is better): counts per year, mixes per event. The summary

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from sim.analysis.record_plots import save_figure
 from sim.calibration.calibrate import (
-    Calibration,
+    CalibrationOutcome,
     Fit,
     calibrate,
     free_parameters,
@@ -166,7 +166,7 @@ class CalibrationRun:
     summary: pd.DataFrame
     per_seed: pd.DataFrame
     verdict: str
-    calibration: Calibration
+    calibration: CalibrationOutcome
     seconds: float
 
 
@@ -175,7 +175,7 @@ def _md(df: pd.DataFrame, floats: str = ".3f") -> str:
     return df.to_markdown(index=False, floatfmt=floats, missingval="-")
 
 
-def _convergence(result: Calibration, target: Path) -> Path:
+def _convergence(result: CalibrationOutcome, target: Path) -> Path:
     fig = Figure(figsize=(8, 4.2))
     ax = fig.subplots()
     labels = list(dict.fromkeys(f.label for f in result.fits))
@@ -216,7 +216,7 @@ def _sensitivity_figure(result: SensitivityResult, target: Path) -> Path:
 
 
 def _calibrated_scenario(
-    scenario: Scenario, result: Calibration, summary: pd.DataFrame, replications: int
+    scenario: Scenario, result: CalibrationOutcome, summary: pd.DataFrame, replications: int
 ) -> dict:
     """A scenario file with every strategy at its best parameters (best in-sample seed)."""
     raw = json.loads(scenario.model_dump_json(exclude={"sweep"}))
@@ -262,7 +262,7 @@ class CalibrationTables:
     sensitivity: pd.DataFrame
 
 
-def _parameter_table(result: Calibration) -> pd.DataFrame:
+def _parameter_table(result: CalibrationOutcome) -> pd.DataFrame:
     """One row per fit and free parameter: its best value and the near-best spread."""
     params = []
     for fit in result.fits:
@@ -283,7 +283,7 @@ def _parameter_table(result: Calibration) -> pd.DataFrame:
     return pd.DataFrame(params)
 
 
-def calibration_tables(result: Calibration, sens: SensitivityResult) -> CalibrationTables:
+def calibration_tables(result: CalibrationOutcome, sens: SensitivityResult) -> CalibrationTables:
     """Rank the fits and gather every table of the report."""
     summary, per_seed = ranking(result)
     parameters = _parameter_table(result)
@@ -320,7 +320,9 @@ def write_calibration_tables(tables: CalibrationTables, out: Path) -> None:
     tables.sensitivity.to_csv(out / "sensitivity.csv", index=False, float_format="%.6g")
 
 
-def draw_calibration_figures(result: Calibration, sens: SensitivityResult, out: Path) -> None:
+def draw_calibration_figures(
+    result: CalibrationOutcome, sens: SensitivityResult, out: Path
+) -> None:
     """Draw the convergence and sensitivity figures into ``out/figures``."""
     figures = out / "figures"
     _convergence(result, figures / "convergence.png")
@@ -328,7 +330,11 @@ def draw_calibration_figures(result: Calibration, sens: SensitivityResult, out: 
 
 
 def write_calibrated_run(
-    scenario: Scenario, result: Calibration, summary: pd.DataFrame, replications: int, out: Path
+    scenario: Scenario,
+    result: CalibrationOutcome,
+    summary: pd.DataFrame,
+    replications: int,
+    out: Path,
 ) -> RunResult:
     """Write ``calibrated.yaml`` (every strategy at its best fit) and run it.
 
