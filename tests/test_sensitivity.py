@@ -119,3 +119,16 @@ def test_command_takes_execution_flags_and_resumes(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--workers must be between" in err[0]
     assert np.isfinite(first["mu_star"]).all()
+
+
+def test_an_interrupted_screening_computes_only_the_missing_chunks(scenario, data, tmp_path):
+    options = Options("serial", progress=False)
+    first = screen(scenario, data, **BUDGET, options=options, chunk_root=tmp_path)
+    (store,) = tmp_path.iterdir()
+    lost = sorted(store.glob("*.parquet"))[:2]  # as if the run had stopped before these
+    for path in lost:
+        path.unlink()
+    again = screen(scenario, data, **BUDGET, options=options, chunk_root=tmp_path)
+    assert again.computed == 2 and again.reused == len(first.design) - 2
+    assert all(path.is_file() for path in lost)
+    pd.testing.assert_frame_equal(again.indices, first.indices)
