@@ -217,6 +217,27 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--quick", action="store_true", help="tiny budget")
     _add_overwrite(sens)
     _add_plugin(sens)
+    sens_exec = sens.add_argument_group("execution (never changes the results)")
+    sens_exec.add_argument(
+        "--executor",
+        choices=("serial", "local", "dask"),
+        default="local",
+        help="serial; local worker processes (default); dask LocalCluster",
+    )
+    sens_exec.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    sens_exec.add_argument(
+        "--chunk-size",
+        type=int,
+        default=250,
+        help="replications per task and stored chunk (default: 250)",
+    )
+    sens_exec.add_argument("--quiet", action="store_true", help="no progress bar")
+    sens_exec.add_argument(
+        "--fresh",
+        action="store_true",
+        help="discard stored chunks of this design and recompute them (without it, the same "
+        "command reuses every finished chunk)",
+    )
 
     proj = commands.add_parser(
         "project",
@@ -647,15 +668,28 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run the Morris screening and write its outputs."""
     from sim.calibration.job import SENSITIVITY_OUTPUTS, run_sensitivity
+    from sim.experiment.experiment import Options
 
+    for name, high in (("workers", MAX_WORKERS), ("chunk_size", MAX_CHUNK)):
+        value = getattr(args, name)
+        flag = "--" + name.replace("_", "-")
+        if value is not None and not 1 <= value <= high:
+            raise SimInputError(args.scenario, f"{flag} must be between 1 and {high}", field=name)
     _load_plugins(args)
     _check_out(args, SENSITIVITY_OUTPUTS)
+    options = Options(
+        executor=args.executor,
+        workers=args.workers,
+        chunk_size=args.chunk_size,
+        progress=not args.quiet,
+        fresh=args.fresh,
+    )
     out = run_sensitivity(
         args.scenario,
         out_dir=args.out,
         quick=args.quick,
         overwrite=args.overwrite,
-        progress=sys.stderr.isatty(),
+        options=options,
     )
     import pandas as pd
 

@@ -391,7 +391,14 @@ def run_calibration(
         show_progress=progress,
     )
     log.info("calibration done; screening the sensitivity of %s", scenario.name)
-    sens = _screen(scenario, data, quick, str(scenario_path), progress)
+    sens = _screen(
+        scenario,
+        data,
+        quick,
+        str(scenario_path),
+        chunk_root=target.resolve().parent / ".chunks",
+        options=Options(workers=1 if quick else None, progress=progress),
+    )
     tables = calibration_tables(result, sens)
     text = verdict(tables.per_seed, _recovery_rates(target))
     # The folder was checked (or overwrite given) above; its report/ is sim's to replace.
@@ -537,7 +544,13 @@ def calibration_report(inputs: ReportInputs) -> str:
 
 
 def _screen(
-    scenario: Scenario, data: Dataset, quick: bool, source: str, progress: bool = False
+    scenario: Scenario,
+    data: Dataset,
+    quick: bool,
+    source: str,
+    progress: bool = False,
+    options: Options | None = None,
+    chunk_root: Path | None = None,
 ) -> SensitivityResult:
     """Morris screening with the scenario's budget, or the quick one."""
     return screen(
@@ -547,6 +560,8 @@ def _screen(
         replications=QUICK["sensitivity_replications"] if quick else None,
         source=source,
         progress=progress,
+        options=options,
+        chunk_root=chunk_root,
     )
 
 
@@ -557,18 +572,24 @@ def run_sensitivity(
     results_root: str | Path = "results",
     overwrite: bool = False,
     progress: bool = False,
+    options: Options | None = None,
 ) -> Path:
     """Screen one strategy's parameters and the firm's inputs; write table, figure, design.
 
+    The design points run like ``sim run``'s: chunks are stored under ``<out parent>/.chunks``,
+    so the same command again reuses them and an interrupted one resumes.
+
     ``overwrite``: replace ``out_dir`` even if it holds files that are not a ``sim`` result.
-    ``progress``: a progress bar on stderr (the command line passes whether it is a terminal).
+    ``progress``: a progress bar on stderr (the command line passes whether it is a terminal);
+    used when ``options`` (executor, workers, chunk size, fresh) is not given.
     """
     scenario = load_scenario(scenario_path)
     check_sensitivity(scenario, scenario_path)
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-sensitivity"
     check_output_dir(target, overwrite=overwrite, known=SENSITIVITY_OUTPUTS)
     data = scenario.load_data(scenario_path)
-    sens = _screen(scenario, data, quick, str(scenario_path), progress)
+    chunk_root = ensure_writable_dir(target.parent) / ".chunks"
+    sens = _screen(scenario, data, quick, str(scenario_path), progress, options, chunk_root)
     with atomic_dir(
         target, overwrite=overwrite, known=SENSITIVITY_OUTPUTS, command="sensitivity"
     ) as tmp:

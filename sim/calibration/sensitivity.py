@@ -1,27 +1,30 @@
 """``sim sensitivity``: Morris screening (SALib) of a strategy's parameters and the firm's inputs.
 
 Outcomes: total deals, the share of the most-used market and the full-period fit loss, each the
-mean over replications.
+mean over replications. The design points run as one experiment (executors, chunk store, resume).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from SALib.analyze import morris as morris_analyze
 from SALib.sample import morris as morris_sample
-from tqdm import tqdm
 
 from sim.analysis.ensemble import summarise_runs
 from sim.calibration.calibrate import free_parameters
-from sim.calibration.objective import record_window, score_window, simulate, window_stats
+from sim.calibration.objective import WindowStats, record_window, score_window, window_stats
 from sim.data import Dataset
 from sim.errors import SimInputError
+from sim.experiment.experiment import Experiment, Options, ordered_chunks, plan, run
+from sim.experiment.plan import Point
 from sim.scenario import Firm, Scenario
-from sim.world import World, build_world
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +33,16 @@ OUTCOMES = ("total_deals", "top_market_share", "fit_loss")
 
 @dataclass
 class SensitivityResult:
-    """Morris indices (one row per input and outcome) and the sampled design."""
+    """Morris indices (one row per input and outcome) and the sampled design.
+
+    ``computed`` and ``reused`` count the chunks run now and those found in the chunk store.
+    """
 
     strategy: str
     indices: pd.DataFrame
     design: pd.DataFrame
+    computed: int = 0
+    reused: int = 0
 
 
 def _firm_bounds(name: str, source: str) -> tuple[float, float]:
@@ -48,6 +56,63 @@ def _firm_bounds(name: str, source: str) -> tuple[float, float]:
     return bounds[name]
 
 
+def _design_points(
+    scenario: Scenario,
+    s: int,
+    design: np.ndarray,
+    names: list[str],
+    kinds: list[str],
+    replications: int,
+) -> list[Point]:
+    """One experiment point per design row: the strategy's parameters and firm with its values."""
+    strategy = scenario.strategies[s]
+    points = []
+    for i, row in enumerate(design):
+        params = dict(strategy.params)
+        firm = scenario.firm.model_dump()
+        for name, kind, value in zip(names, kinds, row, strict=True):
+            (params if kind == "policy" else firm)[name] = float(value)
+        points.append(
+            Point(
+                s,
+                i,
+                f"{strategy.label}#{i}",
+                params,
+                Firm.model_validate(firm),
+                dict(zip(names, map(float, row), strict=True)),
+                replications,
+                stream=0,
+            )
+        )
+    return points
+
+
+def _outcomes(experiment: Experiment, scenario: Scenario, history: pd.DataFrame) -> np.ndarray:
+    """Total deals, top-market share and full-period fit loss of every point (mean over runs)."""
+    full = (scenario.years[0], scenario.years[1])
+    observed: dict[int, WindowStats] = {}  # per world: the record's window statistics
+    outcomes = np.zeros((len(experiment.points), len(OUTCOMES)))
+    chunks: dict[int, list[np.ndarray]] = {}
+    for i, _task, events in ordered_chunks(experiment):
+        chunks.setdefault(i, []).append(events)
+    for i, pt in enumerate(experiment.points):
+        world = experiment.worlds[(pt.strategy, pt.point)]
+        n = pt.replications
+        events = np.concatenate(chunks[i])
+        run_index = events["replication"].astype(np.int64)
+        stats = summarise_runs(events, run_index, n, world)
+        total = stats.total.astype(float)
+        if id(world) not in observed:
+            observed[id(world)] = record_window(history, world, full)
+        simulated = window_stats(events, run_index, n, world, full)
+        outcomes[i] = [
+            total.mean(),
+            float(np.mean(stats.countries.max(axis=1) / np.maximum(total, 1))),
+            score_window(observed[id(world)], simulated).loss(scenario.calibration.weights),
+        ]
+    return outcomes
+
+
 def screen(
     scenario: Scenario,
     data: Dataset,
@@ -55,11 +120,29 @@ def screen(
     replications: int | None = None,
     source: str = "scenario",
     progress: bool = False,
+    options: Options | None = None,
+    chunk_root: Path | None = None,
 ) -> SensitivityResult:
     """Sample the Morris design, run every point, and compute mu*, mu and sigma per outcome.
 
-    ``progress``: a progress bar over the design points on stderr (callers pass whether
-    stderr is a terminal, so logs and tests stay clean).
+    The design points run through the experiment layer (:mod:`sim.experiment.experiment`):
+    the same executors, chunk store and progress bar as ``sim run``. Every point uses the
+    random streams of the strategy's point 0 (common random numbers), so a point's runs are
+    those ``sim run`` would make with its values, and an elementary effect is not blurred by
+    independent noise at its two ends.
+
+    Args:
+        scenario: The scenario (its ``sensitivity`` section sets the design).
+        data: The firm's data.
+        trajectories: Morris trajectories (overrides the scenario).
+        replications: Runs per design point (overrides the scenario).
+        source: Name of the scenario in error messages.
+        progress: A progress bar on stderr when ``options`` is not given (callers pass whether
+            stderr is a terminal, so logs and tests stay clean).
+        options: How to execute (executor, workers, chunk size, fresh); never changes results.
+        chunk_root: Where the chunk store lives (``<out parent>/.chunks`` for the command);
+            a re-run of the same design reuses its chunks, an interrupted one resumes. ``None``:
+            a temporary store, discarded afterwards.
     """
     cfg = scenario.sensitivity
     labels = [s.label for s in scenario.strategies]
@@ -84,35 +167,22 @@ def screen(
         problem, N=trajectories or cfg.trajectories, num_levels=cfg.levels, seed=scenario.seed
     )
     n = replications or cfg.replications
-    history = scenario.record(data)
-    worlds: dict[str, World] = {}
-    cls = strategy.policy_class()
-    outcomes = np.zeros((design.shape[0], len(OUTCOMES)))
-    full = (scenario.years[0], scenario.years[1])
+    points = _design_points(scenario, s, design, names, kinds, n)
     log.info("%s: Morris design of %d points x %d runs", label, design.shape[0], n)
-    for i, row in enumerate(tqdm(design, desc=f"sensitivity {label}", disable=not progress)):
-        params = dict(strategy.params)
-        firm = scenario.firm.model_dump()
-        for name, kind, value in zip(names, kinds, row, strict=True):
-            (params if kind == "policy" else firm)[name] = float(value)
-        firm_model = Firm.model_validate(firm)
-        key = firm_model.model_dump_json()
-        if key not in worlds:
-            worlds[key] = build_world(
-                data, scenario.model_copy(update={"firm": firm_model}), source
-            )
-        world = worlds[key]
-        policy = cls(cls.Params(**params))
-        events, run = simulate(world, policy, firm_model, scenario.seed, label, n)
-        stats = summarise_runs(events, run, n, world)
-        total = stats.total.astype(float)
-        outcomes[i] = [
-            total.mean(),
-            float(np.mean(stats.countries.max(axis=1) / np.maximum(total, 1))),
-            score_window(
-                record_window(history, world, full), window_stats(events, run, n, world, full)
-            ).loss(scenario.calibration.weights),
-        ]
+    options = options or Options(progress=progress)
+    # The bar and log lines name the screening, not the scenario (names are not fingerprinted).
+    named = scenario.model_copy(update={"name": f"sensitivity {label}"})
+    with contextlib.ExitStack() as stack:
+        root = chunk_root or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        experiment = run(plan(named, data, root, options, source, points=points), options)
+        log.info(
+            "sensitivity %s: %d chunks computed, %d reused on %s",
+            label,
+            experiment.computed,
+            experiment.reused,
+            experiment.executor,
+        )
+        outcomes = _outcomes(experiment, scenario, scenario.record(data))
     rows = []
     for j, outcome in enumerate(OUTCOMES):
         res = morris_analyze.analyze(
@@ -133,4 +203,6 @@ def screen(
     design_df = pd.DataFrame(design, columns=names)
     for j, outcome in enumerate(OUTCOMES):
         design_df[outcome] = outcomes[:, j]
-    return SensitivityResult(label, pd.DataFrame(rows), design_df)
+    return SensitivityResult(
+        label, pd.DataFrame(rows), design_df, experiment.computed, experiment.reused
+    )

@@ -95,10 +95,21 @@ class Experiment:
 
 
 def plan(
-    scenario: Scenario, data: Dataset, chunk_root: Path, options: Options, source: str = "scenario"
+    scenario: Scenario,
+    data: Dataset,
+    chunk_root: Path,
+    options: Options,
+    source: str = "scenario",
+    points: list[Point] | None = None,
 ) -> Experiment:
-    """Plan points, worlds, jobs and tasks; locate the chunk store."""
-    points = plan_points(scenario, source)
+    """Plan points, worlds, jobs and tasks; locate the chunk store.
+
+    ``points``: run these instead of the scenario's strategies and sweep (``sim sensitivity``
+    passes its Morris design). They enter the store's fingerprint, so chunks of one design are
+    never read back as another's.
+    """
+    given = points is not None
+    points = plan_points(scenario, source) if points is None else points
     worlds: dict[tuple[int, int], World] = {}
     by_firm: dict[str, World] = {}
     jobs: dict[tuple[int, int], PointJob] = {}
@@ -118,15 +129,32 @@ def plan(
             scenario.seed,
             strategy.label,
             options.engine,
+            pt.stream,
         )
     paths, profile = scenario.data_paths(), scenario.firm_profile()
     found = (paths.resolve(n, profile) for n in DATA_FILES)
     files = [profile.path("profile.yaml"), *(f for f in found if f is not None)]
-    key = fingerprint(scenario.model_dump(mode="json"), files)
+    config = scenario.model_dump(mode="json")
+    if given:
+        config["points"] = [_describe_point(pt) for pt in points]
+    key = fingerprint(config, files)
     store = ChunkStore(chunk_root, key)
     return Experiment(
         scenario, points, plan_tasks(points, options.chunk_size), worlds, store, jobs=jobs
     )
+
+
+def _describe_point(pt: Point) -> dict[str, object]:
+    """What determines a given point's chunks (its replication count only sets how many)."""
+    return {
+        "strategy": pt.strategy,
+        "point": pt.point,
+        "label": pt.label,
+        "params": pt.params,
+        "firm": pt.firm.model_dump(mode="json"),
+        "swept": pt.swept,
+        "stream": pt.stream,
+    }
 
 
 def run(experiment: Experiment, options: Options) -> Experiment:

@@ -30,6 +30,10 @@ class Point:
         firm: The firm configuration (the scenario's, with swept ``firm.*`` values applied).
         swept: The swept values of this point (empty without a sweep).
         replications: Runs of this point.
+        stream: Point index that keys the random streams of its runs; ``None`` (the default)
+            uses ``point``. ``sim sensitivity`` gives every design point stream 0, so all points
+            share common random numbers and an elementary effect measures the parameter change,
+            not the difference between two independent sets of draws.
     """
 
     strategy: int
@@ -39,6 +43,7 @@ class Point:
     firm: Firm
     swept: dict[str, float] = field(default_factory=dict)
     replications: int = 1
+    stream: int | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ class PointJob:
     seed: int
     label: str
     engine: Engine = "batch"
+    #: Point index of the random streams (``None``: the task's own point; see ``Point.stream``).
+    stream: int | None = None
 
 
 def run_task(
@@ -50,11 +52,13 @@ def run_task(
         job.firm,
         job.seed,
         task.strategy,
-        task.point,
+        task.point if job.stream is None else job.stream,
         range(task.first, task.first + task.count),
         job.label,
         job.engine,
     )
+    if job.stream is not None:
+        events["point"] = task.point  # the streams are shared; the point column stays its own
     if store is not None:
         store.write(task, events)
         return task, None
