@@ -132,3 +132,22 @@ def test_an_interrupted_screening_computes_only_the_missing_chunks(scenario, dat
     assert again.computed == 2 and again.reused == len(first.design) - 2
     assert all(path.is_file() for path in lost)
     pd.testing.assert_frame_equal(again.indices, first.indices)
+
+
+def test_screening_starts_from_the_strategys_own_firm_values():
+    """A calibrated strategy's own firm fields (here depletion) are the base of every point."""
+    import numpy as np
+
+    from sim.calibration.sensitivity import _design_points
+    from sim.scenario import parse_scenario
+
+    s = parse_scenario(
+        {
+            "name": "own",
+            "strategies": [{"label": "g", "policy": "gravity", "firm": {"depletion": 0.7}}],
+        },
+        "own.yaml",
+    )
+    points = _design_points(s, 0, np.array([[2.0], [4.0]]), ["hurdle"], ["firm"], 3)
+    assert [p.firm.hurdle for p in points] == [2.0, 4.0]
+    assert all(p.firm.depletion == 0.7 for p in points)

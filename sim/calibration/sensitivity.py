@@ -69,7 +69,7 @@ def _design_points(
     points = []
     for i, row in enumerate(design):
         params = dict(strategy.params)
-        firm = scenario.firm.model_dump()
+        firm = strategy.firm_for(scenario.firm).model_dump()  # its own fitted firm values
         for name, kind, value in zip(names, kinds, row, strict=True):
             (params if kind == "policy" else firm)[name] = float(value)
         points.append(
