@@ -79,6 +79,94 @@ def _add_data_paths(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_execution(parser: argparse.ArgumentParser, what: str) -> None:
+    """The execution flags of ``sim run`` and ``sim sensitivity`` (they never change results)."""
+    execution = parser.add_argument_group("execution (never changes the results)")
+    execution.add_argument(
+        "--executor",
+        choices=("serial", "local", "dask"),
+        default="local",
+        help="serial; local worker processes (default); dask cluster",
+    )
+    execution.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    execution.add_argument(
+        "--scheduler",
+        help="with --executor dask: scheduler address, e.g. tcp://host:8786 "
+        "(default: a LocalCluster)",
+    )
+    execution.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="dask: seconds to wait for the scheduler, or for any worker to be connected, "
+        "before failing (default: 180)",
+    )
+    execution.add_argument(
+        "--chunk-size",
+        type=int,
+        default=250,
+        help="replications per task and stored chunk (default: 250)",
+    )
+    execution.add_argument("--quiet", action="store_true", help="no progress bar")
+    execution.add_argument(
+        "--engine",
+        choices=("batch", "mesa"),
+        default="batch",
+        help="batch: step each chunk's runs together (default); mesa: one Mesa model per run "
+        "(the reference; identical events, slower)",
+    )
+    execution.add_argument(
+        "--fresh",
+        action="store_true",
+        help=f"discard stored chunks of this {what} and recompute them (without it, an "
+        f"interrupted {what} resumes: the same command reuses every finished chunk)",
+    )
+
+
+def _execution_options(args: argparse.Namespace, bounds: tuple[tuple[str, int, int], ...]):
+    """Check the execution flags (and ``bounds``) and build the experiment options.
+
+    Raises:
+        SimInputError: one line naming the flag, before any work.
+    """
+    from sim.experiment.executors import DEFAULT_TIMEOUT, check_scheduler_address
+    from sim.experiment.experiment import Options
+
+    for name, low, high in (*bounds, ("workers", 1, MAX_WORKERS), ("chunk_size", 1, MAX_CHUNK)):
+        value = getattr(args, name)
+        flag = "--" + name.replace("_", "-")
+        if value is not None and not low <= value <= high:
+            raise SimInputError(
+                args.scenario, f"{flag} must be between {low} and {high}", field=name
+            )
+    if args.timeout is not None and not 0 < args.timeout <= 86_400:
+        raise SimInputError(
+            args.scenario, "--timeout must be between 0 and 86400 seconds", field="timeout"
+        )
+    if args.executor != "dask" and (args.scheduler is not None or args.timeout is not None):
+        flag = "--scheduler" if args.scheduler is not None else "--timeout"
+        raise SimInputError(
+            args.scenario,
+            f"{flag} applies only to --executor dask (got --executor {args.executor})",
+            field=flag[2:],
+        )
+    if args.scheduler is not None:
+        try:
+            check_scheduler_address(args.scheduler)
+        except SchedulerUnavailable as exc:
+            raise SimInputError(args.scenario, f"--scheduler: {exc}", field="scheduler") from None
+    return Options(
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        chunk_size=args.chunk_size,
+        progress=not args.quiet,
+        fresh=args.fresh,
+        engine=args.engine,
+        timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every ``sim`` sub-command."""
     parser = argparse.ArgumentParser(
@@ -123,46 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="root seed (overrides the file)")
     _add_overwrite(run)
     _add_plugin(run)
-    execution = run.add_argument_group("execution (never changes the results)")
-    execution.add_argument(
-        "--executor",
-        choices=("serial", "local", "dask"),
-        default="local",
-        help="serial; local worker processes (default); dask cluster",
-    )
-    execution.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    execution.add_argument(
-        "--scheduler",
-        help="with --executor dask: scheduler address, e.g. tcp://host:8786 "
-        "(default: a LocalCluster)",
-    )
-    execution.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        help="dask: seconds to wait for the scheduler, or for any worker to be connected, "
-        "before failing (default: 180)",
-    )
-    execution.add_argument(
-        "--chunk-size",
-        type=int,
-        default=250,
-        help="replications per task and stored chunk (default: 250)",
-    )
-    execution.add_argument("--quiet", action="store_true", help="no progress bar")
-    execution.add_argument(
-        "--engine",
-        choices=("batch", "mesa"),
-        default="batch",
-        help="batch: step each chunk's runs together (default); mesa: one Mesa model per run "
-        "(the reference; identical events, slower)",
-    )
-    execution.add_argument(
-        "--fresh",
-        action="store_true",
-        help="discard stored chunks of this run and recompute them (without it, an interrupted "
-        "run resumes: the same command reuses every finished chunk)",
-    )
+    _add_execution(run, "run")
 
     scen = commands.add_parser("scenario", help="scenario files: validate, JSON Schema")
     scen_commands = scen.add_subparsers(dest="scenario_command", required=True)
@@ -217,27 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--quick", action="store_true", help="tiny budget")
     _add_overwrite(sens)
     _add_plugin(sens)
-    sens_exec = sens.add_argument_group("execution (never changes the results)")
-    sens_exec.add_argument(
-        "--executor",
-        choices=("serial", "local", "dask"),
-        default="local",
-        help="serial; local worker processes (default); dask LocalCluster",
-    )
-    sens_exec.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    sens_exec.add_argument(
-        "--chunk-size",
-        type=int,
-        default=250,
-        help="replications per task and stored chunk (default: 250)",
-    )
-    sens_exec.add_argument("--quiet", action="store_true", help="no progress bar")
-    sens_exec.add_argument(
-        "--fresh",
-        action="store_true",
-        help="discard stored chunks of this design and recompute them (without it, the same "
-        "command reuses every finished chunk)",
-    )
+    _add_execution(sens, "design")
 
     proj = commands.add_parser(
         "project",
@@ -378,51 +407,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     # them back, which keeps a long run's resident memory flat (measured in docs/performance.md).
     pa.set_memory_pool(pa.system_memory_pool())
     from sim.errors import RunFailed
-    from sim.experiment.executors import DEFAULT_TIMEOUT, check_scheduler_address
-    from sim.experiment.experiment import Options
     from sim.experiment.job import RUN_OUTPUTS, run_scenario, terminal_table
 
-    bounds = (
-        ("replications", 1, MAX_REPLICATIONS),
-        ("seed", 0, MAX_SEED),
-        ("workers", 1, MAX_WORKERS),
-        ("chunk_size", 1, MAX_CHUNK),
+    options = _execution_options(
+        args, (("replications", 1, MAX_REPLICATIONS), ("seed", 0, MAX_SEED))
     )
-    for name, low, high in bounds:
-        value = getattr(args, name)
-        flag = "--" + name.replace("_", "-")
-        if value is not None and not low <= value <= high:
-            raise SimInputError(
-                args.scenario, f"{flag} must be between {low} and {high}", field=name
-            )
-    if args.timeout is not None and not 0 < args.timeout <= 86_400:
-        raise SimInputError(
-            args.scenario, "--timeout must be between 0 and 86400 seconds", field="timeout"
-        )
-    if args.executor != "dask" and (args.scheduler is not None or args.timeout is not None):
-        flag = "--scheduler" if args.scheduler is not None else "--timeout"
-        raise SimInputError(
-            args.scenario,
-            f"{flag} applies only to --executor dask (got --executor {args.executor})",
-            field=flag[2:],
-        )
-    if args.scheduler is not None:
-        try:
-            check_scheduler_address(args.scheduler)
-        except SchedulerUnavailable as exc:
-            raise SimInputError(args.scenario, f"--scheduler: {exc}", field="scheduler") from None
     _load_plugins(args)
     _check_out(args, RUN_OUTPUTS)
-    options = Options(
-        executor=args.executor,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        chunk_size=args.chunk_size,
-        progress=not args.quiet,
-        fresh=args.fresh,
-        engine=args.engine,
-        timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
-    )
     try:
         result = run_scenario(
             args.scenario,
@@ -668,22 +659,10 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run the Morris screening and write its outputs."""
     from sim.calibration.job import SENSITIVITY_OUTPUTS, run_sensitivity
-    from sim.experiment.experiment import Options
 
-    for name, high in (("workers", MAX_WORKERS), ("chunk_size", MAX_CHUNK)):
-        value = getattr(args, name)
-        flag = "--" + name.replace("_", "-")
-        if value is not None and not 1 <= value <= high:
-            raise SimInputError(args.scenario, f"{flag} must be between 1 and {high}", field=name)
+    options = _execution_options(args, ())
     _load_plugins(args)
     _check_out(args, SENSITIVITY_OUTPUTS)
-    options = Options(
-        executor=args.executor,
-        workers=args.workers,
-        chunk_size=args.chunk_size,
-        progress=not args.quiet,
-        fresh=args.fresh,
-    )
     out = run_sensitivity(
         args.scenario,
         out_dir=args.out,
