@@ -817,6 +817,27 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(raw, path)
 
 
+#: Fields the firm profile fills when a scenario leaves them out (required after validation, optional
+#: in a file): ``(schema definition or None for the top level, field)``.
+PROFILE_FILLED = (
+    (None, "years"),
+    (None, "history"),
+    (None, "calibration"),
+    ("History", "scope"),
+    ("Calibration", "window"),
+    ("Calibration", "validation"),
+)
+
+
 def scenario_json_schema() -> dict[str, Any]:
-    """The JSON Schema of scenario files (for editors and documentation)."""
-    return Scenario.model_json_schema()
+    """The JSON Schema of scenario files (for editors and documentation).
+
+    Fields the firm profile fills are optional in a file, so they are not listed as required.
+    """
+    schema = Scenario.model_json_schema()
+    for where, name in PROFILE_FILLED:
+        node = schema if where is None else schema["$defs"][where]
+        node["required"] = [r for r in node.get("required", []) if r != name]
+        if not node["required"]:
+            del node["required"]
+    return schema

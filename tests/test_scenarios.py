@@ -235,7 +235,8 @@ def test_schema_and_policies_commands(tmp_path, capsys):
     assert main(["scenario", "schema", "--out", str(tmp_path / "schema.json")]) == 0
     schema = json.loads((tmp_path / "schema.json").read_text())
     assert schema["additionalProperties"] is False
-    assert "strategies" in schema["required"]
+    assert schema["required"] == ["name", "strategies"]  # the firm profile fills the rest
+    assert "required" not in schema["$defs"]["History"]
     assert main(["policies"]) == 0
     text = capsys.readouterr().out
     assert "dual_track:" in text and "mature_control = -3.0 [-8.0, 3.0]" in text
