@@ -817,8 +817,8 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(raw, path)
 
 
-#: Fields the firm profile fills when a scenario leaves them out (required after validation, optional
-#: in a file): ``(schema definition or None for the top level, field)``.
+#: Fields the firm profile fills when a scenario leaves them out (required after validation,
+#: optional in a file): ``(schema definition or None for the top level, field)``.
 PROFILE_FILLED = (
     (None, "years"),
     (None, "history"),
