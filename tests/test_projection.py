@@ -424,3 +424,21 @@ def test_start_from_takes_calibrated_params_and_firm_by_label(tmp_path):
     assert got["grav"].params == {"beta_size": 0.5} and got["grav"].firm == {"hurdle": 2.5}
     assert got["uppsala"].params == {"softness": 3.0}
     assert got["grav"].firm_for(s.firm).hurdle == 2.5
+
+
+def test_outcomes_count_deals_of_the_compared_modes_and_entries_of_all(setup):
+    """A greenfield entry is an entry (mode mix, markets entered) but, by default, not a deal."""
+    from sim.events import EVENT_DTYPE
+    from sim.modes import GREENFIELD, MINORITY, MODE_NAMES
+    from sim.projection.model import outcomes
+
+    _, world, _ = setup
+    start = world.n_years - 1
+    events = np.zeros(2, dtype=EVENT_DTYPE)
+    events["year"] = world.years[start]
+    events["market"] = [0, 1]
+    events["mode"] = [MINORITY, GREENFIELD]
+    out = outcomes(events, np.zeros(2), world, start, 1, np.zeros(world.n_markets, dtype=bool))
+    assert out["deals_total"] == 1.0  # the minority stake; greenfield is not a compared mode
+    assert out["markets_entered"] == 2.0
+    assert out[f"share_{MODE_NAMES[GREENFIELD]}"] == 0.5

@@ -19,6 +19,7 @@ import pandas as pd
 
 from sim.analysis.ensemble import encode_record
 from sim.data.record import history as record_history
+from sim.data.taxonomy import MODES
 from sim.errors import SimInputError
 from sim.io import MARKER, atomic_dir, check_output_dir
 from sim.modes import MODE_NAMES
@@ -222,8 +223,11 @@ def run_projection(
     world = build_world(data, scenario, source=source)
     strategies = _strategies(scenario, spec, source)
     check_projection(scenario, world.iso3, source, strategies)
-    history = record_history(data, scenario.scope, scenario.history.coding)
-    record = encode_record(history, world)
+    # The warm start replays everything the firm did (greenfield operations and exits too); the
+    # record line of the fan chart counts the compared modes, as the projected deals do.
+    everything = record_history(data, scenario.scope, scenario.history.coding, modes=MODES)
+    record = encode_record(everything, world)
+    compared = encode_record(scenario.record(data), world)
     levers = [
         Lever(s.label, s.policy_class()(s.make_params()), s.firm_for(scenario.firm))
         for s in strategies
@@ -248,7 +252,7 @@ def run_projection(
     table = ex.table.assign(satisfices=ok)
     robust = robustness_table(table, rules)
     boxes = discover(table, ok, ex.uncertainties, spec.uncertainties.ranges())
-    done = record[record["blocked"] == 0]
+    done = compared[compared["blocked"] == 0]
     record_years = pd.Series(done["year"]).value_counts().reindex(world.years, fill_value=0)
     yearly = _yearly(ex, record_years)
     mix = _mix(ex, world.regions)

@@ -27,7 +27,7 @@ import pandas as pd
 
 from sim.engine import draw_batch, simulate
 from sim.experiment.runner import run_generator
-from sim.modes import EXIT, MODE_NAMES
+from sim.modes import EVENT_MODE_NAMES, EXIT, MODE_NAMES
 from sim.policies.base import Policy
 from sim.projection.futures import Future, extend_world
 from sim.projection.spec import Uncertainties
@@ -162,8 +162,10 @@ def outcomes(
 ) -> dict[str, object]:
     """Outcomes of one strategy in one future, from its runs' projected events.
 
-    Deals are *completed* deals (blocked attempts are counted in ``blocked_share`` only).
-    Scalars are means over runs; shares are of all the runs' completed deals (0 when none).
+    Deals are *completed* entries of the modes the scenario compares with the record (by default
+    the paper's deal modes; blocked attempts are counted in ``blocked_share`` only). Scalars are
+    means over runs; mode shares and ``markets_entered`` count every completed entry (greenfield
+    operations too), region shares the deals (0 when none).
 
     Returns:
         ``deals_per_year`` (mean over runs and projected years), ``deals_total`` (per run, over
@@ -179,7 +181,12 @@ def outcomes(
     market = events["market"].astype(np.int64)
     mode = events["mode"].astype(np.int64)
     left = mode == EXIT  # exits are events, not deals
-    ok = (events["blocked"] == 0) & ~left
+    entry = (events["blocked"] == 0) & ~left  # completed entries of every mode
+    # Deals are the completed entries of the modes the scenario compares with the record (by
+    # default the paper's deal modes, so a greenfield operation is an entry but not a deal), as
+    # the fan chart's record line counts them.
+    counted = np.isin(np.asarray(EVENT_MODE_NAMES)[mode], world.history_modes)
+    ok = entry & counted
     attempts = int((~left).sum())
     region = world.region[market]
     n_modes, n_regions, n_markets = len(MODE_NAMES), len(world.regions), world.n_markets
@@ -188,24 +195,25 @@ def outcomes(
         .reshape(n_runs, n_years)
         .astype(float)
     )
-    mode_year = np.bincount(t[ok] * n_modes + mode[ok], minlength=n_years * n_modes)
+    mode_year = np.bincount(t[entry] * n_modes + mode[entry], minlength=n_years * n_modes)
     region_year = np.bincount(t[ok] * n_regions + region[ok], minlength=n_years * n_regions)
     per_market = np.bincount(market[ok], minlength=n_markets) / n_runs
     new = np.zeros(n_runs * n_markets, dtype=bool)
-    new[run[ok] * n_markets + market[ok]] = True
+    new[run[entry] * n_markets + market[entry]] = True
     new = new.reshape(n_runs, n_markets) & ~entered_before[None, :]
     done = int(ok.sum())
     out: dict[str, object] = {
         "deals_per_year": float(by_year.mean()),
         "deals_total": float(by_year.sum(axis=1).mean()),
-        "blocked_share": float((attempts - ok.sum()) / attempts) if attempts else 0.0,
+        "blocked_share": float((attempts - entry.sum()) / attempts) if attempts else 0.0,
         "markets_entered": float(new.sum(axis=1).mean()),
         "exits_per_year": float(left.sum() / (n_runs * n_years)) if n_years else 0.0,
     }
-    mode_total = np.bincount(mode[ok], minlength=n_modes)
+    mode_total = np.bincount(mode[entry], minlength=n_modes)
     region_total = np.bincount(region[ok], minlength=n_regions)
+    entries = int(entry.sum())
     for i, name in enumerate(MODE_NAMES):
-        out[f"share_{name}"] = float(mode_total[i] / done) if done else 0.0
+        out[f"share_{name}"] = float(mode_total[i] / entries) if entries else 0.0
     for i, name in enumerate(world.regions):
         out[f"share_{name}"] = float(region_total[i] / done) if done else 0.0
     out["deals_by_year"] = by_year
