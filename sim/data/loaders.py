@@ -308,7 +308,8 @@ def load_barriers(path: Path | None = None, countries: pd.DataFrame | None = Non
 
 def load_finance(path: Path | None = None) -> pd.DataFrame:
     """Load the firm's yearly financial figures (its revenue lowers the no-deal hurdle)."""
-    path = Path(path) if path is not None else load_profile().path(load_profile().record.finance)
+    path = Path(path) if path is not None else DataPaths().resolve("finance")
+    assert path is not None  # every profile names its finance file
     df = read_table(path, specs.FINANCE)
     bad = df["period_end"].str.slice(0, 4).astype(int) != df["fiscal_year"]
     reject_first(
