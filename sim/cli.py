@@ -43,7 +43,8 @@ def _add_overwrite(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace --out even if it holds files that are not a previous sim result",
+        help="write into --out even if it holds files that are not sim's; they are kept (sim "
+        "replaces only its own previous results, and never a file it did not write)",
     )
 
 
@@ -121,6 +122,12 @@ def _add_execution(parser: argparse.ArgumentParser, what: str) -> None:
         help=f"discard stored chunks of this {what} and recompute them (without it, an "
         f"interrupted {what} resumes: the same command reuses every finished chunk)",
     )
+    execution.add_argument(
+        "--cache",
+        type=Path,
+        help="keep the chunk store in this folder, for later runs to reuse (default: inside "
+        "--out, removed once the command has succeeded)",
+    )
 
 
 def _execution_options(args: argparse.Namespace, bounds: tuple[tuple[str, int, int], ...]):
@@ -155,7 +162,12 @@ def _execution_options(args: argparse.Namespace, bounds: tuple[tuple[str, int, i
             check_scheduler_address(args.scheduler)
         except SchedulerUnavailable as exc:
             raise SimInputError(args.scenario, f"--scheduler: {exc}", field="scheduler") from None
+    if args.cache is not None:
+        from sim.io import check_output_dir
+
+        check_output_dir(args.cache, overwrite=True, flag="cache", protect=[args.scenario])
     return Options(
+        cache=args.cache,
         executor=args.executor,
         workers=args.workers,
         scheduler=args.scheduler,
@@ -311,7 +323,10 @@ def _check_out(args: argparse.Namespace, known: frozenset[str] = frozenset()) ->
     from sim.io import check_output_dir
 
     if getattr(args, "out", None) is not None:
-        check_output_dir(args.out, overwrite=args.overwrite, known=known)
+        scenario = getattr(args, "scenario", None)
+        check_output_dir(
+            args.out, overwrite=args.overwrite, known=known, protect=[scenario] if scenario else []
+        )
 
 
 def _data_paths(args: argparse.Namespace):
@@ -373,7 +388,7 @@ def cmd_data_summary(args: argparse.Namespace) -> int:
     """Print and write the record's aggregates beside the paper's numbers, plus two figures."""
     from sim.analysis.record_report import summarise_record
     from sim.data import load_dataset
-    from sim.io import MARKER, write_marker
+    from sim.io import MARKER, ResultFolder
 
     known = frozenset(
         {
@@ -393,9 +408,9 @@ def cmd_data_summary(args: argparse.Namespace) -> int:
         )
     _check_out(args, known)
     data = load_dataset(_data_paths(args), profile)
-    text = summarise_record(data, args.out, args.scope)
-    write_marker(args.out, "data summary")
-    print(text)
+    with ResultFolder(args.out, "data summary", overwrite=args.overwrite, known=known) as out:
+        text = summarise_record(data, out.staging, args.scope)
+    print(f"{text}\n\nWrote tables and figures to {args.out}")
     return 0
 
 

@@ -1,9 +1,20 @@
-"""Atomic file output: results are written to a temporary sibling and renamed into place.
+"""Result folders that ``sim`` owns, and atomic file output.
 
-A crash or a full disk must never leave a half-written results file that looks complete, and a
-results folder must never replace a folder that holds the user's own files: every result folder
-carries a marker file (:data:`MARKER`), and only a folder that is new, empty, marked, or holds
-nothing but files ``sim`` itself writes there may be replaced without ``--overwrite``.
+A home folder was once lost to ``--overwrite``. The rules that make that impossible:
+
+* Every result folder carries :data:`MARKER`, a manifest of each file ``sim`` wrote there and each
+  folder it created. Replacing results removes only what the manifest lists; nothing else is ever
+  removed or overwritten, whatever the flags. An output whose path is held by a file ``sim`` did not
+  write stops the command with one line, before anything is written.
+* A non-empty folder that is not a result of ``sim`` receives results only with ``--overwrite``,
+  and then only beside the files already there.
+* Some folders are never an output: filesystem roots and mount points, the home folder, the
+  current folder, a repository's root, the ``sim`` checkout, the scenario's folder, and every
+  ancestor of these.
+* Results are built in a staging folder inside the target (``.sim-staging-*``) and moved into place
+  once complete, so a failed command leaves no part of its results. Staging left by a killed
+  command, and the chunk cache (``.sim-cache``, kept for resuming an interrupted run), are sim's own
+  (each holds a tag file) and are cleaned by the next successful run.
 """
 
 from __future__ import annotations
@@ -12,23 +23,180 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import Self
 
 from sim.errors import SimInputError
 
-#: Written into every results folder, so a later run knows the folder is sim's to replace.
+#: Written into every results folder: who wrote it, and the manifest of what is sim's there.
 MARKER = ".sim-result.json"
+#: Prefix of the staging folder a command builds its results in (inside the target).
+STAGING_PREFIX = ".sim-staging-"
+#: The chunk cache of an interrupted run, inside the target (removed after a successful run).
+CACHE_DIR = ".sim-cache"
+#: The tag file inside a staging or cache folder: proof that sim made the folder.
+TAG = ".sim-owned"
 
 
-def _cwd_and_parents() -> set[Path]:
+def _resolve(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _repository_root(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def _protected(protect: Iterable[str | Path]) -> dict[Path, str]:
+    """Folders never used as an output, each with the reason given in the message."""
+    found: dict[Path, str] = {}
+
+    def add(path: str | Path | None, why: str) -> None:
+        if not path:
+            return
+        p = _resolve(Path(path))
+        found.setdefault(p, why)
+        for parent in p.parents:
+            found.setdefault(parent, f"an ancestor of {why}")
+
+    add(os.environ.get("HOME"), "your home folder")
+    add(Path.home(), "your home folder")
     try:
-        cwd = Path.cwd().resolve()
+        cwd = _resolve(Path.cwd())
     except OSError:  # the current folder was deleted under us
-        return set()
-    return {cwd, *cwd.parents}
+        cwd = None
+    if cwd is not None:
+        add(cwd, "the current folder")
+        add(_repository_root(cwd), "a repository's root")
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file():
+        add(checkout, "the sim checkout")
+    for scenario_file in protect:
+        add(Path(scenario_file).parent, "the scenario's folder")
+    return found
+
+
+def _safe_relative(text: object) -> str | None:
+    """A manifest entry as a clean relative path, or None when it could point outside."""
+    if not isinstance(text, str) or not text or "\x00" in text:
+        return None
+    rel = PurePosixPath(text)
+    if rel.is_absolute() or ".." in rel.parts or rel.parts[:1] == (".",):
+        return None
+    return rel.as_posix()
+
+
+def _is_ours(folder: Path) -> bool:
+    """A staging or cache folder that sim made (it holds the tag file)."""
+    return folder.is_dir() and not folder.is_symlink() and (folder / TAG).is_file()
+
+
+def _walk(target: Path) -> tuple[list[str], list[str]]:
+    """Every file (symlinks included, never followed) and folder under ``target``, relative.
+
+    sim's own staging and cache folders are left out: they are not results.
+    """
+    files: list[str] = []
+    dirs: list[str] = []
+    for root, subdirs, names in os.walk(target, followlinks=False):
+        base = Path(root)
+        rel = base.relative_to(target)
+        keep = []
+        for d in subdirs:
+            path = base / d
+            if path.is_symlink():
+                files.append((rel / d).as_posix())
+            elif not (rel == Path(".") and _is_internal(d) and _is_ours(path)):
+                keep.append(d)
+                dirs.append((rel / d).as_posix())
+        subdirs[:] = keep
+        files.extend((rel / n).as_posix() for n in names)
+    return files, dirs
+
+
+def _holds_only_tag(folder: Path) -> bool:
+    return all(p.is_dir() or p.name == TAG for p in folder.rglob("*"))
+
+
+def _is_internal(name: str) -> bool:
+    return name == CACHE_DIR or name.startswith(STAGING_PREFIX)
+
+
+@dataclass
+class Ownership:
+    """What in a folder is sim's (from its manifest) and what is not.
+
+    Attributes:
+        files: Files sim wrote (relative paths) that are present.
+        dirs: Folders sim created that are present.
+        foreign: Files that sim did not write; never removed or overwritten.
+        marked: The folder carries :data:`MARKER`.
+    """
+
+    files: set[str] = field(default_factory=set)
+    dirs: set[str] = field(default_factory=set)
+    foreign: list[str] = field(default_factory=list)
+    marked: bool = False
+
+
+def _manifest(target: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads((target / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def ownership(target: Path, known: Collection[str] = ()) -> Ownership:
+    """Split the files of an existing folder into sim's and the user's.
+
+    A marked folder's manifest says what is sim's (``pending`` names a command claimed before it
+    was interrupted count wholly). A result of an older sim (a marker without a manifest, or no
+    marker but only names in ``known``, the command's own outputs) owns the ``known`` names.
+    """
+    files, dirs = _walk(target)
+    top = {p.split("/", 1)[0] for p in files + dirs}
+    manifest = _manifest(target)
+    if manifest is not None and isinstance(manifest.get("files"), list):
+        listed = {r for r in map(_safe_relative, manifest["files"]) if r}  # type: ignore[arg-type]
+        made = {r for r in map(_safe_relative, manifest.get("dirs") or []) if r}  # type: ignore[arg-type]
+        pending = {r for r in map(_safe_relative, manifest.get("pending") or []) if r}  # type: ignore[arg-type]
+    elif manifest is not None or (top and top <= set(known) | {MARKER}):
+        listed, made, pending = set(), set(), set(known) | {MARKER}
+    else:
+        listed, made, pending = set(), set(), set()
+
+    def mine(rel: str) -> bool:
+        return rel in listed or rel == MARKER or rel.split("/", 1)[0] in pending
+
+    return Ownership(
+        files={f for f in files if mine(f)},
+        dirs={d for d in dirs if d in made or d.split("/", 1)[0] in pending},
+        foreign=sorted(f for f in files if not mine(f)),
+        marked=manifest is not None,
+    )
+
+
+def _refuse(target: Path, message: str, flag: str) -> SimInputError:
+    return SimInputError(target, message, field=flag)
+
+
+def _clash(own: Ownership, outputs: Iterable[str]) -> str | None:
+    """The first output path held by a file sim did not write (or under one)."""
+    foreign = set(own.foreign)
+    for rel in outputs:
+        parts = PurePosixPath(rel).parts
+        for i in range(1, len(parts) + 1):
+            if "/".join(parts[:i]) in foreign:
+                return "/".join(parts[:i])
+    return None
 
 
 def check_output_dir(
@@ -37,68 +205,228 @@ def check_output_dir(
     overwrite: bool = False,
     known: Collection[str] = (),
     flag: str = "out",
+    protect: Iterable[str | Path] = (),
 ) -> Path:
-    """Refuse an output folder that ``sim`` must not replace; return it otherwise.
+    """Refuse an output folder that ``sim`` must not write to; return it otherwise.
 
-    A folder may be (re)written when it does not exist, is empty, carries :data:`MARKER`, or holds
-    only names in ``known`` (what the command itself writes: results of a version of ``sim`` that
-    predates the marker). Anything else needs ``overwrite``. A path that is a file, the current
-    folder or one of its parents is refused even with ``overwrite``.
+    Args:
+        target: The folder asked for.
+        overwrite: Write results beside files that are not sim's (they are kept).
+        known: Top-level names the command writes; one held by a user's file is refused.
+        flag: The command-line flag named in messages.
+        protect: The scenario file (its folder is never an output).
 
     Raises:
-        SimInputError: naming the folder and the ``--out`` flag.
+        SimInputError: naming the folder and the flag.
     """
     target = Path(target)
     try:
-        resolved = target.resolve()
+        resolved = _resolve(target)
         exists = target.exists() or target.is_symlink()
     except (OSError, ValueError, RuntimeError) as exc:
-        raise SimInputError(target, f"not a usable output path ({exc})", field=flag) from None
-    if resolved in _cwd_and_parents():
-        raise SimInputError(
-            target,
-            "is the current folder or one of its parents; give a new folder for the results",
-            field=flag,
-        )
+        raise _refuse(target, f"not a usable output path ({exc})", flag) from None
+    why = _protected(protect).get(resolved)
+    if why is None and (resolved == resolved.parent or os.path.ismount(resolved)):
+        why = "a filesystem root"
+    if why is not None:
+        raise _refuse(target, f"is {why}; sim never writes results there: give a new folder", flag)
     if not exists:
         return target
     if not target.is_dir():
-        raise SimInputError(
-            target, "exists and is not a folder; give a folder for the results", field=flag
-        )
-    if overwrite:
-        return target
+        raise _refuse(target, "exists and is not a folder; give a folder for the results", flag)
     try:
-        names = set(os.listdir(target))
+        own = ownership(resolved, known)
     except OSError as exc:
-        raise SimInputError(target, f"cannot list folder ({exc.strerror})", field=flag) from None
-    if not names or MARKER in names or names <= set(known):
-        return target
-    raise SimInputError(
-        target,
-        "folder is not empty and is not a previous result of sim; give a new or empty folder, "
-        "or pass --overwrite to replace everything in it",
-        field=flag,
-    )
+        raise _refuse(target, f"cannot list folder ({exc.strerror})", flag) from None
+    held = _clash(own, known)
+    if held is not None:
+        raise _refuse(
+            target,
+            f"'{held}' was not written by sim and sim never replaces it: move it away or give "
+            "another folder",
+            flag,
+        )
+    if own.foreign and not own.marked and not overwrite:
+        raise _refuse(
+            target,
+            "folder is not empty and is not a previous result of sim; give a new or empty "
+            "folder, or pass --overwrite to write the results beside its files (sim never "
+            "removes them)",
+            flag,
+        )
+    return target
 
 
-def marker_text(command: str) -> str:
-    """The content of :data:`MARKER`: which command wrote the folder, and when."""
+def _write_manifest(
+    folder: Path,
+    command: str,
+    files: Iterable[str],
+    dirs: Iterable[str],
+    pending: Iterable[str] = (),
+) -> None:
     from sim import __version__
 
-    return json.dumps(
-        {
-            "written_by": f"sim {command}",
-            "version": __version__,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-        indent=2,
-    )
+    data = {
+        "written_by": f"sim {command}",
+        "version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "files": sorted(set(files) - {MARKER}),
+        "dirs": sorted(set(dirs)),
+        "pending": sorted(pending),
+    }
+    write_text_atomic(folder / MARKER, json.dumps(data, indent=2) + "\n")
 
 
-def write_marker(folder: Path, command: str) -> None:
-    """Mark ``folder`` as a result of ``sim <command>``."""
-    (Path(folder) / MARKER).write_text(marker_text(command) + "\n", encoding="utf-8")
+def _make_tagged(folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / TAG).write_text("made by sim; removed by sim\n", encoding="utf-8")
+    return folder
+
+
+def _clean_internal(target: Path, *, cache: bool) -> None:
+    """Remove the staging folders (and, with ``cache``, the chunk cache) sim made in ``target``."""
+    for entry in target.iterdir() if target.is_dir() else ():
+        ours = entry.name.startswith(STAGING_PREFIX) or (cache and entry.name == CACHE_DIR)
+        if ours and _is_ours(entry):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+class ResultFolder:
+    """The output folder of one command, used as a context manager.
+
+    Staged (the default): the body writes into :attr:`staging`; on success the new files move
+    into the target, sim's previous files there are removed (only they), and the manifest is
+    written last. On failure the staging folder is removed and the target keeps what it had (a
+    target this command created is removed again when nothing is left in it).
+
+    In place (``staged=False``, for commands that resume from what they wrote: ``calibrate``,
+    ``recover``): the body writes into :attr:`path`. The command's ``known`` names are claimed
+    in the manifest before the body runs, so the files of an interrupted run stay sim's to
+    resume or replace; the final manifest lists every file the command left there.
+
+    Args:
+        target: The folder asked for.
+        command: The command's name, recorded in the marker.
+        overwrite: Accept a folder holding files that are not sim's (they are kept).
+        known: Top-level names the command writes.
+        flag: The command-line flag named in messages.
+        protect: The scenario file (its folder is never an output).
+        staged: Build in a staging folder (see above).
+        cache: A chunk cache the user named (kept); default ``<target>/.sim-cache``, removed
+            after a successful run.
+    """
+
+    def __init__(
+        self,
+        target: str | Path,
+        command: str,
+        *,
+        overwrite: bool = False,
+        known: Collection[str] = (),
+        flag: str = "out",
+        protect: Iterable[str | Path] = (),
+        staged: bool = True,
+        cache: str | Path | None = None,
+    ) -> None:
+        self.path = Path(os.path.abspath(target))
+        self.command = command
+        self.overwrite = overwrite
+        self.known = frozenset(known)
+        self.flag = flag
+        self.protect = tuple(protect)
+        self.staged = staged
+        self.user_cache = Path(cache) if cache is not None else None
+        self.staging = self.path
+        self._created = False
+        self._start = Ownership()
+        self._dirs_at_start: set[str] = set()
+
+    def __enter__(self) -> Self:
+        check_output_dir(
+            self.path,
+            overwrite=self.overwrite,
+            known=self.known,
+            flag=self.flag,
+            protect=self.protect,
+        )
+        self._created = not self.path.exists()
+        ensure_writable_dir(self.path)
+        _clean_internal(self.path, cache=False)
+        self._start = ownership(self.path, self.known)
+        self._dirs_at_start = set(_walk(self.path)[1])
+        if self.staged:
+            self.staging = _make_tagged(
+                Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.path))
+            )
+        else:
+            _write_manifest(
+                self.path, self.command, self._start.files, self._start.dirs, self.known
+            )
+        return self
+
+    @property
+    def cache(self) -> Path:
+        """Where chunks are stored: the folder the user named, else sim's own in the target."""
+        if self.user_cache is not None:
+            return ensure_writable_dir(self.user_cache)
+        return _make_tagged(self.path / CACHE_DIR)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._commit() if self.staged else self._finish()
+        finally:
+            if self.staged:
+                shutil.rmtree(self.staging, ignore_errors=True)
+            cache = self.path / CACHE_DIR
+            if _is_ours(cache) and (exc_type is None or _holds_only_tag(cache)):
+                shutil.rmtree(cache, ignore_errors=True)  # kept only to resume a failed run
+            if self._created and self.path.is_dir() and not any(self.path.iterdir()):
+                self.path.rmdir()
+
+    def _commit(self) -> None:
+        files, dirs = _walk(self.staging)
+        files.remove(TAG)
+        own = ownership(self.path, self.known)
+        held = _clash(own, files) or next(
+            (f for f in files if (self.path / f).is_dir() and f not in own.dirs), None
+        )
+        if held is not None:
+            raise _refuse(
+                self.path,
+                f"'{held}' was not written by sim and sim never replaces it: move it away or "
+                "give another folder",
+                self.flag,
+            )
+        # Until the last line, the manifest covers old and new files alike: a crash halfway
+        # leaves nothing of sim's that a later run would take for the user's.
+        users = {d for d in dirs if (self.path / d).is_dir() and d not in own.dirs}
+        made = own.dirs | (set(dirs) - users)
+        _write_manifest(self.path, self.command, own.files | set(files), made)
+        for rel in own.files - {MARKER}:
+            old = self.path / rel
+            if old.is_symlink() or old.is_file():
+                old.unlink()
+        for rel in sorted(own.dirs, key=lambda d: d.count("/"), reverse=True):
+            with suppress(OSError):  # a folder sim made that now holds a user's file stays
+                (self.path / rel).rmdir()
+        for rel in dirs:
+            (self.path / rel).mkdir(parents=True, exist_ok=True)
+        for rel in files:
+            os.replace(self.staging / rel, self.path / rel)
+        kept = {d for d in own.dirs if (self.path / d).is_dir()}
+        _write_manifest(self.path, self.command, files, kept | (set(dirs) - users))
+
+    def _finish(self) -> None:
+        files, dirs = _walk(self.path)
+        before = set(self._start.foreign)
+        made = {d for d in dirs if d in self._start.dirs or d not in self._dirs_at_start}
+        _write_manifest(self.path, self.command, [f for f in files if f not in before], made)
 
 
 def ensure_writable_dir(path: Path) -> Path:
@@ -145,53 +473,3 @@ def write_atomic(target: Path, writer: Callable[[Path], object]) -> Path:
 def write_text_atomic(target: Path, text: str) -> Path:
     """Write ``text`` to ``target`` atomically (UTF-8)."""
     return write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
-@contextmanager
-def atomic_dir(
-    target: Path,
-    *,
-    overwrite: bool = False,
-    known: Collection[str] = (),
-    command: str = "run",
-) -> Iterator[Path]:
-    """Yield a fresh temporary directory beside ``target``; on success it replaces ``target``.
-
-    ``target`` is checked with :func:`check_output_dir` before anything is written and again
-    just before the swap. An existing ``target`` is swapped out only after the new one is
-    complete (and marked with :data:`MARKER`), so readers see either the old results or the new
-    ones, never a mixture; on failure the temporary directory is removed and ``target`` is
-    untouched. Neither the temporary folder nor the swapped-out old one is left behind.
-    """
-    target = Path(os.path.abspath(target))
-    check_output_dir(target, overwrite=overwrite, known=known)
-    ensure_writable_dir(target.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        yield tmp
-        write_marker(tmp, command)
-        check_output_dir(target, overwrite=overwrite, known=known)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if target.exists() or target.is_symlink():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        _remove(old)
-        os.replace(target, old)
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        if old is not None:
-            os.replace(old, target)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        _remove(old)

@@ -73,8 +73,8 @@ def test_interrupted_run_resumes_to_identical_results(reference, tmp_path, monke
     monkeypatch.setattr(store_module.ChunkStore, "write", crash_after_five)
     with pytest.raises(KeyboardInterrupt):
         run_scenario(BASELINE, out_dir=out, replications=40, options=options)
-    assert not out.exists()
-    chunks = list((tmp_path / ".chunks").rglob("*"))
+    assert sorted(p.name for p in out.iterdir()) == [".sim-cache"]  # no results, chunks kept
+    chunks = list((out / ".sim-cache").rglob("*"))
     assert len([p for p in chunks if p.suffix == ".parquet"]) == 5
     assert not [p for p in chunks if p.name.endswith(".tmp")]
 
@@ -84,11 +84,12 @@ def test_interrupted_run_resumes_to_identical_results(reference, tmp_path, monke
     assert outputs(out) == reference
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["execution"]["chunks_reused"] == 5
+    assert not (out / ".sim-cache").exists()  # the cache goes once the run has succeeded
 
 
 def test_fresh_recomputes_and_more_replications_reuse_chunks(tmp_path):
     out = tmp_path / "out"
-    opts = Options(executor="serial", chunk_size=10, progress=False)
+    opts = Options(executor="serial", chunk_size=10, progress=False, cache=tmp_path / "cache")
     run_scenario(BASELINE, out_dir=out, replications=20, options=opts)
     again = run_scenario(BASELINE, out_dir=out, replications=30, options=opts)
     assert (again.reused, again.computed) == (2 * N_STRATEGIES, N_STRATEGIES)
@@ -96,7 +97,9 @@ def test_fresh_recomputes_and_more_replications_reuse_chunks(tmp_path):
         BASELINE,
         out_dir=out,
         replications=30,
-        options=Options(executor="serial", chunk_size=10, progress=False, fresh=True),
+        options=Options(
+            executor="serial", chunk_size=10, progress=False, fresh=True, cache=tmp_path / "cache"
+        ),
     )
     assert (fresh.reused, fresh.computed) == (0, 3 * N_STRATEGIES)
 
@@ -135,8 +138,8 @@ def test_failing_run_is_reported_with_its_seed_and_keeps_finished_chunks(engine,
         "(finished chunks are kept; fix the cause and run the same command again to resume)\n"
     )
     assert "Traceback" not in err
-    assert not (tmp_path / "o").exists()
-    kept = list((tmp_path / ".chunks").rglob("*.parquet"))
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [".sim-cache"]
+    kept = list((tmp_path / "o" / ".sim-cache").rglob("*.parquet"))
     assert sorted(p.name.split("-")[0] for p in kept) == ["s0", "s0"]
 
 

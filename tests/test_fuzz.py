@@ -291,6 +291,6 @@ def test_run_flags(
             assert "Wrote" in out_text
             assert not [p for p in root.iterdir() if ".old-" in p.name or p.suffix == ".tmp"]
             if out_kind == "foreign":
-                assert overwrite and not (out / "mine.txt").exists()
+                assert overwrite and (out / "mine.txt").read_text() == "keep"
         elif out_kind == "foreign":
             assert (out / "mine.txt").read_text() == "keep"

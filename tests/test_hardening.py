@@ -69,15 +69,16 @@ def test_out_folder_with_user_files_is_refused_and_kept(tiny, tmp_path, capsys):
     assert tree(tmp_path) == {"tiny.yaml", "mine", "mine/thesis.docx"}
 
 
-def test_overwrite_replaces_and_leaves_no_temporary_folders(tiny, tmp_path, capsys):
+def test_overwrite_writes_beside_user_files_and_leaves_no_temporary_folders(tiny, tmp_path, capsys):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "old.txt").write_text("x")
     code, _, err = run_tiny(capsys, tiny, out, "--overwrite")
     assert code == 0, err
-    assert not (out / "old.txt").exists()
+    assert (out / "old.txt").read_text() == "x"
     assert json.loads((out / MARKER).read_text())["written_by"] == "sim run"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".chunks", "mine", "tiny.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "tiny.yaml"]
+    assert not [p for p in out.iterdir() if p.name.startswith(".sim-") and p.name != MARKER]
 
 
 def test_previous_result_is_replaced_without_overwrite(tiny, tmp_path, capsys):

@@ -211,7 +211,11 @@ def test_failed_run_keeps_previous_results(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         run_scenario(ROOT / "scenarios" / "baseline.yaml", out_dir=out, replications=3)
     assert (out / "events.csv").read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".chunks", "res"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [
+        ".sim-cache",  # the chunks of the failed run, kept for resuming it
+        ".sim-result.json",
+    ]
 
 
 def test_cli_run_prints_comparison_table(tmp_path, capsys):

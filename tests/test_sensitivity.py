@@ -108,9 +108,10 @@ def test_points_share_the_streams_of_sim_run(scenario, data, serial):
 def test_command_takes_execution_flags_and_resumes(tmp_path, capsys):
     out = tmp_path / "sens"
     args = ["sensitivity", str(BASELINE), "--quick", "--out", str(out), "--quiet"]
-    assert main([*args, "--executor", "serial", "--chunk-size", "2"]) == 0
+    cache = ["--cache", str(tmp_path / "cache")]
+    assert main([*args, "--executor", "serial", "--chunk-size", "2", *cache]) == 0
     first = pd.read_csv(out / "sensitivity.csv")
-    stores = list((tmp_path / ".chunks").iterdir())
+    stores = list((tmp_path / "cache").iterdir())
     assert len(stores) == 1 and len(list(stores[0].glob("*.parquet"))) > 0
     assert main([*args, "--overwrite"]) == 0  # default chunk size: a new chunk layout, same numbers
     pd.testing.assert_frame_equal(pd.read_csv(out / "sensitivity.csv"), first)

@@ -85,5 +85,4 @@ def summarise_record(data: Dataset, out_dir: Path, scope: str | None = None) -> 
     top = countries.head(10)
     lines += ["", "Top countries:"]
     lines.append(top.assign(share=[f"{100 * s:.1f} %" for s in top["share"]]).to_string())
-    lines += ["", f"Wrote tables and figures to {out_dir}"]
     return "\n".join(lines)

@@ -36,15 +36,8 @@ from sim.errors import SimInputError
 from sim.experiment.executors import default_workers
 from sim.experiment.experiment import Options
 from sim.experiment.job import RunResult, run_scenario
-from sim.io import (
-    MARKER,
-    atomic_dir,
-    check_output_dir,
-    ensure_writable_dir,
-    write_marker,
-    write_text_atomic,
-)
-from sim.scenario import Firm, Scenario, load_scenario
+from sim.io import MARKER, ResultFolder, check_output_dir, write_text_atomic
+from sim.scenario import Calibration, Firm, Scenario, load_scenario
 
 log = logging.getLogger(__name__)
 
@@ -368,52 +361,58 @@ def run_calibration(
     check_calibration(scenario, scenario_path)
     check_sensitivity(scenario, scenario_path)
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-calibration"
-    check_output_dir(target, overwrite=overwrite, known=CALIBRATION_OUTPUTS)
+    check_output_dir(
+        target, overwrite=overwrite, known=CALIBRATION_OUTPUTS, protect=[scenario_path]
+    )
     data = scenario.load_data(scenario_path)
-    ensure_writable_dir(target)
-    write_marker(target, "calibrate")
     if quick:
         cal = scenario.calibration.model_copy(
             update={"validation_replications": QUICK["validation_replications"]}
         )
         scenario = scenario.model_copy(update={"calibration": cal})
-    storage = str(
-        (target / ("calibration-quick.journal" if quick else "calibration.journal")).resolve()
-    )
-    result = calibrate(
-        scenario,
-        data,
-        storage,
-        trials=QUICK["trials"] if quick else None,
-        replications=QUICK["replications"] if quick else None,
-        source=str(scenario_path),
-        workers=1 if quick else default_workers(),
-        show_progress=progress,
-    )
-    log.info("calibration done; screening the sensitivity of %s", scenario.name)
-    sens = _screen(
-        scenario,
-        data,
-        quick,
-        str(scenario_path),
-        chunk_root=target.resolve().parent / ".chunks",
-        options=Options(workers=1 if quick else None, progress=progress),
-    )
-    tables = calibration_tables(result, sens)
-    text = verdict(tables.per_seed, _recovery_rates(target))
-    # The folder was checked (or overwrite given) above; its report/ is sim's to replace.
-    with atomic_dir(target / "report", overwrite=True, command="calibrate") as tmp:
-        write_calibration_tables(tables, tmp)
-        draw_calibration_figures(result, sens, tmp)
-        log.info("running the calibrated strategies (calibrated.yaml)")
-        write_calibrated_run(
-            scenario, result, tables.summary, QUICK["run_replications"] if quick else 200, tmp
+    with ResultFolder(
+        target,
+        "calibrate",
+        overwrite=overwrite,
+        known=CALIBRATION_OUTPUTS,
+        protect=[scenario_path],
+        staged=False,
+    ) as folder:
+        journal = "calibration-quick.journal" if quick else "calibration.journal"
+        result = calibrate(
+            scenario,
+            data,
+            str((target / journal).resolve()),
+            trials=QUICK["trials"] if quick else None,
+            replications=QUICK["replications"] if quick else None,
+            source=str(scenario_path),
+            workers=1 if quick else default_workers(),
+            show_progress=progress,
         )
-        seconds = time.perf_counter() - start
-        report = calibration_report(
-            ReportInputs(scenario, tables, text, sens.strategy, quick, seconds)
+        log.info("calibration done; screening the sensitivity of %s", scenario.name)
+        sens = _screen(
+            scenario,
+            data,
+            quick,
+            str(scenario_path),
+            chunk_root=folder.cache,
+            options=Options(workers=1 if quick else None, progress=progress),
         )
-        (tmp / "report.md").write_text(report, encoding="utf-8")
+        tables = calibration_tables(result, sens)
+        text = verdict(tables.per_seed, _recovery_rates(target))
+        with ResultFolder(target / "report", "calibrate", overwrite=True) as report_folder:
+            tmp = report_folder.staging
+            write_calibration_tables(tables, tmp)
+            draw_calibration_figures(result, sens, tmp)
+            log.info("running the calibrated strategies (calibrated.yaml)")
+            write_calibrated_run(
+                scenario, result, tables.summary, QUICK["run_replications"] if quick else 200, tmp
+            )
+            seconds = time.perf_counter() - start
+            report = calibration_report(
+                ReportInputs(scenario, tables, text, sens.strategy, quick, seconds)
+            )
+            (tmp / "report.md").write_text(report, encoding="utf-8")
     return CalibrationRun(target, tables.summary, tables.per_seed, text, result, seconds)
 
 
@@ -586,13 +585,20 @@ def run_sensitivity(
     scenario = load_scenario(scenario_path)
     check_sensitivity(scenario, scenario_path)
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-sensitivity"
-    check_output_dir(target, overwrite=overwrite, known=SENSITIVITY_OUTPUTS)
+    check_output_dir(
+        target, overwrite=overwrite, known=SENSITIVITY_OUTPUTS, protect=[scenario_path]
+    )
     data = scenario.load_data(scenario_path)
-    chunk_root = ensure_writable_dir(target.parent) / ".chunks"
-    sens = _screen(scenario, data, quick, str(scenario_path), progress, options, chunk_root)
-    with atomic_dir(
-        target, overwrite=overwrite, known=SENSITIVITY_OUTPUTS, command="sensitivity"
-    ) as tmp:
+    with ResultFolder(
+        target,
+        "sensitivity",
+        overwrite=overwrite,
+        known=SENSITIVITY_OUTPUTS,
+        protect=[scenario_path],
+        cache=options.cache if options else None,
+    ) as folder:
+        sens = _screen(scenario, data, quick, str(scenario_path), progress, options, folder.cache)
+        tmp = folder.staging
         sens.indices.to_csv(tmp / "sensitivity.csv", index=False, float_format="%.6g")
         sens.design.to_csv(tmp / "design.csv", index=False, float_format="%.6g")
         _sensitivity_figure(sens, tmp / "sensitivity.png")
@@ -657,9 +663,7 @@ def run_recovery(
         if out_dir
         else Path(results_root) / f"{scenario.name}-calibration" / "recovery"
     )
-    check_output_dir(target, overwrite=overwrite, known=RECOVERY_OUTPUTS, flag="out")
-    ensure_writable_dir(target)
-    write_marker(target, "recover")
+    check_output_dir(target, overwrite=overwrite, known=RECOVERY_OUTPUTS, protect=[scenario_path])
     found = Path(results_root) / f"{scenario.name}-calibration" / "report" / "calibrated.yaml"
     source = (
         Path(calibrated) if calibrated else (found if found.is_file() and not out_dir else None)
@@ -685,22 +689,44 @@ def run_recovery(
     generator_scenario = generator_scenario.model_copy(update={"calibration": cal})
     n_records = records or budget.get("records", RECOVER_DEFAULTS["records"])
     data = scenario.load_data(scenario_path)
-    rec = recover(
-        generator_scenario,
-        data,
+    with ResultFolder(
         target,
-        n_records,
-        workers=1 if quick else (workers or default_workers()),
-        progress=progress,
-    )
-    seconds = time.perf_counter() - start
+        "recover",
+        overwrite=overwrite,
+        known=RECOVERY_OUTPUTS,
+        protect=[scenario_path],
+        staged=False,
+    ):
+        rec = recover(
+            generator_scenario,
+            data,
+            target,
+            n_records,
+            workers=1 if quick else (workers or default_workers()),
+            progress=progress,
+        )
+        seconds = time.perf_counter() - start
+        _write_recovery(rec, target, scenario.name, n_records, source, cal, seconds)
+    return RecoveryRun(target, rec, seconds)
+
+
+def _write_recovery(
+    rec: Recovery,
+    target: Path,
+    name: str,
+    n_records: int,
+    source: Path | None,
+    cal: Calibration,
+    seconds: float,
+) -> None:
+    """Write a recovery study's tables, confusion figure and report into ``target``."""
     rec.results.to_csv(target / "records.csv", index=False)
     rec.rates.to_csv(target / "recovery.csv", index=False, float_format="%.4g")
     rec.confusion_in.to_csv(target / "confusion_in_sample.csv")
     rec.confusion_out.to_csv(target / "confusion_out_of_sample.csv")
     _confusion_figure(rec, target / "confusion.png")
     lines = [
-        f"# Model recovery for `{scenario.name}`",
+        f"# Model recovery for `{name}`",
         "",
         f"{n_records} synthetic records per generator "
         f"({'calibrated parameters from ' + str(source) if source else 'scenario parameters'}), "
@@ -727,7 +753,6 @@ def run_recovery(
         "",
     ]
     write_text_atomic(target / "report.md", "\n".join(lines))
-    return RecoveryRun(target, rec, seconds)
 
 
 #: The default recovery budget: smaller than a calibration's, so that >= 20 records per

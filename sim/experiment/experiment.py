@@ -57,6 +57,8 @@ class Options:
         engine: ``batch`` (chunks stepped as one batch) or ``mesa`` (one Mesa model per run);
             the events are identical.
         timeout: dask: seconds to wait for the scheduler, or for a worker to be connected.
+        cache: A folder for the chunk store that outlives the run (reused by later runs);
+            by default chunks live in the output folder and go once the run has succeeded.
     """
 
     executor: str = "local"
@@ -67,6 +69,7 @@ class Options:
     fresh: bool = False
     engine: Engine = "batch"
     timeout: float = DEFAULT_TIMEOUT
+    cache: Path | None = None
 
 
 @dataclass

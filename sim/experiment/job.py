@@ -31,7 +31,7 @@ from sim.events import empty_events
 from sim.experiment.experiment import Experiment, Options, compare, plan, run
 from sim.experiment.plan import Task
 from sim.experiment.store import code_version
-from sim.io import MARKER, atomic_dir, check_output_dir, ensure_writable_dir
+from sim.io import MARKER, ResultFolder, check_output_dir
 from sim.scenario import Scenario, load_scenario, parse_scenario
 
 #: What ``sim run`` writes into its folder: a folder holding only these (a result of a ``sim``
@@ -399,7 +399,8 @@ def run_scenario(
         results_root: Parent of the default output directory.
         options: How to execute (executor, workers, chunk size, progress); results do not
             depend on them.
-        overwrite: Replace ``out_dir`` even if it holds files that are not a ``sim`` result.
+        overwrite: Write into ``out_dir`` even if it holds files that are not a ``sim`` result
+            (they are kept: only sim's previous results there are replaced).
 
     Raises:
         SimInputError: bad scenario, data or output folder (checked before any run).
@@ -408,41 +409,39 @@ def run_scenario(
     t0 = time.perf_counter()
     scenario = load_with_overrides(scenario_path, replications, seed)
     target = Path(out_dir) if out_dir is not None else Path(results_root) / scenario.name
-    check_output_dir(target, overwrite=overwrite, known=RUN_OUTPUTS)
+    check_output_dir(target, overwrite=overwrite, known=RUN_OUTPUTS, protect=[scenario_path])
     data = scenario.load_data(scenario_path)
-    chunk_root = ensure_writable_dir(target.parent) / ".chunks"
-    experiment = plan(scenario, data, chunk_root, options, source=str(scenario_path))
-    t1 = time.perf_counter()
-    log.info(
-        "%s: %d points, %d chunks, output %s",
-        scenario.name,
-        len(experiment.points),
-        len(experiment.tasks),
+    folder = ResultFolder(
         target,
+        "run",
+        overwrite=overwrite,
+        known=RUN_OUTPUTS,
+        protect=[scenario_path],
+        cache=options.cache,
     )
-    run(experiment, options)
-    t2 = time.perf_counter()
-    log.info(
-        "runs done on %s: %d chunks computed, %d reused (%.1f s)",
-        experiment.executor,
-        experiment.computed,
-        experiment.reused,
-        t2 - t1,
-    )
-    history = scenario.record(data)
-    with atomic_dir(target, overwrite=overwrite, known=RUN_OUTPUTS, command="run") as tmp:
-        tables = analyse_and_export_events(experiment, history, tmp)
-        write_tables(tables, tmp)
-        figures = draw_figures(tables, tmp)
-        timings = {
-            "load_and_build_s": t1 - t0,
-            "runs_s": t2 - t1,
-            "analysis_and_output_s": time.perf_counter() - t2,
-        }
-        report = build_run_report(experiment, scenario_path, history, tables, figures)
-        (tmp / "report.md").write_text(report, encoding="utf-8")
-        manifest = build_manifest(experiment, scenario_path, options, timings, tables.n_events)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    with folder:
+        experiment = plan(scenario, data, folder.cache, options, source=str(scenario_path))
+        t1 = time.perf_counter()
+        log.info(
+            "%s: %d points, %d chunks, output %s",
+            scenario.name,
+            len(experiment.points),
+            len(experiment.tasks),
+            target,
+        )
+        run(experiment, options)
+        t2 = time.perf_counter()
+        log.info(
+            "runs done on %s: %d chunks computed, %d reused (%.1f s)",
+            experiment.executor,
+            experiment.computed,
+            experiment.reused,
+            t2 - t1,
+        )
+        timings = {"load_and_build_s": t1 - t0, "runs_s": t2 - t1}
+        tables = _write_run(
+            experiment, scenario_path, scenario.record(data), folder, options, timings
+        )
     return RunResult(
         out_dir=target,
         fit=tables.fit,
@@ -452,6 +451,28 @@ def run_scenario(
         computed=experiment.computed,
         reused=experiment.reused,
     )
+
+
+def _write_run(
+    experiment: Experiment,
+    scenario_path: str | Path,
+    history: pd.DataFrame,
+    folder: ResultFolder,
+    options: Options,
+    timings: dict[str, float],
+) -> RunTables:
+    """Analyse a finished experiment and write every output into the folder's staging area."""
+    t2 = time.perf_counter()
+    tmp = folder.staging
+    tables = analyse_and_export_events(experiment, history, tmp)
+    write_tables(tables, tmp)
+    figures = draw_figures(tables, tmp)
+    timings["analysis_and_output_s"] = time.perf_counter() - t2
+    report = build_run_report(experiment, scenario_path, history, tables, figures)
+    (tmp / "report.md").write_text(report, encoding="utf-8")
+    manifest = build_manifest(experiment, scenario_path, options, timings, tables.n_events)
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return tables
 
 
 def _override(scenario: Scenario, updates: dict[str, int], source: str | Path) -> Scenario:

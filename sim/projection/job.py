@@ -1,8 +1,8 @@
 """The ``sim project`` command: futures x strategies, then tables, figures and a report.
 
-Everything is written into a temporary folder beside the target and swapped in when complete
-(:func:`sim.io.atomic_dir`): a folder holding the user's own files is never replaced without
-``--overwrite``, and a failed run leaves the previous results untouched.
+Everything is written into a staging folder and moved into the target when complete
+(:class:`sim.io.ResultFolder`): only sim's previous results are replaced, a user's files are never
+touched, and a failed run leaves the previous results as they were.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sim.analysis.ensemble import encode_record
 from sim.data.record import history as record_history
 from sim.data.taxonomy import MODES
 from sim.errors import SimInputError
-from sim.io import MARKER, atomic_dir, check_output_dir
+from sim.io import MARKER, ResultFolder, check_output_dir
 from sim.modes import MODE_NAMES
 from sim.projection.discovery import discover
 from sim.projection.exploration import Experiments, explore, require_ema
@@ -218,7 +218,7 @@ def run_projection(
     n_futures = futures or spec.futures
     n_reps = replications or spec.replications
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-projection"
-    check_output_dir(target, overwrite=overwrite, known=PROJECTION_OUTPUTS)
+    check_output_dir(target, overwrite=overwrite, known=PROJECTION_OUTPUTS, protect=[scenario_path])
     data = scenario.load_data(source)
     world = build_world(data, scenario, source=source)
     strategies = _strategies(scenario, spec, source)
@@ -257,9 +257,14 @@ def run_projection(
     yearly = _yearly(ex, record_years)
     mix = _mix(ex, world.regions)
     carried = carried_forward(world, ex.years, data.indicators)
-    with atomic_dir(
-        target, overwrite=overwrite, known=PROJECTION_OUTPUTS, command="project"
-    ) as tmp:
+    with ResultFolder(
+        target,
+        "project",
+        overwrite=overwrite,
+        known=PROJECTION_OUTPUTS,
+        protect=[scenario_path],
+    ) as folder:
+        tmp = folder.staging
         table.to_csv(tmp / "experiments.csv", index=False)
         yearly.to_csv(tmp / "yearly.csv", index=False)
         mix.to_csv(tmp / "mix_by_year.csv", index=False)
