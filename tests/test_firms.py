@@ -29,7 +29,7 @@ def test_shipped_firms_load_and_check(capsys):
     for name in shipped_firms():
         assert main(["data", "check", "--firm", name]) == 0
     out = capsys.readouterr().out
-    assert "firm: JD.com, Inc., home CHN, record 2015-2024 — ok" in out
+    assert "firm: JD.com, Inc., home CHN, record 2015-2025 — ok" in out
 
 
 def test_a_scenario_names_its_firm_and_inherits_its_years_scope_and_windows():
@@ -38,9 +38,9 @@ def test_a_scenario_names_its_firm_and_inherits_its_years_scope_and_windows():
         ROOT / "x.yaml",
     )
     assert s.firm.profile == "jd"
-    assert s.years == (2015, 2024)
+    assert s.years == (2015, 2025)
     assert s.scope == "group"
-    assert (s.calibration.window, s.calibration.validation) == ((2015, 2020), (2021, 2024))
+    assert (s.calibration.window, s.calibration.validation) == ((2015, 2020), (2021, 2025))
 
 
 def test_unknown_firm_and_scope_are_one_line_errors(tmp_path):

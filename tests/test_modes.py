@@ -295,9 +295,9 @@ def test_the_shipped_records_code_greenfield_and_exit(dataset):
     assert dataset.events["event_id"].is_unique
     jd = pd.read_csv(Path(__file__).parents[1] / "sim" / "data" / "firms" / "jd" / "events.csv")
     flagged = jd["notes"].str.startswith("GREENFIELD")
-    assert (jd.loc[flagged, "mode"] == "greenfield").all() and flagged.sum() == 11
+    assert (jd.loc[flagged, "mode"] == "greenfield").all() and flagged.sum() == 14
     assert ((jd["mode"] == "greenfield") == flagged).all()  # only where the note says so
-    assert (jd.loc[jd["notes"].str.startswith("EXIT:"), "mode"] == "exit").sum() == 4
+    assert (jd.loc[jd["notes"].str.startswith("EXIT:"), "mode"] == "exit").sum() == 5
 
 
 def test_calibration_moves_greenfield_and_exit_parameters_only_when_the_history_has_them():
