@@ -29,12 +29,20 @@ from matplotlib.path import Path as MplPath
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import force_update, update_counter
 
-from sim.analysis.ensemble import COMPARE_MODES
-from sim.dashboard import DashboardModel, has_size_weight, shipped_scenarios, strategy_labels
+from sim.analysis.ensemble import COMPARE_MODES, mode_columns
+from sim.dashboard import (
+    DashboardModel,
+    compared_events,
+    has_size_weight,
+    shipped_scenarios,
+    strategy_labels,
+)
 from sim.data.shapes import country_shapes, market_shapes
 
 COLOURS = ("#1b9e77", "#7570b3")  # chosen strategy, compared strategy
 RECORD = "record"
+#: Below this many record events the page says that shares and scores rest on few events.
+SMALL_RECORD = 30
 PLAY_INTERVAL_MS = 300
 MAP_GID = "markets:"  # gid prefix of each map panel's market shapes (tests read it)
 #: Vuetify puts a slider's label on the slider's line, so a long label squeezed the slider to a
@@ -180,11 +188,15 @@ def mix_figure(model: DashboardModel, kind: str) -> Figure:
         if model.years_done
         else (model.history.iloc[:0])
     )
-    names = list(COMPARE_MODES) if kind == "mode" else list(world.regions)
+    # Only the modes the scenario compares, for the runs and the record alike.
+    columns = mode_columns(world) if kind == "mode" else np.arange(len(world.regions))
+    pool = COMPARE_MODES if kind == "mode" else world.regions
+    names = [pool[i] for i in columns]
     column = "mode" if kind == "mode" else "region"
     shares = {}
     for label, run in ((model.strategy_label, model), (model.compare_name, model.rival)):
-        counts = np.bincount(_codes(model, run.events, kind), minlength=len(names)).astype(float)
+        codes = _codes(model, compared_events(run), kind)
+        counts = np.bincount(codes, minlength=len(pool))[columns].astype(float)
         shares[label] = counts / counts.sum() if counts.sum() else counts
     actual = history[column].value_counts().reindex(names, fill_value=0).to_numpy(float)
     shares["record (same years)"] = actual / actual.sum() if actual.sum() else actual
@@ -224,6 +236,18 @@ def deal_tables(model: DashboardModel, years: tuple[int, int]) -> dict[str, pd.D
 # Components
 
 
+def record_note(model: DashboardModel) -> str | None:
+    """A warning when the compared record is small (its shares then move a lot per event)."""
+    first, last = (int(y) for y in model.world.years[[0, -1]])
+    n = int(model.history["year"].between(first, last).sum())
+    if n >= SMALL_RECORD:
+        return None
+    return (
+        f"Small record: {n} events in {first}-{last} (fewer than {SMALL_RECORD}). One deal more or "
+        "less moves its shares by several points: read the comparisons as rough."
+    )
+
+
 def year_status(model: DashboardModel) -> str:
     """The header's year: the year just simulated, how far the run is, or that it has ended."""
     n = model.world.n_years
@@ -255,7 +279,10 @@ def Views(model: DashboardModel, years: tuple[int, int], runs: int):
     update_counter.get()
     first, last = _range(model, years)
     tables = deal_tables(model, years)
+    note = record_note(model)
     with solara.Column(style={"width": "100%"}) as main:
+        if note:
+            solara.Warning(note)
         solara.FigureMatplotlib(map_figure(model, years), format="png")
         with solara.Columns([1, 1]):
             solara.FigureMatplotlib(deals_per_year_figure(model), format="png")
@@ -339,8 +366,9 @@ def Page(
         params.set(_params_of(built))
         current.set(built)
         span = (int(built.world.years[0]), int(built.world.years[-1]))
-        if not (span[0] <= years.value[0] <= years.value[1] <= span[1]):
-            years.set(span)
+        new_scenario = "scenario_file" in changes
+        if new_scenario or not (span[0] <= years.value[0] <= years.value[1] <= span[1]):
+            years.set(span)  # another scenario: its own years, never the previous one's
         generation.set(generation.value + 1)
         force_update()
 

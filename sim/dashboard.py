@@ -18,6 +18,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim.analysis.ensemble import compared_mask
 from sim.data import Dataset
 from sim.model import FirmAgent, InternationalizationModel
 from sim.policies import policy_names
@@ -195,7 +196,7 @@ class DashboardModel(InternationalizationModel):
     @staticmethod
     def year_deals(model: InternationalizationModel) -> int:
         """A model's attempted deals in its most recent step's year."""
-        ev = model.events
+        ev = compared_events(model)
         if not model.steps or not ev.size:
             return 0
         year = int(model.world.years[min(model.steps, model.world.n_years) - 1])
@@ -214,7 +215,7 @@ class DashboardModel(InternationalizationModel):
         n = len(self.world.iso3)
         out: dict[str, np.ndarray] = {}
         for label, model in ((self.strategy_label, self), (self.compare_name, self.rival)):
-            ev = model.events
+            ev = compared_events(model)
             keep = (ev["year"] >= first) & (ev["year"] <= last)
             out[label] = np.bincount(ev["market"][keep], minlength=n)
         hist = self.history[(self.history["year"] >= first) & (self.history["year"] <= last)]
@@ -230,12 +231,18 @@ class DashboardModel(InternationalizationModel):
 
         model = self if model is None else model
         label = self.strategy_label if model is self else self.compare_name
-        ev = with_run_ids(model.events, 0, 0, np.zeros(model.events.size, dtype=np.int32))
+        done = compared_events(model)
+        ev = with_run_ids(done, 0, 0, np.zeros(done.size, dtype=np.int32))
         return tidy_events(ev, (label,), self.world)
 
     def ensemble_yearly(self, runs: int = 200) -> dict[str, np.ndarray]:
         """Deals per year of ``runs`` batched runs of each shown strategy, (runs, years) each."""
         return _ensemble(self.scenario_file, self.settings, runs)
+
+
+def compared_events(model: InternationalizationModel) -> np.ndarray:
+    """A run's events of the modes the scenario compares with the record (as the record is cut)."""
+    return model.events[compared_mask(model.events, model.world)]
 
 
 def _configured(
@@ -274,6 +281,7 @@ def _ensemble(path: str | None, settings: tuple[Any, ...], runs: int) -> dict[st
     for name in dict.fromkeys([label, compare]):
         policy, firm = _configured(scenario, _strategy(scenario, name), hurdle, beta_size)
         ev = run_block(world, policy, firm, seed, 0, 0, range(runs), name)
+        ev = ev[compared_mask(ev, world)]
         yearly = np.zeros((runs, world.n_years))
         np.add.at(yearly, (ev["replication"], ev["year"] - world.years[0]), 1)
         out[name] = yearly

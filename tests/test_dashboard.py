@@ -95,6 +95,7 @@ def render_page():
 
 def test_dashboard_steps_and_resets_in_process(render_page):
     from sim.app import year_status
+    from sim.dashboard import compared_events
 
     model, box, rc = render_page()
     assert "Press Step to simulate the first year." in texts(box)
@@ -104,8 +105,9 @@ def test_dashboard_steps_and_resets_in_process(render_page):
     rc.find(v.Btn, children=["Step"]).widget.click()
     (line,) = re.findall(RANGE_LINE, texts(box))
     assert line[:2] == ("2010", "2010") and line[3] == "dual_track" and line[5] == "diversification"
-    assert int(line[2]) == int((model.value.events["year"] == 2010).sum())
-    assert int(line[4]) == int((model.value.rival.events["year"] == 2010).sum())
+    # The deals the record is compared with: its modes only (no greenfield, no exits here).
+    assert int(line[2]) == int((compared_events(model.value)["year"] == 2010).sum())
+    assert int(line[4]) == int((compared_events(model.value.rival)["year"] == 2010).sum())
     rc.find(v.Btn, children=["Step"]).widget.click()
     assert re.findall(RANGE_LINE, texts(box))[0][:2] == ("2010", "2011")
     assert year_status(model.value) == "Year 2011 simulated (2 of 12)"
@@ -187,7 +189,7 @@ def test_play_stops_at_the_last_year(render_page):
 
 def test_the_map_has_one_shape_per_market_with_the_models_counts():
     from sim.app import MAP_GID, map_figure
-    from sim.dashboard import DashboardModel
+    from sim.dashboard import DashboardModel, compared_events
 
     model = DashboardModel(scenario_file=str(BASELINE), seed=5)
     for _ in range(7):
@@ -202,7 +204,7 @@ def test_the_map_has_one_shape_per_market_with_the_models_counts():
     }
     assert list(panels) == ["dual_track", "diversification", "record"]
     for label, run in (("dual_track", model), ("diversification", model.rival)):
-        ev = run.events
+        ev = compared_events(run)
         keep = (ev["year"] >= 2012) & (ev["year"] <= 2016)
         expected = [int(((ev["market"] == i) & keep).sum()) for i in range(len(world.iso3))]
         assert len(panels[label].get_paths()) == len(world.iso3) == 57
@@ -239,7 +241,7 @@ def test_the_shipped_shapes_are_small_and_named():
 
 
 def test_the_datacollector_records_each_year_of_both_runs():
-    from sim.dashboard import DashboardModel
+    from sim.dashboard import DashboardModel, compared_events
     from sim.model import FirmAgent
 
     model = DashboardModel(scenario_file=str(BASELINE), strategy="gravity", compare="random")
@@ -249,7 +251,8 @@ def test_the_datacollector_records_each_year_of_both_runs():
     rows = model.yearly()
     assert rows["year"].tolist() == list(range(2010, 2022))
     for label, run in (("gravity", model), ("random", model.rival)):
-        per_year = [int((run.events["year"] == y).sum()) for y in range(2010, 2022)]
+        ev = compared_events(run)
+        per_year = [int((ev["year"] == y).sum()) for y in range(2010, 2022)]
         assert rows[label].tolist() == per_year
     assert rows["record"].sum() == len(model.history) == 147
     firm = model.datacollector.get_agenttype_vars_dataframe(FirmAgent)
@@ -358,3 +361,50 @@ def test_dashboard_in_a_real_browser(tmp_path):
         os.killpg(server.pid, 15)
         server.wait(timeout=20)
         log.close()
+
+
+def test_another_scenario_brings_its_own_years(render_page):
+    model, _box, rc = render_page(show_views=False)
+    years = rc.find(v.RangeSlider).widget
+    years.v_model = [2015, 2021]  # inside JD.com's years too: must not be carried over
+    rc.find(v.Select, label="Scenario").widget.v_model = "jd_baseline"
+    first, last = (int(y) for y in model.value.world.years[[0, -1]])
+    assert (first, last) == (2015, 2025)
+    assert list(rc.find(v.RangeSlider).widget.v_model) == [first, last]
+
+
+def test_mode_mix_compares_the_records_modes_only():
+    from sim.analysis.ensemble import compared_mask
+    from sim.app import mix_figure
+    from sim.dashboard import DashboardModel
+
+    model = DashboardModel(scenario_file=str(BASELINE))
+    for _ in range(model.world.n_years):
+        model.step()
+    events = model.events
+    assert (~compared_mask(events, model.world)).any()  # greenfield or exits were simulated
+    ax = mix_figure(model, "mode").axes[0]
+    shown = [t.get_text() for t in ax.get_xticklabels()]
+    assert shown == ["cooperation", "minority", "control", "other"]
+    assert set(shown) == set(model.world.history_modes)
+    for container in ax.containers:  # each group of bars (both runs, the record) sums to one
+        assert sum(bar.get_height() for bar in container) == pytest.approx(1.0)
+
+
+def test_a_small_record_is_flagged(tmp_path):
+    from sim.app import record_note
+    from sim.dashboard import DashboardModel
+
+    firm = ROOT / "tests" / "data" / "firms" / "synthetic_kr"
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text(
+        f"name: short\nfirm: {firm}\nyears: [2012, 2015]\n"
+        "strategies:\n  - {label: g, policy: gravity}\n"
+    )
+    small = DashboardModel(scenario_file=str(scenario))
+    n = int(small.history["year"].between(2012, 2015).sum())
+    assert 0 < n < 30
+    note = record_note(small)
+    assert note is not None
+    assert note.startswith(f"Small record: {n} events in 2012-2015 (fewer than 30)")
+    assert record_note(DashboardModel(scenario_file=str(BASELINE))) is None

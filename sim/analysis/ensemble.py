@@ -39,6 +39,17 @@ def mode_columns(world: World) -> np.ndarray:
     return np.flatnonzero(np.isin(np.asarray(COMPARE_MODES), list(world.history_modes)))
 
 
+def compared_mask(events: np.ndarray, world: World) -> np.ndarray:
+    """Which events a comparison with the record counts.
+
+    An event counts when its compared mode (``other`` when blocked) is one of the world's
+    ``history_modes``: one rule for runs, summaries and the dashboard, so simulated and recorded
+    events are always like with like.
+    """
+    compare = np.where(events["blocked"] == 1, OTHER, events["mode"].astype(np.int64))
+    return np.isin(compare, mode_columns(world))
+
+
 #: RunStats fields needed only for held-out patterns, dropped by :meth:`RunStats.compact`.
 PER_MARKET_DETAIL = ("done", "first_step")
 
@@ -177,9 +188,8 @@ def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: Worl
     modes = events["mode"].astype(np.int64)
     blocked = events["blocked"].astype(np.int64)
     compare = np.where(blocked == 1, OTHER, modes)
-    counted = np.isin(np.arange(len(COMPARE_MODES)), mode_columns(world))
-    if not counted.all():
-        keep = counted[compare]
+    keep = compared_mask(events, world)
+    if not keep.all():
         events, run, modes, blocked, compare = (
             events[keep],
             run[keep],
