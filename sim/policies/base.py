@@ -53,7 +53,8 @@ class FirmView:
         industry_deals: Completed deals per industry, (runs, industries).
         region: Region index of each market, (markets,).
         n_regions: Number of regions.
-        spillover: Share of market experience that counts for its whole region.
+        spillover: Share of market experience that counts for its whole region (a column
+            over runs, (runs, 1), when the batch's runs have their own shares).
     """
 
     __slots__ = (
@@ -81,7 +82,7 @@ class FirmView:
         industry_deals: np.ndarray,
         region: np.ndarray,
         n_regions: int,
-        spillover: float,
+        spillover: float | np.ndarray,
     ) -> None:
         self.year = year
         self.step = step
