@@ -48,6 +48,7 @@ changes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Literal, get_args, get_origin
 
@@ -59,7 +60,7 @@ from sim.events import EVENT_DTYPE
 from sim.modes import CONTROL, CONTROLLED, EXIT, LEARNING, LOAD, N_MODES, RANK, RUNG_REVERSIBILITY
 from sim.policies.base import FirmView, Policy
 from sim.scenario import Firm
-from sim.world import World
+from sim.world import World, block_probability
 
 _GRID = float(2**32)
 _ROW = np.int64(2**33)
@@ -156,6 +157,12 @@ def _column(value: float | np.ndarray) -> float | np.ndarray:
 def _cells(value: float | np.ndarray, runs: np.ndarray) -> float | np.ndarray:
     """A per-run value at the run of each of some (run, market) cells; a scalar unchanged."""
     return value[runs] if isinstance(value, np.ndarray) else value
+
+
+def _blocking(world: World, t: int, runs: np.ndarray, markets: np.ndarray) -> np.ndarray:
+    """Year ``t``'s block probability at some (run, market) cells, shared or per run."""
+    p_block = world.p_block[t]
+    return p_block[runs, markets] if p_block.ndim == 2 else p_block[markets]
 
 
 def _pick(weights: np.ndarray, rows: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -305,7 +312,7 @@ def _exits(world: World, firm: Firm, state: BatchState, t: int, exits: np.ndarra
     held = state.commitment[runs, markets]
     log_odds = (
         _cells(firm.exit_propensity, runs)
-        + EXIT_BARRIER_WEIGHT * world.p_block[t][markets]
+        + EXIT_BARRIER_WEIGHT * _blocking(world, t, runs, markets)
         - np.log1p(state.experience[runs, markets])
         + _LOG_RUNG_REVERSIBILITY[held]
     )
@@ -387,7 +394,7 @@ def _deals(
     out["year"] = world.years[t]
     out["market"] = markets
     out["mode"] = modes
-    out["blocked"] = uniforms[rows, 2, t, cols] < world.p_block[t][markets]
+    out["blocked"] = uniforms[rows, 2, t, cols] < _blocking(world, t, rows, markets)
     industry_weights = _industry_weights(policy, firm, state, world)
     out["industry"], _ = _pick(industry_weights, rows, uniforms[rows, 3, t, cols])
     _decay(firm, state)
@@ -513,10 +520,9 @@ def simulate(
 FIXED_FIRM_FIELDS = {
     "profile": "it names the firm whose data built the world",
     "opportunities": "it sets the shape of every run's random numbers",
-    "block_base": "it is built into the world's block probabilities (sim.world.build_world)",
-    "block_slope": "it is built into the world's block probabilities (sim.world.build_world)",
-    "max_block": "it is built into the world's block probabilities (sim.world.build_world)",
 }
+#: Firm fields that set the world's block probabilities rather than a term of the engine.
+BLOCK_FIELDS = ("block_base", "block_slope", "max_block")
 
 
 def simulate_points(
@@ -540,7 +546,8 @@ def simulate_points(
         policy: The strategy; its parameters are the values the table does not name.
         firm: Firm-level mechanism parameters; likewise the base point.
         table: Parameter name -> one value per run, shape (runs,). Firm fields in
-            :data:`FIXED_FIRM_FIELDS` cannot vary within a batch.
+            :data:`FIXED_FIRM_FIELDS` cannot vary within a batch; the block fields can, and
+            then set the runs' block probabilities from the world's barriers.
         generators: One generator (or integer seed) per run.
         batch_size: Most runs stepped together (bounds memory); results do not depend on it.
 
@@ -559,8 +566,8 @@ def simulate_points(
     for first in range(0, len(rngs), batch_size):
         chunk = slice(first, first + batch_size)
         draws = draw_batch(rngs[chunk], world.n_years, firm.opportunities, world.n_markets)
-        at_policy, at_firm = _at_points(policy, firm, {k: v[chunk] for k, v in values.items()})
-        part, run = simulate(world, at_policy, at_firm, draws)
+        at_points = _at_points(world, policy, firm, {k: v[chunk] for k, v in values.items()})
+        part, run = simulate(*at_points, draws)
         events.append(part)
         runs.append(run + first)
     if not events:
@@ -568,12 +575,17 @@ def simulate_points(
     return np.concatenate(events), np.concatenate(runs)
 
 
-def _at_points(policy: Policy, firm: Firm, values: Mapping[str, np.ndarray]) -> tuple[Policy, Firm]:
-    """The policy and firm of a batch whose runs take ``values`` (checked, one per run).
+def _at_points(
+    world: World, policy: Policy, firm: Firm, values: Mapping[str, np.ndarray]
+) -> tuple[World, Policy, Firm]:
+    """The world, policy and firm of a batch whose runs take ``values`` (checked, one per run).
 
     Arrays replace the scalars without validation (each value was checked against its field):
     policy parameters as columns (runs, 1), firm fields as (runs,), the shapes the engine and
-    the policies broadcast (module docstring). With no values, the objects themselves.
+    the policies broadcast (module docstring). Block parameters act through the world: its
+    block probabilities are recomputed per run, (years, runs, markets), from its barriers and
+    the firm's block fields, those the table does not name at the firm's own values. With no
+    values, the objects themselves.
     """
     of_policy = {k: v[:, None] for k, v in values.items() if k in policy.Params.model_fields}
     of_firm = {k: v for k, v in values.items() if k not in of_policy}
@@ -581,7 +593,11 @@ def _at_points(policy: Policy, firm: Firm, values: Mapping[str, np.ndarray]) -> 
         policy = type(policy)(policy.params.model_copy(update=of_policy))
     if of_firm:
         firm = firm.model_copy(update=of_firm)
-    return policy, firm
+    if any(k in of_firm for k in BLOCK_FIELDS):
+        base, slope, cap = (_column(getattr(firm, k)) for k in BLOCK_FIELDS)
+        p_block = block_probability(base, slope, cap, world.barriers[:, None, :])
+        world = dataclasses.replace(world, p_block=p_block)
+    return world, policy, firm
 
 
 def _run_values(policy: Policy, name: str, raw: ArrayLike, n_runs: int) -> np.ndarray:
@@ -602,7 +618,8 @@ def _run_values(policy: Policy, name: str, raw: ArrayLike, n_runs: int) -> np.nd
     bad, rule = _outside(owners[0].model_fields[name], name, values)
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"params_table: {name!r} of run {r} is {values[r]!r}; it must be {rule}")
+        shown = values[r].item()
+        raise ValueError(f"params_table: {name!r} of run {r} is {shown!r}; it must be {rule}")
     return values if values.dtype.kind in "iu" else values.astype(float)
 
 

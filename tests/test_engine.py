@@ -163,7 +163,7 @@ def test_runs_with_their_own_parameters_match_each_run_alone(dataset, name):
     cls = get_policy(name)
     n_runs = 6
     table = _prior_draws(cls, n_runs, np.random.default_rng(len(name)))
-    assert {"hurdle", "load_halflife", "region_spillover", "exit_propensity"} <= set(table)
+    assert {"hurdle", "load_halflife", "block_slope", "exit_propensity"} <= set(table)
     seeds = [100 + r for r in range(n_runs)]
     base = cls(cls.Params())
     events, run = simulate_points(world, base, s.firm, table, seeds)
@@ -174,10 +174,11 @@ def test_runs_with_their_own_parameters_match_each_run_alone(dataset, name):
     for r in range(n_runs):
         own = {k: v[r].item() for k, v in table.items()}
         policy = cls(cls.Params(**{k: v for k, v in own.items() if k in cls.Params.model_fields}))
-        firm = Firm(
-            **{**s.firm.model_dump(), **{k: v for k, v in own.items() if k in Firm.model_fields}}
+        # The run's own scenario: its firm values, and its world built with its block values.
+        s_r = scenario(shocks=SHOCKS, firm={k: v for k, v in own.items() if k in Firm.model_fields})
+        alone = run_once(
+            build_world(dataset, s_r), policy, s_r.firm, np.random.default_rng(seeds[r])
         )
-        alone = run_once(world, policy, firm, np.random.default_rng(seeds[r]))  # the Mesa model
         assert alone.size > 0
         assert events[run == r].tobytes() == alone.tobytes()
         # The values matter: the same seed at the base point gives other events.
@@ -195,18 +196,20 @@ def test_a_parameter_table_is_checked_before_any_run(dataset):
         return str(err.value)
 
     assert message({"hurdle": [1.0, 20.0]}) == (
-        "params_table: 'hurdle' of run 1 is np.float64(20.0); it must be finite and >= -10.0 "
-        "and <= 15.0"
+        "params_table: 'hurdle' of run 1 is 20.0; it must be finite and >= -10.0 and <= 15.0"
     )
     assert message({"direction": [1, 0]}) == (
-        "params_table: 'direction' of run 1 is np.int64(0); it must be one of 1, -1"
+        "params_table: 'direction' of run 1 is 0; it must be one of 1, -1"
     )
     assert message({"softness": [1.0, 2.0, 3.0]}) == (
         "params_table: 'softness' needs one value per run, shape (2,), not (3,)"
     )
-    assert message({"block_slope": [0.1, 0.2]}) == (
-        "params_table: 'block_slope' cannot vary within a batch: it is built into the world's "
-        "block probabilities (sim.world.build_world)"
+    assert message({"opportunities": [60, 61]}) == (
+        "params_table: 'opportunities' cannot vary within a batch: it sets the shape of every "
+        "run's random numbers"
+    )
+    assert message({"climate_noise": ["a", "b"]}) == (
+        "params_table: 'climate_noise' of run 0 is 'a'; it must be a number"
     )
     assert message({"beta_culture": [0.1, 0.2]}).startswith(
         "params_table: 'beta_culture' is not a parameter; known: alpha_control, alpha_greenfield,"
