@@ -615,12 +615,13 @@ def _run_values(policy: Policy, name: str, raw: ArrayLike, n_runs: int) -> np.nd
         raise ValueError(
             f"params_table: {name!r} needs one value per run, shape ({n_runs},), not {values.shape}"
         )
-    bad, rule = _outside(owners[0].model_fields[name], name, values)
+    info = owners[0].model_fields[name]
+    bad, rule = _outside(info, name, values)
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
         shown = values[r].item()
         raise ValueError(f"params_table: {name!r} of run {r} is {shown!r}; it must be {rule}")
-    return values if values.dtype.kind in "iu" else values.astype(float)
+    return values.astype(float) if info.annotation is float else values
 
 
 _BOUNDS = (
