@@ -34,22 +34,38 @@ Reproducibility: all of a run's random numbers are drawn up front from its own g
 run's events are bit-for-bit the same whether it is stepped alone or in a batch of any size.
 Draws of a discrete option use a 2**-32 grid on integer keys (:func:`_pick`), which keeps the
 batched inverse-CDF search exact whatever the run's row.
+
+Parameters along the run axis: a batch's runs may each have their own values of any free
+parameter of the policy and of the firm-level machinery (:func:`simulate_points`, the entry point
+of simulation-based inference, whose prior draws then batch as replications do). A varied
+parameter is an array over runs in place of the scalar: shape (runs,) in the firm (the hurdle's
+terms are per run already), a column (runs, 1) in the policy's parameters (it broadcasts against
+runs x markets, and :func:`sim.policies.common.over_modes` against runs x markets x modes). The
+arithmetic is the same elementwise operations in the same order, so a run's events are
+byte-identical to the run stepped alone at its own scalar values; at scalar values nothing
+changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Literal, get_args, get_origin
 
 import numpy as np
+from numpy.typing import ArrayLike
+from pydantic.fields import FieldInfo
 
 from sim.events import EVENT_DTYPE
 from sim.modes import CONTROL, CONTROLLED, EXIT, LEARNING, LOAD, N_MODES, RANK, RUNG_REVERSIBILITY
 from sim.policies.base import FirmView, Policy
 from sim.scenario import Firm
-from sim.world import World
+from sim.world import World, block_probability
 
 _GRID = float(2**32)
 _ROW = np.int64(2**33)
+#: Most runs stepped together (bounds the memory of one batch's random numbers, ~23 MB).
+MAX_BATCH = 1000
 
 #: Exit hazard (ODD 7.10): log-odds added per unit of the host's blocking probability. A market
 #: whose host blocks half of all deals multiplies the odds of exit by e**2 (about 7): hostile hosts
@@ -106,7 +122,7 @@ class BatchState:
         load: Integration load per run (decays each year; see :func:`step`).
     """
 
-    def __init__(self, world: World, n_runs: int, spillover: float) -> None:
+    def __init__(self, world: World, n_runs: int, spillover: float | np.ndarray) -> None:
         n, i = world.n_markets, len(world.industries)
         self.commitment = np.zeros((n_runs, n), dtype=np.int8)
         self.experience = np.zeros((n_runs, n))
@@ -124,13 +140,29 @@ class BatchState:
             industry_deals=self.industry_deals,
             region=world.region,
             n_regions=len(world.regions),
-            spillover=spillover,
+            spillover=_column(spillover),
         )
 
     @property
     def n_runs(self) -> int:
         """Rows in the batch."""
         return int(self.commitment.shape[0])
+
+
+def _column(value: float | np.ndarray) -> float | np.ndarray:
+    """A per-run value (runs,) as a column (runs, 1) against runs x markets; a scalar unchanged."""
+    return value[:, None] if isinstance(value, np.ndarray) else value
+
+
+def _cells(value: float | np.ndarray, runs: np.ndarray) -> float | np.ndarray:
+    """A per-run value at the run of each of some (run, market) cells; a scalar unchanged."""
+    return value[runs] if isinstance(value, np.ndarray) else value
+
+
+def _blocking(world: World, t: int, runs: np.ndarray, markets: np.ndarray) -> np.ndarray:
+    """Year ``t``'s block probability at some (run, market) cells, shared or per run."""
+    p_block = world.p_block[t]
+    return p_block[runs, markets] if p_block.ndim == 2 else p_block[markets]
 
 
 def _pick(weights: np.ndarray, rows: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -214,7 +246,9 @@ def _utilities(world: World, policy: Policy, firm: Firm, state: BatchState, t: i
     u = np.broadcast_to(base, (state.n_runs, world.n_markets, N_MODES))
     # Deterrence: the firm anticipates blocking (log of the success probability, scaled);
     # depletion: each completed deal in a market uses up part of its pool of targets.
-    market_terms = firm.deterrence * world.log_success[t] - firm.depletion * state.deals
+    market_terms = (
+        _column(firm.deterrence) * world.log_success[t] - _column(firm.depletion) * state.deals
+    )
     u = u + market_terms[:, :, None]
     if world.any_excluded[t]:
         u[:, world.excluded[t], :] = -np.inf
@@ -277,8 +311,8 @@ def _exits(world: World, firm: Firm, state: BatchState, t: int, exits: np.ndarra
         return np.empty(0, dtype=_ROW_DTYPE)
     held = state.commitment[runs, markets]
     log_odds = (
-        firm.exit_propensity
-        + EXIT_BARRIER_WEIGHT * world.p_block[t][markets]
+        _cells(firm.exit_propensity, runs)
+        + EXIT_BARRIER_WEIGHT * _blocking(world, t, runs, markets)
         - np.log1p(state.experience[runs, markets])
         + _LOG_RUNG_REVERSIBILITY[held]
     )
@@ -360,7 +394,7 @@ def _deals(
     out["year"] = world.years[t]
     out["market"] = markets
     out["mode"] = modes
-    out["blocked"] = uniforms[rows, 2, t, cols] < world.p_block[t][markets]
+    out["blocked"] = uniforms[rows, 2, t, cols] < _blocking(world, t, rows, markets)
     industry_weights = _industry_weights(policy, firm, state, world)
     out["industry"], _ = _pick(industry_weights, rows, uniforms[rows, 3, t, cols])
     _decay(firm, state)
@@ -387,8 +421,16 @@ def _industry_weights(policy: Policy, firm: Firm, state: BatchState, world: Worl
 
 
 def _decay(firm: Firm, state: BatchState) -> None:
-    """Integration load carried into next year: halves every ``load_halflife`` years."""
-    state.load *= 0.5 ** (1.0 / firm.load_halflife)
+    """Integration load carried into next year: halves every ``load_halflife`` years.
+
+    Per-run half-lives take the same Python power run by run as a scalar does, so a run's load
+    does not depend on whether its half-life was given alone or in an array.
+    """
+    halflife = firm.load_halflife
+    if isinstance(halflife, np.ndarray):
+        state.load *= np.array([0.5 ** (1.0 / h) for h in halflife.tolist()])
+    else:
+        state.load *= 0.5 ** (1.0 / halflife)
 
 
 def _learn(state: BatchState, done: np.ndarray) -> None:
@@ -472,3 +514,143 @@ def simulate(
     for name in EVENT_DTYPE.names or ():
         events[name] = rows[name]
     return events, rows["run"].astype(np.int64)
+
+
+#: Firm fields that one batch cannot vary, and why (:func:`simulate_points` refuses them).
+FIXED_FIRM_FIELDS = {
+    "profile": "it names the firm whose data built the world",
+    "opportunities": "it sets the shape of every run's random numbers",
+}
+#: Firm fields that set the world's block probabilities rather than a term of the engine.
+BLOCK_FIELDS = ("block_base", "block_slope", "max_block")
+
+
+def simulate_points(
+    world: World,
+    policy: Policy,
+    firm: Firm,
+    table: Mapping[str, ArrayLike],
+    generators: Sequence[np.random.Generator | int],
+    batch_size: int = MAX_BATCH,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simulate runs whose parameter values differ, batched: the API of simulation-based inference.
+
+    Prior draws batch as replications do: run r takes ``table[name][r]`` for every parameter the
+    table names (a field of the policy's parameters or of the firm) and the policy's and firm's
+    own values for the rest, and its events are byte-identical to the run simulated alone at
+    those scalar values with the same generator. The ensemble runner calls this with an empty
+    table (every run at one point), so there is one path from generators to events.
+
+    Args:
+        world: The shared arrays.
+        policy: The strategy; its parameters are the values the table does not name.
+        firm: Firm-level mechanism parameters; likewise the base point.
+        table: Parameter name -> one value per run, shape (runs,). Firm fields in
+            :data:`FIXED_FIRM_FIELDS` cannot vary within a batch; the block fields can, and
+            then set the runs' block probabilities from the world's barriers.
+        generators: One generator (or integer seed) per run.
+        batch_size: Most runs stepped together (bounds memory); results do not depend on it.
+
+    Returns:
+        ``(events, run)`` as :func:`simulate`, ``run`` indexing ``generators``.
+
+    Raises:
+        ValueError: a name that is not a parameter (or that cannot vary), a value array of the
+            wrong shape, or a value its field does not allow; the message names the parameter.
+    """
+    rngs = [
+        g if isinstance(g, np.random.Generator) else np.random.default_rng(g) for g in generators
+    ]
+    values = {name: _run_values(policy, name, raw, len(rngs)) for name, raw in table.items()}
+    events, runs = [], []
+    for first in range(0, len(rngs), batch_size):
+        chunk = slice(first, first + batch_size)
+        draws = draw_batch(rngs[chunk], world.n_years, firm.opportunities, world.n_markets)
+        at_points = _at_points(world, policy, firm, {k: v[chunk] for k, v in values.items()})
+        part, run = simulate(*at_points, draws)
+        events.append(part)
+        runs.append(run + first)
+    if not events:
+        return np.empty(0, dtype=EVENT_DTYPE), np.empty(0, dtype=np.int64)
+    return np.concatenate(events), np.concatenate(runs)
+
+
+def _at_points(
+    world: World, policy: Policy, firm: Firm, values: Mapping[str, np.ndarray]
+) -> tuple[World, Policy, Firm]:
+    """The world, policy and firm of a batch whose runs take ``values`` (checked, one per run).
+
+    Arrays replace the scalars without validation (each value was checked against its field):
+    policy parameters as columns (runs, 1), firm fields as (runs,), the shapes the engine and
+    the policies broadcast (module docstring). Block parameters act through the world: its
+    block probabilities are recomputed per run, (years, runs, markets), from its barriers and
+    the firm's block fields, those the table does not name at the firm's own values. With no
+    values, the objects themselves.
+    """
+    of_policy = {k: v[:, None] for k, v in values.items() if k in policy.Params.model_fields}
+    of_firm = {k: v for k, v in values.items() if k not in of_policy}
+    if of_policy:
+        policy = type(policy)(policy.params.model_copy(update=of_policy))
+    if of_firm:
+        firm = firm.model_copy(update=of_firm)
+    if any(k in of_firm for k in BLOCK_FIELDS):
+        base, slope, cap = (_column(getattr(firm, k)) for k in BLOCK_FIELDS)
+        p_block = block_probability(base, slope, cap, world.barriers[:, None, :])
+        world = dataclasses.replace(world, p_block=p_block)
+    return world, policy, firm
+
+
+def _run_values(policy: Policy, name: str, raw: ArrayLike, n_runs: int) -> np.ndarray:
+    """One parameter's values over runs, checked against its field's type and bounds."""
+    owners = [m for m in (policy.Params, Firm) if name in m.model_fields]
+    if len(owners) != 1:
+        known = sorted({*policy.Params.model_fields, *Firm.model_fields} - set(FIXED_FIRM_FIELDS))
+        why = "names both a policy and a firm parameter" if owners else "is not a parameter"
+        raise ValueError(f"params_table: {name!r} {why}; known: {', '.join(known)}")
+    if owners[0] is Firm and name in FIXED_FIRM_FIELDS:
+        reason = FIXED_FIRM_FIELDS[name]
+        raise ValueError(f"params_table: {name!r} cannot vary within a batch: {reason}")
+    values = np.asarray(raw)
+    if values.shape != (n_runs,):
+        raise ValueError(
+            f"params_table: {name!r} needs one value per run, shape ({n_runs},), not {values.shape}"
+        )
+    info = owners[0].model_fields[name]
+    bad, rule = _outside(info, name, values)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        shown = values[r].item()
+        raise ValueError(f"params_table: {name!r} of run {r} is {shown!r}; it must be {rule}")
+    return values.astype(float) if info.annotation is float else values
+
+
+_BOUNDS = (
+    ("ge", np.less, ">="),
+    ("gt", np.less_equal, ">"),
+    ("le", np.greater, "<="),
+    ("lt", np.greater_equal, "<"),
+)
+
+
+def _outside(info: FieldInfo, name: str, values: np.ndarray) -> tuple[np.ndarray, str]:
+    """Which values the field does not allow, and its rule in words (for the message).
+
+    The rules are the field's own (its ``Literal`` choices or its float bounds), read here so
+    that a table of 10**5 draws is checked in a few array operations rather than run by run.
+    """
+    if get_origin(info.annotation) is Literal:
+        choices = get_args(info.annotation)
+        return ~np.isin(values, choices), f"one of {', '.join(map(str, choices))}"
+    if info.annotation is not float:
+        raise ValueError(f"params_table: {name!r} is not a float or a choice; it cannot vary")
+    if values.dtype.kind not in "iuf":
+        return np.ones(values.shape, dtype=bool), "a number"
+    x = values.astype(float)
+    bad, rules = ~np.isfinite(x), ["finite"]
+    for meta in info.metadata:
+        for attr, outside, word in _BOUNDS:
+            bound = getattr(meta, attr, None)
+            if bound is not None:
+                bad |= outside(x, bound)
+                rules.append(f"{word} {bound}")
+    return bad, " and ".join(rules)

@@ -54,7 +54,9 @@ class World:
             weight of 1 makes choice probability proportional to GDP (a gravity model).
         excluded: Markets closed to the firm, shape (T, N).
         shocked: Whether a dated barrier event or shock applies, shape (T, N).
-        p_block: Probability that the host blocks an attempted deal, shape (T, N).
+        p_block: Probability that the host blocks an attempted deal, shape (T, N); (T, runs, N)
+            in the world of a batch whose runs have their own block parameters
+            (:func:`sim.engine.simulate_points`).
         log_resources: Log of the firm's revenue relative to the first simulated year, plus the
             log of any capital shock in force, shape (T,); it lowers the outside option's hurdle.
         home_regime: Home outbound-regime index (cumulative easing minus tightening events,
@@ -140,6 +142,21 @@ class World:
     def n_years(self) -> int:
         """Number of simulated years."""
         return len(self.years)
+
+
+def block_probability(
+    base: float | np.ndarray,
+    slope: float | np.ndarray,
+    cap: float | np.ndarray,
+    barriers: np.ndarray,
+) -> np.ndarray:
+    """Probability that a host blocks an attempted deal, rising with its barriers, capped.
+
+    The firm's ``block_base + block_slope * barriers``, at most ``max_block`` (docs/ODD.md, 7.
+    Submodels); one definition for the simulated years, the projected ones and a batch whose
+    runs have their own block parameters (arrays that broadcast against ``barriers``).
+    """
+    return np.minimum(base + slope * barriers, cap)
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -309,8 +326,8 @@ def build_world(data: Dataset, scenario: Scenario, source: str = "scenario") -> 
         size=np.log(gdp_pc * population) - np.log(np.nanmax(gdp_pc * population)),
         excluded=_excluded(scenario, iso3, years, source),
         shocked=shocked,
-        p_block=np.minimum(
-            scenario.firm.block_base + scenario.firm.block_slope * barriers, scenario.firm.max_block
+        p_block=block_probability(
+            scenario.firm.block_base, scenario.firm.block_slope, scenario.firm.max_block, barriers
         ),
         log_resources=resource_series(data.finance, scenario),
         home_regime=home_regime_series(data.home_policy, np.asarray(years)),

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from sim.data import load_dataset
-from sim.experiment.runner import run_block
+from sim.engine import FIXED_FIRM_FIELDS, simulate_points
+from sim.experiment.runner import run_block, run_once
 from sim.policies import get_policy, policy_names
-from sim.scenario import parse_scenario
+from sim.scenario import Firm, parse_scenario
 from sim.world import build_world
 
 SHOCKS = [
@@ -137,3 +138,79 @@ def test_industry_is_a_decision_that_diversification_spreads(dataset):
     focused, spread = core_share(0.0), core_share(8.0)
     assert focused == pytest.approx(np.exp(3) / (np.exp(3) + 13), abs=0.03)  # the logit's share
     assert spread < focused - 0.08  # measured 0.48 vs 0.60 (SE about 0.01 each)
+
+
+def _prior_draws(policy_cls, n_runs, rng):
+    """Each run's own values of every free policy and firm parameter, drawn within the bounds.
+
+    The middle half of each range, and a hurdle low enough that every run makes deals.
+    """
+    bounds = {**policy_cls.Params.bounds(), **Firm.bounds(), "hurdle": (-1.0, 7.0)}
+    table = {
+        name: rng.uniform(lo + (hi - lo) / 4, hi - (hi - lo) / 4, n_runs)
+        for name, (lo, hi) in bounds.items()
+        if name not in FIXED_FIRM_FIELDS
+    }
+    if "direction" in policy_cls.Params.model_fields:
+        table["direction"] = np.array([1, -1] * (n_runs // 2))
+    return table
+
+
+@pytest.mark.parametrize("name", policy_names())
+def test_runs_with_their_own_parameters_match_each_run_alone(dataset, name):
+    s = scenario(shocks=SHOCKS)
+    world = build_world(dataset, s)
+    cls = get_policy(name)
+    n_runs = 6
+    table = _prior_draws(cls, n_runs, np.random.default_rng(len(name)))
+    assert {"hurdle", "load_halflife", "block_slope", "exit_propensity"} <= set(table)
+    seeds = [100 + r for r in range(n_runs)]
+    base = cls(cls.Params())
+    events, run = simulate_points(world, base, s.firm, table, seeds)
+    assert np.array_equal(run, np.sort(run)) and set(run) == set(range(n_runs))
+    chunked, chunked_run = simulate_points(world, base, s.firm, table, seeds, batch_size=4)
+    assert chunked.tobytes() == events.tobytes() and np.array_equal(chunked_run, run)
+    at_base, base_run = simulate_points(world, base, s.firm, {}, seeds)
+    for r in range(n_runs):
+        own = {k: v[r].item() for k, v in table.items()}
+        policy = cls(cls.Params(**{k: v for k, v in own.items() if k in cls.Params.model_fields}))
+        # The run's own scenario: its firm values, and its world built with its block values.
+        s_r = scenario(shocks=SHOCKS, firm={k: v for k, v in own.items() if k in Firm.model_fields})
+        alone = run_once(
+            build_world(dataset, s_r), policy, s_r.firm, np.random.default_rng(seeds[r])
+        )
+        assert alone.size > 0
+        assert events[run == r].tobytes() == alone.tobytes()
+        # The values matter: the same seed at the base point gives other events.
+        assert at_base[base_run == r].tobytes() != alone.tobytes()
+
+
+def test_a_parameter_table_is_checked_before_any_run(dataset):
+    world = build_world(dataset, scenario())
+    policy = get_policy("kojima")(get_policy("kojima").Params())
+    firm = scenario().firm
+
+    def message(table):
+        with pytest.raises(ValueError) as err:
+            simulate_points(world, policy, firm, table, [1, 2])
+        return str(err.value)
+
+    assert message({"hurdle": [1.0, 20.0]}) == (
+        "params_table: 'hurdle' of run 1 is 20.0; it must be finite and >= -10.0 and <= 15.0"
+    )
+    assert message({"direction": [1, 0]}) == (
+        "params_table: 'direction' of run 1 is 0; it must be one of 1, -1"
+    )
+    assert message({"softness": [1.0, 2.0, 3.0]}) == (
+        "params_table: 'softness' needs one value per run, shape (2,), not (3,)"
+    )
+    assert message({"opportunities": [60, 61]}) == (
+        "params_table: 'opportunities' cannot vary within a batch: it sets the shape of every "
+        "run's random numbers"
+    )
+    assert message({"climate_noise": ["a", "b"]}) == (
+        "params_table: 'climate_noise' of run 0 is 'a'; it must be a number"
+    )
+    assert message({"beta_culture": [0.1, 0.2]}).startswith(
+        "params_table: 'beta_culture' is not a parameter; known: alpha_control, alpha_greenfield,"
+    )

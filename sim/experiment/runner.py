@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 
+from sim.engine import MAX_BATCH, simulate_points
 from sim.errors import RunFailed
 from sim.events import empty_events, with_run_ids
 from sim.policies.base import Policy, PolicyParams
@@ -28,8 +29,6 @@ from sim.world import World
 
 Engine = Literal["batch", "mesa"]
 ENGINES: tuple[str, ...] = ("batch", "mesa")
-#: Most runs stepped together (bounds the memory of one batch's random numbers, ~23 MB).
-MAX_BATCH = 1000
 
 
 def stream_key(label: str) -> int:
@@ -105,19 +104,12 @@ def run_block(
                 raise RunFailed(f"run failed: {where}: {type(exc).__name__}: {exc}") from exc
             parts.append(with_run_ids(events, strategy, point, np.full(events.size, r)))
         return np.concatenate(parts)
-    from sim.engine import draw_batch, simulate
-
     parts = []
     for first in range(0, len(reps), MAX_BATCH):
         batch = reps[first : first + MAX_BATCH]
         try:
             generators = [run_generator(seed, label, point, r) for r in batch]
-            events, row = simulate(
-                world,
-                policy,
-                firm,
-                draw_batch(generators, world.n_years, firm.opportunities, world.n_markets),
-            )
+            events, row = simulate_points(world, policy, firm, {}, generators)
         except Exception:
             _find_failing_run(world, policy, firm, seed, strategy, point, batch, label)
             raise
@@ -136,17 +128,9 @@ def _find_failing_run(
     label: str,
 ) -> None:
     """Step a failed batch's runs one at a time and raise RunFailed for the first that fails."""
-    from sim.engine import draw_batch, simulate
-
     for r in batch:
         try:
-            gen = run_generator(seed, label, point, r)
-            simulate(
-                world,
-                policy,
-                firm,
-                draw_batch([gen], world.n_years, firm.opportunities, world.n_markets),
-            )
+            simulate_points(world, policy, firm, {}, [run_generator(seed, label, point, r)])
         except Exception as exc:
             where = _describe(seed, label, strategy, point, str(r))
             raise RunFailed(f"run failed: {where}: {type(exc).__name__}: {exc}") from exc

@@ -7,6 +7,11 @@ adds the firm-level terms, masks infeasible options, weighs the options against 
 option (no deal), samples this year's deals from one flat multinomial logit over (market, mode)
 and applies them. So a policy is a pure function of arrays, easy to test and to add: subclass
 :class:`Policy` in one file and decorate it with :func:`register`.
+
+A parameter is a scalar, or, when a batch's runs have their own values
+(:func:`sim.engine.simulate_points`), a column over runs of shape (runs, 1): a policy that
+writes its arithmetic to broadcast both ways (the helpers of :mod:`sim.policies.common` do)
+supports prior draws batched like replications.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ class FirmView:
         industry_deals: Completed deals per industry, (runs, industries).
         region: Region index of each market, (markets,).
         n_regions: Number of regions.
-        spillover: Share of market experience that counts for its whole region.
+        spillover: Share of market experience that counts for its whole region (a column
+            over runs, (runs, 1), when the batch's runs have their own shares).
     """
 
     __slots__ = (
@@ -81,7 +87,7 @@ class FirmView:
         industry_deals: np.ndarray,
         region: np.ndarray,
         n_regions: int,
-        spillover: float,
+        spillover: float | np.ndarray,
     ) -> None:
         self.year = year
         self.step = step
@@ -156,8 +162,8 @@ class Policy[P: PolicyParams]:
         """Log-utility of each option; ``-inf`` forbids an option.
 
         Returns:
-            Shape (runs, markets, modes), or (markets, modes) when the utilities do not depend
-            on the firm's state (the engine broadcasts it over runs).
+            Shape (runs, markets, modes), or (markets, modes) when the utilities depend neither
+            on the firm's state nor on per-run parameter values (the engine broadcasts it).
         """
         raise NotImplementedError
 

@@ -1,6 +1,9 @@
 """Scoring pieces shared by several policies (attractiveness, mode constants, ladders, entropy).
 
-Kept here so each policy file states only what makes its theory different.
+Kept here so each policy file states only what makes its theory different. A parameter is a
+scalar, or a column over runs, shape (runs, 1), when a batch's runs have their own values
+(:func:`sim.engine.simulate_points`); every piece here accepts both, and a column makes its
+result carry the run axis.
 """
 
 from __future__ import annotations
@@ -12,16 +15,19 @@ from sim.policies.base import MarketView
 
 _RANK_ABOVE_COOPERATION = (RANK - 1).astype(float)
 
+#: A parameter's value: one for every run, or a column over runs, shape (runs, 1).
+Value = float | np.ndarray
+
 
 def attractiveness(
     market: MarketView,
     *,
-    size: float = 0.0,
-    growth: float = 0.0,
-    distance: float = 0.0,
-    culture: float = 0.0,
-    barriers: float = 0.0,
-    maturity: float = 0.0,
+    size: Value = 0.0,
+    growth: Value = 0.0,
+    distance: Value = 0.0,
+    culture: Value = 0.0,
+    barriers: Value = 0.0,
+    maturity: Value = 0.0,
 ) -> np.ndarray:
     """Linear location utility per market (a conditional-logit index, Buckley et al. 2007).
 
@@ -38,18 +44,35 @@ def attractiveness(
     )
 
 
-#: One mode preference per entry mode (cooperation, minority, control, greenfield).
-Row = tuple[float, float, float, float]
+def over_modes(value: Value) -> Value:
+    """A value that broadcasts against (runs, markets, modes): a column gets a trailing axis.
+
+    Needed only where a parameter multiplies an array that already has a mode axis; a scalar
+    is returned unchanged, so the arithmetic at one parameter point is what it always was.
+    """
+    return value[..., None] if isinstance(value, np.ndarray) else value
 
 
-def mode_constants(mature: np.ndarray, emerging_row: Row, mature_row: Row) -> np.ndarray:
-    """Per-option mode preferences, one row for emerging and one for mature markets."""
-    return np.where(mature[:, None], np.asarray(mature_row), np.asarray(emerging_row))
+def mode_row(minority: Value, control: Value, greenfield: Value) -> np.ndarray:
+    """One preference per entry mode, cooperation the reference (0).
+
+    Returns:
+        Shape (modes,) for scalars; (runs, 1, modes) when any value is a column over runs, so
+        it broadcasts against (runs, markets, modes) either way.
+    """
+    return np.stack(np.broadcast_arrays(0.0, minority, control, greenfield), axis=-1)
 
 
-def barrier_mode_penalty(barriers: np.ndarray, weight: float) -> np.ndarray:
+def mode_constants(
+    mature: np.ndarray, emerging_row: np.ndarray, mature_row: np.ndarray
+) -> np.ndarray:
+    """Per-option mode preferences, one :func:`mode_row` for emerging and one for mature markets."""
+    return np.where(mature[:, None], mature_row, emerging_row)
+
+
+def barrier_mode_penalty(barriers: np.ndarray, weight: Value) -> np.ndarray:
     """Higher barriers make higher commitment less attractive (Anderson & Gatignon 1986)."""
-    return -weight * barriers[:, None] * _RANK_ABOVE_COOPERATION[None, :]
+    return -over_modes(weight) * barriers[:, None] * _RANK_ABOVE_COOPERATION[None, :]
 
 
 _RANK_INT = RANK.astype(np.int16)

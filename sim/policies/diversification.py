@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
-from sim.policies.common import attractiveness, entropy_gain
+from sim.policies.common import attractiveness, entropy_gain, mode_row
 
 
 class DiversificationParams(PolicyParams):
@@ -66,12 +66,11 @@ class DiversificationPolicy(Policy[DiversificationParams]):
         )
         region_gain = entropy_gain(firm.region_deals)[:, market.region]
         mode_gain = entropy_gain(firm.mode_deals)
-        modes = np.array([0.0, p.alpha_minority, p.alpha_control, p.alpha_greenfield])[None] + (
-            p.beta_mode_entropy * mode_gain
+        modes = (
+            mode_row(p.alpha_minority, p.alpha_control, p.alpha_greenfield)
+            + (p.beta_mode_entropy * mode_gain)[:, None, :]
         )
-        return (location[None] + p.beta_region_entropy * region_gain)[:, :, None] + modes[
-            :, None, :
-        ]
+        return (location + p.beta_region_entropy * region_gain)[:, :, None] + modes
 
     def industry_utilities(self, firm: FirmView) -> np.ndarray:
         """Industries that spread the portfolio most are preferred."""

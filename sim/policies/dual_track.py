@@ -18,7 +18,13 @@ from pydantic import Field
 
 from sim.modes import CONTROLLED
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
-from sim.policies.common import attractiveness, mode_constants, rungs_skipped
+from sim.policies.common import (
+    attractiveness,
+    mode_constants,
+    mode_row,
+    over_modes,
+    rungs_skipped,
+)
 
 
 class DualTrackParams(PolicyParams):
@@ -87,8 +93,8 @@ class DualTrackPolicy(Policy[DualTrackParams]):
         deep_in = rung > 0
         if deep_in.any():
             # Entered mature markets: focus bonus, and gradualism from their rung.
-            deepen = self.memo(market, "deepen", lambda: self._deepen(market))[mature]
-            deep = deepen[None] - p.mature_skip_penalty * rungs_skipped(rung)
+            deepen = self.memo(market, "deepen", lambda: self._deepen(market))[..., mature, :]
+            deep = deepen - over_modes(p.mature_skip_penalty) * rungs_skipped(rung)
             block = np.where(deep_in[:, :, None], deep, out[:, mature])
             deepening = (deep_in & (rung < CONTROLLED)).any(axis=1)
             block -= (p.spread_penalty * (deepening[:, None] & ~deep_in))[:, :, None]
@@ -99,7 +105,7 @@ class DualTrackPolicy(Policy[DualTrackParams]):
         # Utilities of entered mature markets before the gradualism penalty.
         p = self.params
         location = self.memo(market, "location", lambda: self._location(market))
-        return self._modes(market) + (location + p.focus + p.beta_presence)[:, None]
+        return self._modes(market) + (location + p.focus + p.beta_presence)[..., None]
 
     def _location(self, market: MarketView) -> np.ndarray:
         p = self.params
@@ -118,13 +124,10 @@ class DualTrackPolicy(Policy[DualTrackParams]):
             "modes",
             lambda: mode_constants(
                 market.mature,
-                emerging_row=(
-                    0.0,
-                    p.emerging_minority,
-                    p.emerging_control,
-                    p.emerging_greenfield,
+                emerging_row=mode_row(
+                    p.emerging_minority, p.emerging_control, p.emerging_greenfield
                 ),
-                mature_row=(0.0, p.mature_minority, p.mature_control, p.mature_greenfield),
+                mature_row=mode_row(p.mature_minority, p.mature_control, p.mature_greenfield),
             ),
         )
 
@@ -133,5 +136,7 @@ class DualTrackPolicy(Policy[DualTrackParams]):
         p = self.params
         location = self.memo(market, "location", lambda: self._location(market))
         skipped = rungs_skipped(np.zeros(market.mature.shape[0], dtype=np.int8))
-        gradual = np.where(market.mature[:, None], -p.mature_skip_penalty * skipped, 0.0)
-        return location[:, None] + self._modes(market) + gradual
+        gradual = np.where(
+            market.mature[:, None], -over_modes(p.mature_skip_penalty) * skipped, 0.0
+        )
+        return location[..., None] + self._modes(market) + gradual

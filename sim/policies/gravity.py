@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
-from sim.policies.common import attractiveness
+from sim.policies.common import attractiveness, mode_row
 
 
 class GravityParams(PolicyParams):
@@ -46,5 +46,4 @@ class GravityPolicy(Policy[GravityParams]):
     def _static(self, market: MarketView) -> np.ndarray:
         p = self.params
         location = attractiveness(market, size=p.beta_size, distance=p.beta_distance)
-        modes = np.array([0.0, p.alpha_minority, p.alpha_control, p.alpha_greenfield])
-        return location[:, None] + modes[None, :]
+        return location[..., None] + mode_row(p.alpha_minority, p.alpha_control, p.alpha_greenfield)

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
-from sim.policies.common import attractiveness
+from sim.policies.common import attractiveness, mode_row
 
 
 class KojimaParams(PolicyParams):
@@ -63,10 +63,10 @@ class KojimaPolicy(Policy[KojimaParams]):
         # Depends only on the year, not on the firm's portfolio: one computation per year.
         p = self.params
         ceiling = p.ceiling_start + p.ceiling_rate * step
-        readiness = market.maturity if p.direction == 1 else 1.0 - market.maturity
+        readiness = np.where(np.equal(p.direction, 1), market.maturity, 1.0 - market.maturity)
         penalty = p.softness * np.maximum(0.0, readiness - ceiling)
         location = attractiveness(
             market, size=p.beta_size, growth=p.beta_growth, distance=p.beta_distance
         )
-        modes = np.array([0.0, p.alpha_minority, p.alpha_control, p.alpha_greenfield])
-        return (location - penalty)[:, None] + modes[None, :]
+        modes = mode_row(p.alpha_minority, p.alpha_control, p.alpha_greenfield)
+        return (location - penalty)[..., None] + modes

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
-from sim.policies.common import attractiveness, barrier_mode_penalty
+from sim.policies.common import attractiveness, barrier_mode_penalty, mode_row
 
 
 class OliParams(PolicyParams):
@@ -63,9 +63,8 @@ class OliLogitPolicy(Policy[OliParams]):
             culture=p.beta_culture,
             barriers=p.beta_barriers,
         )
-        modes = np.array([0.0, p.alpha_minority, p.alpha_control, p.alpha_greenfield])
         return (
-            location[:, None]
-            + modes[None, :]
+            location[..., None]
+            + mode_row(p.alpha_minority, p.alpha_control, p.alpha_greenfield)
             + barrier_mode_penalty(market.barriers, p.gamma_barrier_mode)
         )

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
-from sim.policies.common import attractiveness, mode_constants
+from sim.policies.common import attractiveness, mode_constants, mode_row
 
 
 class SpringboardParams(PolicyParams):
@@ -70,7 +70,7 @@ class SpringboardPolicy(Policy[SpringboardParams]):
         )
         modes = mode_constants(
             market.mature,
-            emerging_row=(0.0, p.emerging_minority, p.emerging_control, p.alpha_greenfield),
-            mature_row=(0.0, p.mature_minority, p.mature_control, p.alpha_greenfield),
+            emerging_row=mode_row(p.emerging_minority, p.emerging_control, p.alpha_greenfield),
+            mature_row=mode_row(p.mature_minority, p.mature_control, p.alpha_greenfield),
         )
-        return location[:, None] + modes
+        return location[..., None] + modes

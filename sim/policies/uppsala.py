@@ -56,13 +56,13 @@ class UppsalaPolicy(Policy[UppsalaParams]):
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """Known, close markets first; options above the next earned rung are forbidden."""
         p = self.params
-        frontier = p.frontier_start + p.frontier_rate * firm.experience.sum(axis=1)
-        beyond = p.softness * np.maximum(0.0, market.culture[None, :] - frontier[:, None])
+        frontier = p.frontier_start + p.frontier_rate * firm.experience.sum(axis=1)[:, None]
+        beyond = p.softness * np.maximum(0.0, market.culture[None, :] - frontier)
         known = p.beta_experience * np.log1p(firm.experience) + p.beta_region * np.log1p(
             firm.region_experience[:, market.region]
         )
         size = self.memo(market, "size", lambda: p.beta_size * market.size)
-        location = known + size[None, :] - beyond
+        location = known + size - beyond
         commitment = firm.commitment.astype(int)
         earned = (firm.experience >= p.climb_threshold * commitment) | (commitment == 0)
         top = np.where(earned, commitment + 1, commitment)

@@ -29,7 +29,7 @@ import pandas as pd
 from sim.data.taxonomy import COUNTRY_GROUPS
 from sim.projection.spec import Uncertainties
 from sim.scenario import Firm
-from sim.world import World
+from sim.world import World, block_probability
 
 #: Indicators the world is built from (raw panels; see :func:`sim.world.build_world`).
 WORLD_INDICATORS: tuple[str, ...] = (
@@ -211,7 +211,7 @@ def extend_world(
             barriers[active, c] *= factor
             if factor != 1.0:
                 shocked[active, c] = True
-    p_block = np.minimum(firm.block_base + firm.block_slope * barriers, firm.max_block)
+    p_block = block_probability(firm.block_base, firm.block_slope, firm.max_block, barriers)
     steps = np.arange(1, k + 1, dtype=float)
     log_resources = world.log_resources[-1] + np.log1p(future.revenue_growth) * steps
     home_regime = world.home_regime[-1] + future.home_regime * steps
