@@ -292,6 +292,25 @@ def build_parser() -> argparse.ArgumentParser:
     proj.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
     _add_overwrite(proj)
     _add_plugin(proj)
+
+    infer = commands.add_parser(
+        "infer",
+        help="simulation-based inference: posterior model probabilities and parameter "
+        "posteriors on the calibration window (needs the 'infer' extra)",
+    )
+    infer.add_argument("scenario", type=Path)
+    infer.add_argument("--out", type=Path, help="directory (default: results/<name>-inference)")
+    infer.add_argument("--quick", action="store_true", help="the whole pipeline, small")
+    infer.add_argument("--draws", type=int, help="draws per model in the bank (default 100000)")
+    infer.add_argument(
+        "--prior",
+        choices=("declared", "centred", "both"),
+        default="both",
+        help="prior choice(s): as declared, 30 %% of the bounds around the defaults, or both "
+        "side by side (default)",
+    )
+    _add_overwrite(infer)
+    _add_plugin(infer)
     _common_everywhere(parser)
     return parser
 
@@ -717,6 +736,44 @@ def cmd_project(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_infer(args: argparse.Namespace) -> int:
+    """Run simulation-based inference and write its tables, figures, bank and report."""
+    try:
+        from sim.inference.job import INFER_OUTPUTS, run_inference
+    except ImportError:
+        raise SimInputError(
+            args.scenario,
+            "sim infer needs the 'infer' extra: pip install 'sim[infer]' (scikit-learn)",
+            field="infer",
+        ) from None
+    if args.draws is not None and not 500 <= args.draws <= 10_000_000:
+        raise SimInputError(
+            args.scenario, "--draws must be between 500 and 10000000", field="draws"
+        )
+    _load_plugins(args)
+    _check_out(args, INFER_OUTPUTS)
+    choices = ("declared", "centred") if args.prior == "both" else (args.prior,)
+    out = run_inference(
+        args.scenario,
+        out_dir=args.out,
+        quick=args.quick,
+        draws=args.draws,
+        priors=choices,
+        overwrite=args.overwrite,
+    )
+    probs = pd_read(out / "model_probabilities.csv")
+    print(probs.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    print(f"\nWrote {out}; see {out / 'report.md'}")
+    return 0
+
+
+def pd_read(path: Path):
+    """A CSV the command wrote, for printing."""
+    import pandas as pd
+
+    return pd.read_csv(path)[["prior", "model", "probability", "sd", "abc_probability"]]
+
+
 def _print_traceback(exc: BaseException) -> None:
     """--debug: the full traceback, including a cause hidden by ``raise ... from None``."""
     hidden = exc.__context__ if exc.__cause__ is None and exc.__suppress_context__ else None
@@ -766,6 +823,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("sensitivity", None): cmd_sensitivity,
         ("dashboard", None): cmd_dashboard,
         ("project", None): cmd_project,
+        ("infer", None): cmd_infer,
     }
     key = (args.command, getattr(args, f"{args.command}_command", None))
     log.info("sim %s", " ".join(key_ for key_ in key if key_))

@@ -165,9 +165,7 @@ def ownership(target: Path, known: Collection[str] = ()) -> Ownership:
     top = {p.split("/", 1)[0] for p in files + dirs}
     manifest = _manifest(target)
     if manifest is not None and isinstance(manifest.get("files"), list):
-        listed = {r for r in map(_safe_relative, manifest["files"]) if r}  # type: ignore[arg-type]
-        made = {r for r in map(_safe_relative, manifest.get("dirs") or []) if r}  # type: ignore[arg-type]
-        pending = {r for r in map(_safe_relative, manifest.get("pending") or []) if r}  # type: ignore[arg-type]
+        listed, made, pending = (_entries(manifest, k) for k in ("files", "dirs", "pending"))
     elif manifest is not None or (top and top <= set(known) | {MARKER}):
         listed, made, pending = set(), set(), set(known) | {MARKER}
     else:
@@ -182,6 +180,13 @@ def ownership(target: Path, known: Collection[str] = ()) -> Ownership:
         foreign=sorted(f for f in files if not mine(f)),
         marked=manifest is not None,
     )
+
+
+def _entries(manifest: dict[str, object], key: str) -> set[str]:
+    """A manifest list as clean relative paths (anything else in it is ignored)."""
+    value = manifest.get(key)
+    items = value if isinstance(value, list) else []
+    return {r for r in map(_safe_relative, items) if r}
 
 
 def _refuse(target: Path, message: str, flag: str) -> SimInputError:

@@ -17,7 +17,7 @@ import math
 import re
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pandas as pd
 import yaml
@@ -44,6 +44,7 @@ from sim.data.record import history as record_history
 from sim.data.taxonomy import DEAL_MODES, RecordMode
 from sim.errors import SimInputError
 from sim.policies import Policy, PolicyParams, get_policy, policy_names, register
+from sim.priors import Prior, prior
 from sim.projection.spec import Projection
 
 #: Entry-point group through which installed packages contribute policies (name = policy name).
@@ -238,6 +239,17 @@ class Firm(Strict):
         description="log-odds of exiting a held market per year before its barrier, experience "
         "and reversibility terms (docs/ODD.md 7.10; -3 gives a few per cent a year)",
     )
+    #: The count machinery shared by every theory, with the same prior in each (so theories
+    #: differ only in their own mechanism). The other fields are fixed at their defaults:
+    #: deterrence 2, depletion 0.1, load half-life 2 years, core-industry bonus 1, K = 60
+    #: opportunities, the block and exit parameters (docs/ODD.md 7).
+    priors: ClassVar[dict[str, Prior]] = {
+        "hurdle": prior(-10.0, 15.0, "the level of deal activity is left to the data (bounds)"),
+        "resource_elasticity": prior(0.0, 3.0, "resources enable growth (Penrose 1959): >= 0"),
+        "load_penalty": prior(0.0, 3.0, "integration load slows growth (Penrose effect): >= 0"),
+        "home_policy_effect": prior(0.0, 3.0, "an easing home regime lowers the hurdle: >= 0"),
+        "climate_noise": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
+    }
 
     @classmethod
     def bounds(cls) -> dict[str, tuple[float, float]]:

@@ -10,11 +10,14 @@ gains entropy by doing so), plus a constant ``alpha_greenfield``.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from pydantic import Field
 
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
 from sim.policies.common import attractiveness, entropy_gain, mode_row
+from sim.priors import Prior, prior
 
 
 class DiversificationParams(PolicyParams):
@@ -40,6 +43,18 @@ class DiversificationParams(PolicyParams):
     beta_industry_entropy: float = Field(
         1.5, ge=0.0, le=10.0, description="value of one unit of industry-entropy gain"
     )
+
+    #: The paper's diversification (sections 3 and 4): spreading over regions and modes has
+    #: value, kept on. Other fields fixed at their defaults.
+    priors: ClassVar[dict[str, Prior]] = {
+        "beta_region_entropy": prior(0.5, 10.0, "spreading over regions has value (paper 3, 4)"),
+        "beta_mode_entropy": prior(0.5, 10.0, "spreading over modes has value (paper 3, 4)"),
+        "beta_industry_entropy": prior(
+            0.0, 10.0, "uniform over the declared bounds: no value is argued"
+        ),
+        "beta_size": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
+        "beta_distance": prior(0.0, 5.0, "uniform over the declared bounds: no value is argued"),
+    }
 
 
 @register

@@ -13,6 +13,8 @@ it from wherever the firm stands (three rungs skipped from no presence), plus
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from pydantic import Field
 
@@ -25,6 +27,7 @@ from sim.policies.common import (
     over_modes,
     rungs_skipped,
 )
+from sim.priors import Prior, prior
 
 
 class DualTrackParams(PolicyParams):
@@ -69,6 +72,18 @@ class DualTrackParams(PolicyParams):
         le=5.0,
         description="mature track: penalty on a new mature market while another is being deepened",
     )
+
+    #: The paper's two tracks (sections 3.1 and 4) are kept on: control and equity at least as
+    #: attractive as cooperation in emerging markets, control avoided and rungs climbed one at a
+    #: time in mature ones. Other fields are fixed at their defaults.
+    priors: ClassVar[dict[str, Prior]] = {
+        "emerging_control": prior(0.0, 5.0, "emerging track enters by control (paper 3.1, 4)"),
+        "emerging_minority": prior(0.0, 5.0, "emerging track: equity over cooperation (paper 4)"),
+        "mature_control": prior(-8.0, -1.0, "mature track avoids control (gradual penetration)"),
+        "mature_minority": prior(-1.0, 5.0, "mature track deepens by minority stakes (paper 4)"),
+        "mature_skip_penalty": prior(1.0, 10.0, "gradualism: a skipped rung costs >= 1 unit"),
+        "focus": prior(0.0, 5.0, "one mature market deepened at a time (paper 4); 0 = off"),
+    }
 
 
 @register

@@ -9,11 +9,14 @@ Greenfield: a constant preference (``alpha_greenfield``), like every mode of thi
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from pydantic import Field
 
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
 from sim.policies.common import attractiveness, mode_row
+from sim.priors import Prior, prior
 
 
 class GravityParams(PolicyParams):
@@ -28,6 +31,12 @@ class GravityParams(PolicyParams):
     alpha_greenfield: float = Field(
         -2.0, ge=-5.0, le=3.0, description="greenfield operation vs cooperation"
     )
+
+    #: A gravity baseline: size attracts and distance deters. Mode constants fixed.
+    priors: ClassVar[dict[str, Prior]] = {
+        "beta_size": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
+        "beta_distance": prior(0.0, 5.0, "uniform over the declared bounds: no value is argued"),
+    }
 
 
 @register

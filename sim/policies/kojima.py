@@ -11,13 +11,14 @@ constant preference (``alpha_greenfield``) that does not depend on the market or
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
 from sim.policies.common import attractiveness, mode_row
+from sim.priors import Prior, prior
 
 
 class KojimaParams(PolicyParams):
@@ -45,6 +46,16 @@ class KojimaParams(PolicyParams):
     direction: Literal[1, -1] = Field(
         1, description="1: emerging markets first (Kojima); -1: mature markets first"
     )
+
+    #: The moving maturity ceiling is kept on: it starts below the most mature markets and
+    #: binds (a soft ceiling would switch the mechanism off). Other fields fixed at defaults.
+    priors: ClassVar[dict[str, Prior]] = {
+        "ceiling_start": prior(0.0, 0.6, "emerging markets first (paper 3.1): ceiling starts low"),
+        "ceiling_rate": prior(0.0, 0.2, "uniform over the declared bounds: no value is argued"),
+        "softness": prior(3.0, 30.0, "the ceiling binds: at least 3 units per unit above it"),
+        "beta_growth": prior(0.0, 5.0, "uniform over the declared bounds: no value is argued"),
+        "beta_distance": prior(0.0, 5.0, "uniform over the declared bounds: no value is argued"),
+    }
 
 
 @register

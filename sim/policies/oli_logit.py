@@ -11,11 +11,14 @@ penalty per rung of commitment, which is largest for greenfield (three rungs abo
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from pydantic import Field
 
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
 from sim.policies.common import attractiveness, barrier_mode_penalty, mode_row
+from sim.priors import Prior, prior
 
 
 class OliParams(PolicyParams):
@@ -37,6 +40,20 @@ class OliParams(PolicyParams):
     gamma_barrier_mode: float = Field(
         1.0, ge=0.0, le=5.0, description="how much barriers deter each extra rung of commitment"
     )
+
+    #: A conditional location logit: its weights are the mechanism, no sign imposed beyond the
+    #: declared bounds. Mode constants fixed at their defaults.
+    priors: ClassVar[dict[str, Prior]] = {
+        name: prior(*bounds, "uniform over the declared bounds: no value is argued")
+        for name, bounds in {
+            "beta_size": (0.0, 3.0),
+            "beta_growth": (0.0, 5.0),
+            "beta_maturity": (-3.0, 3.0),
+            "beta_distance": (0.0, 5.0),
+            "beta_culture": (0.0, 5.0),
+            "beta_barriers": (0.0, 5.0),
+        }.items()
+    }
 
 
 @register

@@ -10,11 +10,14 @@ it never rivals the acquisitions that define the theory.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from pydantic import Field
 
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
 from sim.policies.common import attractiveness, mode_constants, mode_row
+from sim.priors import Prior, prior
 
 
 class SpringboardParams(PolicyParams):
@@ -44,6 +47,16 @@ class SpringboardParams(PolicyParams):
         le=0.0,
         description="both market types: greenfield vs cooperation (at most 0: it buys, not builds)",
     )
+
+    #: Luo & Tung (2007): strategic assets bought in mature markets, the opposite signature of
+    #: dual-track, kept on. Other fields are fixed at their defaults.
+    priors: ClassVar[dict[str, Prior]] = {
+        "mature_control": prior(0.0, 5.0, "acquisitions of strategic assets in mature markets"),
+        "mature_minority": prior(-1.0, 5.0, "equity in mature markets at most one unit below"),
+        "emerging_control": prior(-8.0, 0.0, "no preference for control in emerging markets"),
+        "beta_maturity": prior(0.5, 5.0, "asset-rich, mature markets attract (positive weight)"),
+        "beta_size": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
+    }
 
 
 @register

@@ -12,11 +12,14 @@ starts again from the bottom, but the experience earned is kept.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from pydantic import Field
 
 from sim.modes import RANK
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
+from sim.priors import Prior, prior
 
 
 class UppsalaParams(PolicyParams):
@@ -43,6 +46,16 @@ class UppsalaParams(PolicyParams):
     climb_threshold: float = Field(
         1.5, ge=0.0, le=5.0, description="market experience needed per rung before climbing"
     )
+
+    #: Johanson & Vahlne (1977): the psychic-distance frontier starts near home and commitment
+    #: climbs with experience; both kept on. Other fields fixed at their defaults.
+    priors: ClassVar[dict[str, Prior]] = {
+        "frontier_start": prior(0.0, 0.5, "the frontier starts near home (close markets first)"),
+        "frontier_rate": prior(0.0, 0.5, "uniform over the declared bounds: no value is argued"),
+        "beta_experience": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
+        "beta_region": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
+        "climb_threshold": prior(0.5, 5.0, "a rung needs experience (the ladder is on)"),
+    }
 
 
 @register

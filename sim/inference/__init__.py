@@ -1,0 +1,1 @@
+"""Simulation-based inference: a bank of simulated histories, model probabilities, posteriors."""

@@ -1,0 +1,238 @@
+"""The simulation bank: histories drawn from each model's prior, stored and reused.
+
+A model is a strategy of the scenario (its policy with the priors its parameters declare, and the
+firm's shared count block with the priors :class:`sim.scenario.Firm` declares) or the no-theory
+generator (:func:`no_theory_chunk`). Draws come in chunks of :data:`CHUNK`: chunk ``c`` of a model
+takes its parameters and its runs' generators from ``SeedSequence(seed, spawn_key=(model stream,
+BANK_STREAM, c))``, so a bank extended later holds exactly the draws a larger bank made at once
+would hold, and every draw batches with the others through
+:func:`sim.engine.simulate_points` (parameters along the run axis).
+
+Only summaries and parameters are kept (:mod:`sim.inference.summaries`); event tables live for
+one chunk. The bank is stored as one Parquet file per model with a fingerprint of what made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.engine import simulate_points
+from sim.events import EVENT_DTYPE
+from sim.experiment.runner import stream_key
+from sim.experiment.store import code_version
+from sim.inference.summaries import summarise, summary_names
+from sim.modes import COMPARE_MODES, EVENT_MODE_NAMES
+from sim.priors import Prior, PriorChoice, choose, draw_table
+from sim.scenario import Firm, Scenario
+from sim.world import World
+
+#: Draws per chunk: the unit of seeding, simulation and extension.
+CHUNK = 500
+#: Second spawn key of bank draws (runs of `sim run` use their point index there).
+BANK_STREAM = 7_000_001
+#: Label of the no-theory generator.
+NO_THEORY = "no_theory"
+#: Priors of the no-theory generator: a yearly count level and dispersion, no mechanism.
+NO_THEORY_PRIORS = {
+    "mean_per_year": Prior(0.0, 40.0, "up to 40 deals a year (60 opportunities bound a run)"),
+    "dispersion": Prior(0.5, 20.0, "negative-binomial size: from very bursty to near Poisson"),
+}
+
+
+@dataclass(frozen=True)
+class Model:
+    """One generator of histories: its label, priors, and how a chunk is simulated."""
+
+    label: str
+    priors: dict[str, Prior]
+    simulate: Callable[[dict[str, np.ndarray], list[np.random.Generator]], np.ndarray]
+
+
+def theory_model(label: str, scenario: Scenario, world: World, choice: PriorChoice) -> Model:
+    """A strategy of the scenario as a model: its declared priors over policy and count block."""
+    strategy = next(s for s in scenario.strategies if s.label == label)
+    cls = strategy.policy_class()
+    policy = cls(strategy.make_params())
+    firm = strategy.firm_for(scenario.firm)
+    priors = {**choose(cls.Params, choice), **choose(Firm, choice)}
+
+    def run(table: dict[str, np.ndarray], gens: list[np.random.Generator]) -> np.ndarray:
+        events, run_index = simulate_points(world, policy, firm, table, gens)
+        return summarise(events, run_index, len(gens), world)
+
+    return Model(label, priors, run)
+
+
+def no_theory_model(world: World) -> Model:
+    """The no-theory generator as a model (see :func:`no_theory_chunk`)."""
+    return Model(NO_THEORY, dict(NO_THEORY_PRIORS), lambda t, g: no_theory_chunk(world, t, g))
+
+
+def no_theory_chunk(
+    world: World, table: dict[str, np.ndarray], gens: list[np.random.Generator]
+) -> np.ndarray:
+    """Histories with no mechanism: negative-binomial yearly counts, markets and modes at random.
+
+    Each run draws its yearly counts (gamma-Poisson with the run's mean and dispersion), market
+    weights from a Dirichlet(0.5) over the markets and mode weights from a Dirichlet(1) over the
+    compared modes; its events fall on markets and modes by those weights. A persistence-like
+    null: whatever level and mix it has, nothing in it depends on a market's attributes.
+    """
+    modes = [COMPARE_MODES.index(m) for m in world.history_modes]
+    per_run = []
+    for r, rng in enumerate(gens):
+        k, mu = table["dispersion"][r], table["mean_per_year"][r]
+        counts = rng.poisson(rng.gamma(k, mu / k, size=world.n_years))
+        n = int(counts.sum())
+        ev = np.zeros(n, dtype=EVENT_DTYPE)
+        ev["year"] = np.repeat(world.years, counts)
+        ev["market"] = rng.choice(
+            world.n_markets, size=n, p=rng.dirichlet(np.full(world.n_markets, 0.5))
+        )
+        code = np.asarray(modes)[
+            rng.choice(len(modes), size=n, p=rng.dirichlet(np.ones(len(modes))))
+        ]
+        other = code == COMPARE_MODES.index("other")
+        ev["blocked"] = other
+        ev["mode"] = np.where(other, EVENT_MODE_NAMES.index("cooperation"), code)
+        per_run.append((ev, np.full(n, r)))
+    events = np.concatenate([e for e, _ in per_run]) if per_run else np.empty(0, EVENT_DTYPE)
+    runs = np.concatenate([r for _, r in per_run]) if per_run else np.empty(0, np.int64)
+    return summarise(events, runs, len(gens), world)
+
+
+def chunk_generators(seed: int, label: str, chunk: int) -> tuple[np.random.Generator, list]:
+    """The parameter generator of a chunk and its runs' generators (module docstring)."""
+    root = np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(stream_key(label), BANK_STREAM, chunk))
+    )
+    return root, root.spawn(CHUNK)
+
+
+def simulate_chunk(model: Model, seed: int, chunk: int) -> pd.DataFrame:
+    """One chunk of a model's bank: parameter draws and summaries, one row per draw."""
+    root, gens = chunk_generators(seed, model.label, chunk)
+    table = draw_table(model.priors, root, CHUNK)
+    x = model.simulate(table, gens)
+    return pd.DataFrame(
+        {**{f"param.{k}": v for k, v in table.items()}, "draw": chunk * CHUNK + np.arange(CHUNK)}
+    ).join(pd.DataFrame(x))
+
+
+@dataclass
+class Bank:
+    """Summaries of simulated histories, with each one's model and parameters.
+
+    Attributes:
+        models: Model labels, in order.
+        names: Summary names (the columns of ``x``).
+        x: Summaries, shape (draws, summaries).
+        model: Index into ``models`` of each draw.
+        params: Per model, its parameter draws (rows in the order of that model's rows of ``x``).
+    """
+
+    models: list[str]
+    names: list[str]
+    x: np.ndarray
+    model: np.ndarray
+    params: dict[str, pd.DataFrame]
+
+    def rows(self, label: str) -> np.ndarray:
+        """Row indices of one model's draws."""
+        return np.flatnonzero(self.model == self.models.index(label))
+
+
+def fingerprint(scenario: Scenario, choice: PriorChoice, models: Sequence[Model]) -> str:
+    """What a stored bank must match to be reused: scenario, priors, models and code."""
+    config = scenario.model_dump(mode="json", exclude={"name", "description", "replications"})
+    payload = {
+        "scenario": config,
+        "choice": choice,
+        "priors": {m.label: {k: [p.low, p.high] for k, p in m.priors.items()} for m in models},
+        "code": code_version(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[
+        :16
+    ]
+
+
+def load_stored(folder: Path, label: str, key: str) -> pd.DataFrame | None:
+    """A model's stored draws, or None when absent, unreadable or made by something else."""
+    path = folder / f"{label}.parquet"
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid):
+        return None
+    meta = table.schema.metadata or {}
+    if meta.get(b"sim.bank") != key.encode():
+        return None
+    return table.to_pandas()
+
+
+def store(frame: pd.DataFrame, folder: Path, label: str, key: str) -> None:
+    """Write a model's draws with the bank's fingerprint."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(
+        table.replace_schema_metadata({b"sim.bank": key.encode()}), folder / f"{label}.parquet"
+    )
+
+
+def assemble(frames: dict[str, pd.DataFrame], names: list[str]) -> Bank:
+    """A bank from each model's draws (summary columns ``"0"``..``"k-1"``)."""
+    models = list(frames)
+    xs, idx, params = [], [], {}
+    for i, (label, frame) in enumerate(frames.items()):
+        xs.append(frame[[str(j) for j in range(len(names))]].to_numpy(float))
+        idx.append(np.full(len(frame), i))
+        params[label] = (
+            frame[[c for c in frame.columns if c.startswith("param.")]]
+            .rename(columns=lambda c: c[len("param.") :])
+            .reset_index(drop=True)
+        )
+    return Bank(models, names, np.vstack(xs), np.concatenate(idx), params)
+
+
+def build_bank(
+    models: Sequence[Model],
+    world: World,
+    draws: int,
+    seed: int,
+    key: str,
+    stored: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Bank, dict[str, pd.DataFrame]]:
+    """Each model's first ``draws`` draws (rounded up to whole chunks), reusing stored chunks.
+
+    Returns:
+        The bank and each model's frame of draws (for storing).
+    """
+    n_chunks = -(-draws // CHUNK)
+    frames: dict[str, pd.DataFrame] = {}
+    for model in models:
+        old = load_stored(stored, model.label, key) if stored is not None else None
+        have = (
+            []
+            if old is None
+            else [old[old["draw"] // CHUNK == c] for c in range(len(old) // CHUNK)]
+        )
+        parts = have[:n_chunks]
+        for c in range(len(parts), n_chunks):
+            parts.append(simulate_chunk(model, seed, c))
+            if progress is not None:
+                progress(CHUNK)
+        frame = pd.concat(parts, ignore_index=True)
+        frame.columns = [str(c) for c in frame.columns]
+        frames[model.label] = frame
+    return assemble(frames, summary_names(world)), frames
