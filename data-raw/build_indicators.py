@@ -29,8 +29,8 @@ data never changes them.
 
 Years 2022-2030, the four core indicators and the Doing Business rank, for every country:
 
-- ``observed``: a WDI value (2022 GDP per capita for every country; 2022 growth and population
-  for China and Hong Kong, the only countries whose 2022 long-format WDI lines were copied).
+- ``observed``: a WDI value (2022 GDP per capita and population for every country; 2022 growth
+  for China and Hong Kong only, the only countries whose 2022 growth lines were copied).
 - ``estimate`` (2022) and ``projection`` (2023-2028): a value from the WEO October 2023 release
   (``NGDPDPC`` current US$, ``NGDP_RPCH`` %, ``LP`` millions written in persons). WEO's own
   convention: years before the release year (2023) are history or staff estimates, later years
@@ -38,11 +38,9 @@ Years 2022-2030, the four core indicators and the Doing Business rank, for every
   value is labelled ``estimate`` whether IMF history or a staff estimate.
   Growth is a rate and taken as published. **Levels are spliced** (one level per series):
   GDP per capita and population keep the last WDI level and take only WEO's growth,
-  ``level_t = WDI_level_Y * WEO_t / WEO_Y`` with Y the last WDI year, so the WDI-to-WEO switch
-  makes no step. Where WEO has no value for Y (population of the markets: WDI ends in 2021, the
-  WEO rows read start in 2022), WEO's 2022-2023 growth stands in for 2021-2022 and the spliced
-  2022 value is the base of the later years. GDP per capita is rounded to 0.01 US$, population
-  to one person.
+  ``level_t = WDI_level_Y * WEO_t / WEO_Y`` with Y the last WDI year (2022 for both), so the
+  WDI-to-WEO switch makes no step. GDP per capita is rounded to 0.01 US$, population to one
+  person.
 - ``carried_forward``: the last available value carried flat; the vintage says which year's value
   (``(value of YYYY)``). Used for 2029-2030 of the WEO series (the release ends in 2028), for every
   year of internet use (no official projection exists) and of the Doing Business rank (the series
@@ -282,11 +280,10 @@ def weo_row(
 ) -> dict[str, object] | None:
     """The WEO-based row for ``year``, or ``None`` when the release has no usable value.
 
-    A rate is taken as published. A level is the anchor (the last WDI level, or the previous
-    spliced level) times WEO's own growth since the anchor year, so the series keeps the WDI
-    level and takes only WEO's growth. When WEO has no value for the anchor year (population:
-    the rows read start in 2022, WDI ends in 2021 for the markets), WEO's growth of the next
-    year stands in for the one year between them, and the spliced value becomes the anchor.
+    A rate is taken as published. A level is the anchor (the last WDI level) times WEO's own
+    growth since the anchor year, so the series keeps the WDI level and takes only WEO's growth:
+    switching source then makes no step. Without a WEO value for the anchor year there is no
+    growth to apply, and the caller carries the last value instead.
     """
     if (iso3, name, year) not in proj:
         return None
@@ -295,19 +292,12 @@ def weo_row(
         value = proj[(iso3, name, year)]
         return row(iso3, name, year, value, method, WEO_SOURCE, WEO_VINTAGE, year)
     base = anchor["year"]
-    if (iso3, name, base) in proj:
-        ratio = proj[(iso3, name, year)] / proj[(iso3, name, base)]
-        how = f"{WEO_VINTAGE}, growth since {base} on the WDI-based {base} level"
-    elif year == base + 1 and (iso3, name, year + 1) in proj:
-        ratio = proj[(iso3, name, year + 1)] / proj[(iso3, name, year)]
-        how = f"{WEO_VINTAGE}, {year}-{year + 1} growth applied to the WDI {base} level"
-    else:
+    if (iso3, name, base) not in proj:
         return None
-    level = anchor["value"] * ratio
+    level = anchor["value"] * proj[(iso3, name, year)] / proj[(iso3, name, base)]
     value = round(level, LEVELS[name] or None)  # population: whole persons
     source = f"{WEO_SOURCE} (growth) on {anchor['source']} (level)"
-    if (iso3, name, base) not in proj:
-        anchor.update(value=value, year=year)
+    how = f"{WEO_VINTAGE}, growth since {base} on the WDI {base} level"
     return row(iso3, name, year, value, method, source, how, year)
 
 
