@@ -29,16 +29,26 @@ data never changes them.
 
 Years 2022-2030, the four core indicators and the Doing Business rank, for every country:
 
-- ``observed``: a WDI value (2022 GDP per capita for every country; 2022 growth and population
-  for China and Hong Kong, the only countries whose 2022 long-format WDI lines were copied).
-- ``projection``: a WEO October 2023 value (``NGDPDPC`` current US$, ``NGDP_RPCH`` %, ``LP``
-  millions written in persons) for 2022 (only where WDI is blank) to 2028. For 2022 the WEO value
-  is largely IMF history or staff estimate; it is marked ``projection`` because it is taken from
-  the projection release, not from WDI.
+- ``observed``: a WDI value (2022 GDP per capita and population for every country; 2022 growth
+  for China and Hong Kong only, the only countries whose 2022 growth lines were copied).
+- ``estimate`` (2022) and ``projection`` (2023-2028): a value from the WEO October 2023 release
+  (``NGDPDPC`` current US$, ``NGDP_RPCH`` %, ``LP`` millions written in persons). WEO's own
+  convention: years before the release year (2023) are history or staff estimates, later years
+  projections; the copy read dropped the per-country "Estimates Start After" column, so a 2022
+  value is labelled ``estimate`` whether IMF history or a staff estimate.
+  Growth is a rate and taken as published. **Levels are spliced** (one level per series):
+  GDP per capita and population keep the last WDI level and take only WEO's growth,
+  ``level_t = WDI_level_Y * WEO_t / WEO_Y`` with Y the last WDI year (2022 for both), so the
+  WDI-to-WEO switch makes no step. GDP per capita is rounded to 0.01 US$, population to one
+  person.
 - ``carried_forward``: the last available value carried flat; the vintage says which year's value
   (``(value of YYYY)``). Used for 2029-2030 of the WEO series (the release ends in 2028), for every
   year of internet use (no official projection exists) and of the Doing Business rank (the series
   ended with DB2020), and for any country or series with no WEO value (a listed gap).
+
+Every row names in ``source_year`` the year of the value it holds: its own year for observed,
+estimate and projection rows, the year of the carried value for carried rows (and the earlier
+neighbour for an interpolated one).
 """
 
 from __future__ import annotations
@@ -46,6 +56,7 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -69,6 +80,8 @@ WEO_SOURCE = (
 )
 WEO_VINTAGE = "IMF WEO October 2023"
 WEO_LAST_YEAR = 2028
+#: Years before the release year are IMF history or staff estimates, not projections.
+WEO_RELEASE_YEAR = 2023
 #: Column positions (0-based) in a row of the reshaped WEO copy: the second "GDP, constant prices"
 #: column is NGDP_RPCH (percent change), the second "GDP per capita, current prices" column is
 #: NGDPDPC (U.S. dollars), "Population" is LP (millions).
@@ -132,7 +145,7 @@ WEO_NAMES = {
     "Vietnam": "VNM",
 }
 CORE = ("gdp_pc_usd", "gdp_growth_pct", "population", "internet_users_pct")
-COLUMNS = ["iso3", "indicator", "year", "value", "method", "source", "vintage"]
+COLUMNS = ["iso3", "indicator", "year", "value", "method", "source", "vintage", "source_year"]
 
 
 def filled(obs: pd.DataFrame) -> pd.DataFrame:
@@ -153,6 +166,7 @@ def filled(obs: pd.DataFrame) -> pd.DataFrame:
                     "method": "observed",
                     "source": obs.loc[year, "source"],
                     "vintage": obs.loc[year, "vintage"],
+                    "source_year": year,
                 }
             )
             continue
@@ -170,6 +184,7 @@ def filled(obs: pd.DataFrame) -> pd.DataFrame:
                 "method": method,
                 "source": obs.loc[ref, "source"],
                 "vintage": obs.loc[ref, "vintage"],
+                "source_year": ref,
             }
         )
     return pd.DataFrame(rows)
@@ -187,6 +202,7 @@ def complete(long: pd.DataFrame, countries: list[str]) -> pd.DataFrame:
             part = filled(obs)
         else:
             part = obs[obs["year"].isin(YEARS)].assign(method="observed")
+            part = part.assign(source_year=part["year"])
         part.insert(0, "indicator", name)
         part.insert(0, "iso3", iso3)
         parts.append(part)
@@ -233,9 +249,16 @@ def read_weo() -> pd.DataFrame:
 
 
 def row(
-    iso3: str, name: str, year: int, value: object, method: str, source: str, vintage: str
+    iso3: str,
+    name: str,
+    year: int,
+    value: object,
+    method: str,
+    source: object,
+    vintage: str,
+    source_year: int,
 ) -> dict[str, object]:
-    """One output row."""
+    """One output row; ``source_year`` is the year of the value the row repeats or rests on."""
     return {
         "iso3": iso3,
         "indicator": name,
@@ -244,7 +267,38 @@ def row(
         "method": method,
         "source": source,
         "vintage": vintage,
+        "source_year": source_year,
     }
+
+
+#: Series whose WEO values are levels: spliced onto the last WDI level (module docstring).
+LEVELS = {"gdp_pc_usd": 2, "population": 0}
+
+
+def weo_row(
+    iso3: str, name: str, year: int, proj: dict[tuple[str, str, int], float], anchor: dict[str, Any]
+) -> dict[str, object] | None:
+    """The WEO-based row for ``year``, or ``None`` when the release has no usable value.
+
+    A rate is taken as published. A level is the anchor (the last WDI level) times WEO's own
+    growth since the anchor year, so the series keeps the WDI level and takes only WEO's growth:
+    switching source then makes no step. Without a WEO value for the anchor year there is no
+    growth to apply, and the caller carries the last value instead.
+    """
+    if (iso3, name, year) not in proj:
+        return None
+    method = "estimate" if year < WEO_RELEASE_YEAR else "projection"
+    if name not in LEVELS:
+        value = proj[(iso3, name, year)]
+        return row(iso3, name, year, value, method, WEO_SOURCE, WEO_VINTAGE, year)
+    base = anchor["year"]
+    if (iso3, name, base) not in proj:
+        return None
+    level = anchor["value"] * proj[(iso3, name, year)] / proj[(iso3, name, base)]
+    value = round(level, LEVELS[name] or None)  # population: whole persons
+    source = f"{WEO_SOURCE} (growth) on {anchor['source']} (level)"
+    how = f"{WEO_VINTAGE}, growth since {base} on the WDI {base} level"
+    return row(iso3, name, year, value, method, source, how, year)
 
 
 def extend(
@@ -259,33 +313,29 @@ def extend(
             own = hist[(hist["iso3"] == iso3) & (hist["indicator"] == name)]
             if own.empty:
                 continue
-            observed = own[own["method"] == "observed"].sort_values("year")
-            last = observed.iloc[-1]
-            last_value, last_year = last["value"], int(last["year"])
-            last_source, last_vintage = last["source"], last["vintage"]
+            last = own[own["method"] == "observed"].sort_values("year").iloc[-1]
+            year0 = int(last["year"])
+            anchor = {"value": float(last["value"]), "year": year0, "source": last["source"]}
+            prev = row(
+                iso3, name, year0, last["value"], "observed", last["source"], last["vintage"], year0
+            )
             for year in FUTURE:
                 if (iso3, name, year) in obs:
                     r = obs[(iso3, name, year)]
-                    rows.append(row(iso3, name, year, r.value, "observed", r.source, r.vintage))
-                    last_value, last_year = r.value, year
-                    last_source, last_vintage = r.source, r.vintage
-                elif (iso3, name, year) in proj:
-                    value = proj[(iso3, name, year)]
-                    rows.append(row(iso3, name, year, value, "projection", WEO_SOURCE, WEO_VINTAGE))
-                    last_value, last_year = value, year
-                    last_source, last_vintage = WEO_SOURCE, WEO_VINTAGE
+                    new = row(iso3, name, year, r.value, "observed", r.source, r.vintage, year)
+                    anchor = {"value": float(r.value), "year": year, "source": r.source}
                 else:
-                    rows.append(
-                        row(
-                            iso3,
-                            name,
-                            year,
-                            last_value,
-                            "carried_forward",
-                            last_source,
-                            f"{last_vintage} (value of {last_year})",
-                        )
-                    )
+                    new = weo_row(iso3, name, year, proj, anchor)
+                if new is None:
+                    new = {
+                        **prev,
+                        "year": year,
+                        "method": "carried_forward",
+                        "vintage": f"{prev['vintage']} (value of {prev['year']})",
+                    }
+                else:
+                    prev = new
+                rows.append(new)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -330,7 +380,7 @@ def main() -> None:
         labels=["2010-21", "2022", "2023-28", "2029-30"],
     )
     print(out.groupby([span, "method"], observed=True).size().unstack(fill_value=0).to_string())
-    projected = set(future.loc[future["method"] == "projection", "iso3"])
+    projected = set(future.loc[future["method"].isin(["estimate", "projection"]), "iso3"])
     print("no WEO projection (gdp_pc_usd, gdp_growth_pct, population carried forward):")
     print("  ", " ".join(c for c in countries if c not in projected) or "none")
     with_db = set(out.loc[out["indicator"] == "db_rank", "iso3"])

@@ -4,8 +4,10 @@ Each file in ``wdi_raw/`` holds, under the source file's own header, the lines o
 (the markets in ``country_list.csv`` plus China and Hong Kong, see ``EXTRA_COUNTRIES``) copied
 verbatim from a public copy of World Bank WDI data (repository, path and commit in SOURCES). Values
 are kept as the exact strings found there; an empty cell is a gap (no row). Years 2010-2022: the
-wide files carry 2022 where the release has it; the long extracts carry 2022 only for China and
-Hong Kong (the lines copied for the markets stop at 2021). Run from the repository root:
+wide files carry 2022 where the release has it; the population extract carries 2022 for every
+country (the markets' 2022 lines were copied later, from the same snapshot, to anchor the WEO
+splice in ``build_indicators.py``); the growth extract carries 2022 only for China and Hong Kong.
+Run from the repository root:
 ``python data-raw/build_wdi.py`` (then ``build_indicators.py`` and ``build_countries.py``).
 """
 

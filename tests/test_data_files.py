@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
-from sim.data import load_dataset, load_profile
+from sim.data import load_dataset, load_indicators, load_profile
 from sim.data.taxonomy import CORE_INDICATORS, MODES
+from sim.errors import SimInputError
 
 PROFILE = load_profile()
 RECORD_YEARS = PROFILE.record.years_covered
@@ -54,6 +56,37 @@ def test_filled_indicator_values_are_marked_and_observed_values_dominate():
     assert share_observed > 0.9
     future = ind[ind["year"] > 2022]
     assert set(future["method"]) <= {"projection", "carried_forward"}
+    assert ind["source_year"].notna().all()
+
+
+@pytest.mark.parametrize(
+    ("method", "shift", "must"),
+    [
+        ("carried_backward", -1, "a later year"),
+        ("carried_forward", 0, "an earlier year"),
+        ("projection", 1, "its own year"),
+    ],
+)
+def test_a_source_year_on_the_wrong_side_is_one_clear_error(data_copy, method, shift, must):
+    path = data_copy["indicators"]
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    i = int(df.index[df["method"] == method][0])
+    year = int(df.loc[i, "year"])
+    df.loc[i, "source_year"] = str(year + shift)
+    df.to_csv(path, index=False)
+    with pytest.raises(SimInputError) as err:
+        load_indicators(path)
+    assert str(err.value) == (
+        f"{path}: line {i + 2}, field 'source_year': {year + shift} for a {method} value "
+        f"of {year}; it must be {must}"
+    )
+
+
+def test_an_indicator_file_without_source_years_is_refused(data_copy):
+    path = data_copy["indicators"]
+    pd.read_csv(path).drop(columns="source_year").to_csv(path, index=False)
+    with pytest.raises(SimInputError, match="field 'source_year': required column is missing"):
+        load_indicators(path)
 
 
 def test_distances_are_great_circle_from_beijing():

@@ -56,7 +56,7 @@ def test_ragged_csv(data_copy):
     lines = data_copy["indicators"].read_text().splitlines()
     lines[3] = lines[3] + ",extra,cells"
     data_copy["indicators"].write_text("\n".join(lines) + "\n")
-    with pytest.raises(SimInputError, match=r"line 4: 9 fields but the header has 7"):
+    with pytest.raises(SimInputError, match=r"line 4: 10 fields but the header has 8"):
         load(data_copy)
 
 

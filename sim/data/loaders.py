@@ -258,6 +258,7 @@ def load_indicators(
     path = Path(path) if path is not None else packaged_path("indicators")
     markets = load_markets() if markets is None else markets
     df = read_table(path, specs.INDICATOR_ROWS)
+    check_source_years(df, path)
     df = df[df["iso3"].isin(markets["iso3"])]
     for name, (lo, hi) in INDICATORS.items():
         rows = df["indicator"] == name
@@ -278,6 +279,40 @@ def load_indicators(
             path, f"missing core indicator {gap[1]} for {gap[0]} in {gap[2]}", field="value"
         )
     return df.reset_index(drop=True)
+
+
+#: Where a row's ``source_year`` must lie relative to its ``year``, by ``method``: a value is
+#: observed (or estimated, projected) for its own year, carried forward from an earlier year,
+#: carried backward from a later one, interpolated from the earlier neighbour onwards.
+SOURCE_YEAR_RULES = {
+    "observed": ("==", "its own year"),
+    "estimate": ("==", "its own year"),
+    "projection": ("==", "its own year"),
+    "carried_forward": ("<", "an earlier year"),
+    "interpolated": ("<", "an earlier year"),
+    "carried_backward": (">", "a later year"),
+}
+
+
+def check_source_years(df: pd.DataFrame, path: Path) -> None:
+    """Reject a row whose ``source_year`` contradicts its ``method``.
+
+    A filled value must say which year's value it repeats, so a reader (or a leakage check)
+    can tell a carried 2021 value in 2025 from a 2025 value; a source year on the wrong side
+    of the row's year means the build mislabelled the row.
+    """
+    source, year = df["source_year"], df["year"]
+    for method, (op, where) in SOURCE_YEAR_RULES.items():
+        fits = {"==": source == year, "<": source < year, ">": source > year}[op]
+        reject_first(
+            (df["method"] == method) & ~fits,
+            path,
+            "source_year",
+            lambda i, where=where, method=method: (
+                f"{df.loc[i, 'source_year']} for a {method} value of {df.loc[i, 'year']}; "
+                f"it must be {where}"
+            ),
+        )
 
 
 def first_gap(

@@ -73,6 +73,7 @@ INDICATOR_ROWS = TableSpec(
         Column("method", allowed=INDICATOR_METHODS),
         Column("source"),
         Column("vintage"),
+        Column("source_year", "int", lo=FIRST_YEAR, hi=LAST_YEAR),
     ),
     key=("iso3", "year", "indicator"),
 )

@@ -89,12 +89,14 @@ CORE_INDICATORS: tuple[str, ...] = (
     "internet_users_pct",
 )
 #: How an indicator value was obtained; anything but ``observed`` is a documented fill, except
-#: ``projection``: a value taken from a projection release (IMF World Economic Outlook).
+#: ``estimate`` and ``projection``: values of a projection release (IMF World Economic Outlook)
+#: for a year before its release year (history or staff estimate) and from it on.
 INDICATOR_METHODS: tuple[str, ...] = (
     "observed",
     "carried_backward",
     "carried_forward",
     "interpolated",
+    "estimate",
     "projection",
 )
 
