@@ -123,9 +123,10 @@ def simulate_chunk(model: Model, seed: int, chunk: int) -> pd.DataFrame:
     root, gens = chunk_generators(seed, model.label, chunk)
     table = draw_table(model.priors, root, CHUNK)
     x = model.simulate(table, gens)
-    return pd.DataFrame(
-        {**{f"param.{k}": v for k, v in table.items()}, "draw": chunk * CHUNK + np.arange(CHUNK)}
-    ).join(pd.DataFrame(x))
+    columns = {f"param.{k}": v for k, v in table.items()}
+    columns["draw"] = chunk * CHUNK + np.arange(CHUNK)
+    columns |= {str(j): x[:, j] for j in range(x.shape[1])}
+    return pd.DataFrame(columns)
 
 
 @dataclass
@@ -181,8 +182,6 @@ def load_stored(folder: Path, label: str, key: str) -> pd.DataFrame | None:
 def store(frame: pd.DataFrame, folder: Path, label: str, key: str) -> None:
     """Write a model's draws with the bank's fingerprint."""
     folder.mkdir(parents=True, exist_ok=True)
-    frame = frame.copy()
-    frame.columns = [str(c) for c in frame.columns]
     table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(
         table.replace_schema_metadata({b"sim.bank": key.encode()}), folder / f"{label}.parquet"
@@ -232,7 +231,5 @@ def build_bank(
             parts.append(simulate_chunk(model, seed, c))
             if progress is not None:
                 progress(CHUNK)
-        frame = pd.concat(parts, ignore_index=True)
-        frame.columns = [str(c) for c in frame.columns]
-        frames[model.label] = frame
+        frames[model.label] = pd.concat(parts, ignore_index=True)
     return assemble(frames, summary_names(world)), frames

@@ -1,0 +1,171 @@
+"""Simulation-based inference: priors, the bank, estimators checked where the truth is known."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.inference.bank import CHUNK, build_bank
+from sim.inference.job import models_of, window_world
+from sim.inference.models import calibration_table, fit_classifier, probabilities
+from sim.inference.parameters import LEVELS, posterior
+from sim.policies.base import get_policy, policy_names
+from sim.priors import PRIOR_CHOICES, Prior, choose
+from sim.scenario import Firm, load_scenario
+
+ROOT = Path(__file__).parents[1]
+EVENTS = ROOT / "sim" / "data" / "firms" / "alibaba" / "events.csv"
+SMALL = (
+    "name: small\nseed: 3\nstrategies:\n"
+    "  - {label: gravity, policy: gravity}\n  - {label: kojima, policy: kojima}\n"
+)
+
+
+@pytest.mark.parametrize("choice", PRIOR_CHOICES)
+def test_every_free_parameter_has_a_prior_inside_its_bounds(choice):
+    for name in policy_names():
+        params = get_policy(name).Params
+        priors = choose(params, choice)  # raises on a prior outside its bounds
+        assert len(priors) <= 6, name  # a theory adds only its defining mechanism
+        bounds = params.bounds()
+        for field, p in priors.items():
+            lo, hi = bounds[field]
+            assert lo <= p.low < p.high <= hi and p.why, (name, field)
+    count_block = choose(Firm, choice)
+    assert list(count_block) == [
+        "hurdle",
+        "resource_elasticity",
+        "load_penalty",
+        "home_policy_effect",
+        "climate_noise",
+    ]
+
+
+def test_the_bank_is_seeded_by_chunk_so_an_extended_bank_equals_a_larger_one(tmp_path):
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    data = scenario.load_data(ROOT / "scenarios" / "baseline.yaml")
+    world = window_world(scenario, data, "baseline")
+    models = models_of(scenario, world, "declared")[-2:]  # gravity and the no-theory model
+    small, frames = build_bank(models, world, CHUNK, 5, "key")
+    from sim.inference.bank import store
+
+    for label, frame in frames.items():
+        store(frame, tmp_path, label, "key")
+    calls = []
+    extended, _ = build_bank(models, world, 2 * CHUNK, 5, "key", tmp_path, calls.append)
+    assert calls == [CHUNK] * len(models)  # only the new chunk of each model is simulated
+    direct, _ = build_bank(models, world, 2 * CHUNK, 5, "key")
+    np.testing.assert_array_equal(extended.x, direct.x)
+    for label in direct.models:
+        pd.testing.assert_frame_equal(extended.params[label], direct.params[label])
+    np.testing.assert_array_equal(small.x, direct.x[np.r_[0:CHUNK, 2 * CHUNK : 3 * CHUNK]])
+    build_bank(models, world, CHUNK, 5, "other key", tmp_path, calls.append)
+    assert len(calls) == 2 * len(models)  # a bank made by something else is not reused
+
+
+def test_posterior_coverage_on_a_problem_with_a_known_posterior():
+    """theta ~ U(0, 1), summary x ~ N(theta, 0.1) plus two noise summaries."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    theta = rng.uniform(0, 1, (n, 1))
+    x = np.column_stack([theta[:, 0] + rng.normal(0, 0.1, n), rng.normal(0, 1, (n, 2))])
+    prior = [Prior(0.0, 1.0, "toy")]
+    inside = {lvl: 0 for lvl in LEVELS}
+    trials = 300
+    for i in range(trials):
+        true = rng.uniform(0, 1)
+        obs = np.array([true + rng.normal(0, 0.1), *rng.normal(0, 1, 2)])
+        post = posterior(theta, x, obs, 400, prior)[:, 0]
+        for lvl in LEVELS:
+            lo, hi = np.quantile(post, [(1 - lvl) / 2, (1 + lvl) / 2])
+            inside[lvl] += lo <= true <= hi
+        if i == 0:  # the posterior sd is about the noise sd (truncation makes it a bit less)
+            assert 0.05 < post.std() < 0.13
+    for lvl in LEVELS:  # within 5 points or conservative, and not vacuously wide
+        assert lvl - 0.05 <= inside[lvl] / trials <= lvl + 0.1, (lvl, inside[lvl] / trials)
+
+
+def test_two_model_toy_probability_of_the_truth_grows_with_the_record():
+    """Poisson counts with rate 3 or 4 per year: longer records decide more surely."""
+    rng = np.random.default_rng(1)
+
+    def sims(rate: float, years: int, n: int) -> np.ndarray:
+        counts = rng.poisson(rate, (n, years))
+        return np.column_stack([counts.mean(axis=1), counts.var(axis=1)])
+
+    mean_truth = []
+    for years in (3, 12, 48):
+        x = np.vstack([sims(3, years, 3000), sims(4, years, 3000)])
+        y = np.repeat([0, 1], 3000)
+        clf = fit_classifier(x, y, 0)
+        held = sims(4, years, 1000)
+        p = probabilities(clf, held, 2)
+        mean_truth.append(p[:, 1].mean())
+        if years == 12:
+            both = np.vstack([sims(3, years, 1000), held])
+            table = calibration_table(
+                probabilities(clf, both, 2), np.repeat([0, 1], 1000), ["a", "b"]
+            )
+            assert (table["ece"] <= 0.05).all(), table
+    assert mean_truth[0] < mean_truth[1] < mean_truth[2] and mean_truth[2] > 0.9
+
+
+def _quick(tmp_path: Path, scenario: Path, out: str, capsys) -> pd.DataFrame:
+    code = main(
+        ["infer", str(scenario), "--quick", "--prior", "declared", "--out", str(tmp_path / out)]
+    )
+    err = capsys.readouterr().err
+    assert code == 0, err
+    return pd.read_csv(tmp_path / out / "model_probabilities.csv")
+
+
+def test_quick_inference_writes_every_table_and_never_reads_the_validation_years(tmp_path, capsys):
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(SMALL)
+    first = _quick(tmp_path, scenario, "a", capsys)
+    assert list(first["model"]) == ["gravity", "kojima", "no_theory"]
+    assert first["probability"].sum() == pytest.approx(1.0)
+    assert (first["sd"] >= 0).all() and first["abc_probability"].sum() == pytest.approx(1.0)
+    out = tmp_path / "a"
+    for name, columns in {
+        "calibration.csv": {"model", "ece", "brier", "accuracy", "n_heldout"},
+        "confusion.csv": {"true", "gravity", "kojima", "no_theory"},
+        "coverage.csv": {"model", "parameter", "level", "coverage"},
+        "contraction.csv": {"model", "parameter", "contraction", "identified"},
+        "typicality.csv": {"model", "distance", "quantile"},
+        "posteriors.csv": {"model", "parameter", "median", "q05", "q95"},
+    }.items():
+        assert columns <= set(pd.read_csv(out / name).columns), name
+    assert (out / "figures" / "reliability_declared.png").is_file()
+    assert "Posterior model probabilities" in (out / "report.md").read_text()
+
+    # The validation years (2018 on) rewritten: nothing the inference says may change.
+    events = pd.read_csv(EVENTS, dtype=str, keep_default_na=False)
+    later = events["year"].astype(int) >= 2018
+    events.loc[later, "country_iso3"] = "USA"
+    events.loc[later, "region"] = "north_america"
+    events.to_csv(tmp_path / "events.csv", index=False)
+    shutil.copy(scenario, tmp_path / "rewritten.yaml")
+    with (tmp_path / "rewritten.yaml").open("a") as f:
+        f.write("data: {events: events.csv}\n")
+    again = _quick(tmp_path, tmp_path / "rewritten.yaml", "b", capsys)
+    pd.testing.assert_frame_equal(
+        first.drop(columns="record"), again.drop(columns="record"), check_exact=True
+    )
+
+
+def test_infer_reports_bad_input_in_one_line(tmp_path, capsys):
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(SMALL)
+    code = main(["infer", str(scenario), "--draws", "3"])
+    err = capsys.readouterr().err
+    assert (
+        code == 2
+        and err
+        == f"sim: error: {scenario}: field 'draws': --draws must be between 500 and 10000000\n"
+    )
