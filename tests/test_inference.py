@@ -50,7 +50,7 @@ def test_the_bank_is_seeded_by_chunk_so_an_extended_bank_equals_a_larger_one(tmp
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     data = scenario.load_data(ROOT / "scenarios" / "baseline.yaml")
     world = window_world(scenario, data, "baseline")
-    models = models_of(scenario, world, "declared")[-2:]  # gravity and the no-theory model
+    models = models_of(scenario, "declared")[-2:]  # gravity and the no-theory model
     small, frames = build_bank(models, world, CHUNK, 5, "key")
     from sim.inference.bank import store
 

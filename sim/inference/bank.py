@@ -2,7 +2,7 @@
 
 A model is a strategy of the scenario (its policy with the priors its parameters declare, and the
 firm's shared count block with the priors :class:`sim.scenario.Firm` declares) or the no-theory
-generator (:func:`no_theory_chunk`). Draws come in chunks of :data:`CHUNK`: chunk ``c`` of a model
+generator (:func:`no_theory_events`). Draws come in chunks of :data:`CHUNK`: chunk ``c`` of a model
 takes its parameters and its runs' generators from ``SeedSequence(seed, spawn_key=(model stream,
 BANK_STREAM, c))``, so a bank extended later holds exactly the draws a larger bank made at once
 would hold, and every draw batches with the others through
@@ -48,16 +48,26 @@ NO_THEORY_PRIORS = {
 }
 
 
+#: How a model simulates: (world, parameter table, generators) -> (events, run index).
+Simulator = Callable[
+    [World, dict[str, np.ndarray], list[np.random.Generator]], tuple[np.ndarray, np.ndarray]
+]
+
+
 @dataclass(frozen=True)
 class Model:
-    """One generator of histories: its label, priors, and how a chunk is simulated."""
+    """One generator of histories: its label, its priors, and how it simulates runs.
+
+    ``events`` takes the world to simulate: the calibration window's for the bank, the full
+    years' for forecasts.
+    """
 
     label: str
     priors: dict[str, Prior]
-    simulate: Callable[[dict[str, np.ndarray], list[np.random.Generator]], np.ndarray]
+    events: Simulator
 
 
-def theory_model(label: str, scenario: Scenario, world: World, choice: PriorChoice) -> Model:
+def theory_model(label: str, scenario: Scenario, choice: PriorChoice) -> Model:
     """A strategy of the scenario as a model: its declared priors over policy and count block."""
     strategy = next(s for s in scenario.strategies if s.label == label)
     cls = strategy.policy_class()
@@ -65,21 +75,22 @@ def theory_model(label: str, scenario: Scenario, world: World, choice: PriorChoi
     firm = strategy.firm_for(scenario.firm)
     priors = {**choose(cls.Params, choice), **choose(Firm, choice)}
 
-    def run(table: dict[str, np.ndarray], gens: list[np.random.Generator]) -> np.ndarray:
-        events, run_index = simulate_points(world, policy, firm, table, gens)
-        return summarise(events, run_index, len(gens), world)
+    def run(
+        world: World, table: dict[str, np.ndarray], gens: list[np.random.Generator]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return simulate_points(world, policy, firm, table, gens)
 
     return Model(label, priors, run)
 
 
-def no_theory_model(world: World) -> Model:
-    """The no-theory generator as a model (see :func:`no_theory_chunk`)."""
-    return Model(NO_THEORY, dict(NO_THEORY_PRIORS), lambda t, g: no_theory_chunk(world, t, g))
+def no_theory_model() -> Model:
+    """The no-theory generator as a model (see :func:`no_theory_events`)."""
+    return Model(NO_THEORY, dict(NO_THEORY_PRIORS), no_theory_events)
 
 
-def no_theory_chunk(
+def no_theory_events(
     world: World, table: dict[str, np.ndarray], gens: list[np.random.Generator]
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Histories with no mechanism: negative-binomial yearly counts, markets and modes at random.
 
     Each run draws its yearly counts (gamma-Poisson with the run's mean and dispersion), market
@@ -87,27 +98,25 @@ def no_theory_chunk(
     compared modes; its events fall on markets and modes by those weights. A persistence-like
     null: whatever level and mix it has, nothing in it depends on a market's attributes.
     """
-    modes = [COMPARE_MODES.index(m) for m in world.history_modes]
-    per_run = []
+    modes = np.asarray([COMPARE_MODES.index(m) for m in world.history_modes])
+    other = COMPARE_MODES.index("other")
+    parts, runs = [], []
     for r, rng in enumerate(gens):
         k, mu = table["dispersion"][r], table["mean_per_year"][r]
         counts = rng.poisson(rng.gamma(k, mu / k, size=world.n_years))
         n = int(counts.sum())
         ev = np.zeros(n, dtype=EVENT_DTYPE)
         ev["year"] = np.repeat(world.years, counts)
-        ev["market"] = rng.choice(
-            world.n_markets, size=n, p=rng.dirichlet(np.full(world.n_markets, 0.5))
-        )
-        code = np.asarray(modes)[
-            rng.choice(len(modes), size=n, p=rng.dirichlet(np.ones(len(modes))))
-        ]
-        other = code == COMPARE_MODES.index("other")
-        ev["blocked"] = other
-        ev["mode"] = np.where(other, EVENT_MODE_NAMES.index("cooperation"), code)
-        per_run.append((ev, np.full(n, r)))
-    events = np.concatenate([e for e, _ in per_run]) if per_run else np.empty(0, EVENT_DTYPE)
-    runs = np.concatenate([r for _, r in per_run]) if per_run else np.empty(0, np.int64)
-    return summarise(events, runs, len(gens), world)
+        where = rng.dirichlet(np.full(world.n_markets, 0.5))
+        ev["market"] = rng.choice(world.n_markets, size=n, p=where)
+        code = modes[rng.choice(len(modes), size=n, p=rng.dirichlet(np.ones(len(modes))))]
+        ev["blocked"] = code == other
+        ev["mode"] = np.where(code == other, EVENT_MODE_NAMES.index("cooperation"), code)
+        parts.append(ev)
+        runs.append(np.full(n, r, dtype=np.int64))
+    if not parts:
+        return np.empty(0, EVENT_DTYPE), np.empty(0, np.int64)
+    return np.concatenate(parts), np.concatenate(runs)
 
 
 def chunk_generators(seed: int, label: str, chunk: int) -> tuple[np.random.Generator, list]:
@@ -118,11 +127,12 @@ def chunk_generators(seed: int, label: str, chunk: int) -> tuple[np.random.Gener
     return root, root.spawn(CHUNK)
 
 
-def simulate_chunk(model: Model, seed: int, chunk: int) -> pd.DataFrame:
+def simulate_chunk(model: Model, world: World, seed: int, chunk: int) -> pd.DataFrame:
     """One chunk of a model's bank: parameter draws and summaries, one row per draw."""
     root, gens = chunk_generators(seed, model.label, chunk)
     table = draw_table(model.priors, root, CHUNK)
-    x = model.simulate(table, gens)
+    events, run = model.events(world, table, gens)
+    x = summarise(events, run, CHUNK, world)
     columns = {f"param.{k}": v for k, v in table.items()}
     columns["draw"] = chunk * CHUNK + np.arange(CHUNK)
     columns |= {str(j): x[:, j] for j in range(x.shape[1])}
@@ -228,7 +238,7 @@ def build_bank(
         )
         parts = have[:n_chunks]
         for c in range(len(parts), n_chunks):
-            parts.append(simulate_chunk(model, seed, c))
+            parts.append(simulate_chunk(model, world, seed, c))
             if progress is not None:
                 progress(CHUNK)
         frames[model.label] = pd.concat(parts, ignore_index=True)

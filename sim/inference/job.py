@@ -31,6 +31,7 @@ from sim.inference.bank import (
     store,
     theory_model,
 )
+from sim.inference.forecast import forecast_scores
 from sim.inference.models import (
     ECE_BINS,
     abc_probabilities,
@@ -81,6 +82,7 @@ INFER_OUTPUTS = frozenset(
         "coverage.csv",
         "contraction.csv",
         "posteriors.csv",
+        "forecast_scores.csv",
         "report.md",
         "figures",
     }
@@ -112,12 +114,10 @@ def window_world(scenario: Scenario, data, source: str) -> World:
     return build_world(data, scenario.model_copy(update={"years": (first, last)}), source=source)
 
 
-def models_of(scenario: Scenario, world: World, choice: PriorChoice) -> list[Model]:
+def models_of(scenario: Scenario, choice: PriorChoice) -> list[Model]:
     """Every strategy of the scenario except the record-copying oracle, and the no-theory model."""
     labels = [s.label for s in scenario.strategies if s.policy != "random"]
-    return [theory_model(label, scenario, world, choice) for label in labels] + [
-        no_theory_model(world)
-    ]
+    return [theory_model(label, scenario, choice) for label in labels] + [no_theory_model()]
 
 
 def _model_probabilities(bank: Bank, budget: dict[str, int], record: np.ndarray, seed: int):
@@ -157,7 +157,7 @@ def _model_probabilities(bank: Bank, budget: dict[str, int], record: np.ndarray,
 
 def _parameters(bank: Bank, models: list[Model], record: np.ndarray, budget, seed: int):
     rng = np.random.default_rng(seed + 1)
-    cover, contraction, posts = [], [], []
+    cover, contraction, posts, draws = [], [], [], {}
     s = scales(bank.x)
     for model in models:
         rows = bank.rows(model.label)
@@ -169,6 +169,7 @@ def _parameters(bank: Bank, models: list[Model], record: np.ndarray, budget, see
         cover.append(c.assign(model=model.label))
         contraction.append(k.assign(model=model.label))
         post = posterior(theta, x, record / s, keep, list(model.priors.values()))
+        draws[model.label] = post
         lo, mid, hi = np.quantile(post, [0.05, 0.5, 0.95], axis=0)
         posts.append(
             pd.DataFrame(
@@ -183,7 +184,7 @@ def _parameters(bank: Bank, models: list[Model], record: np.ndarray, budget, see
                 | {"prior_high": [p.high for p in model.priors.values()]}
             )
         )
-    return pd.concat(cover), pd.concat(contraction), pd.concat(posts)
+    return pd.concat(cover), pd.concat(contraction), pd.concat(posts), draws
 
 
 def study(
@@ -193,9 +194,10 @@ def study(
     choice: PriorChoice,
     budget: dict[str, int],
     stored: Path | None,
+    source: str,
 ) -> Study:
     """Bank, model probabilities, diagnostics and parameter posteriors under one prior choice."""
-    models = models_of(scenario, world, choice)
+    models = models_of(scenario, choice)
     key = fingerprint(scenario, choice, models)
     bank, frames = build_bank(models, world, budget["draws"], scenario.seed, key, stored)
     history = encode_record(scenario.record(data), world)
@@ -204,7 +206,9 @@ def study(
     calib = calibration_table(p, y, bank.models)
     conf, inv = confusion(p, y, bank.models)
     typ = typicality(bank, parts.train, record)
-    cover, contraction, posts = _parameters(bank, models, record, budget, scenario.seed)
+    cover, contraction, posts, draws = _parameters(bank, models, record, budget, scenario.seed)
+    weights = dict(zip(probs["model"], probs["probability"], strict=True))
+    forecasts = forecast_scores(scenario, data, models, draws, weights, source)
     probs = probs.assign(record=scenario.name, prior=choice, abc_mean_abs_diff=agreement)
     tables = {
         "model_probabilities": probs,
@@ -215,6 +219,7 @@ def study(
         "coverage": cover.assign(prior=choice),
         "contraction": contraction.assign(prior=choice),
         "posteriors": posts.assign(prior=choice),
+        "forecast_scores": forecasts.assign(prior=choice),
     }
     return Study(choice, tables, frames, key, p, y, bank.models)
 
@@ -297,6 +302,15 @@ def report(scenario: Scenario, studies: list[Study], budget: dict[str, int], sec
             "",
             _md(t["typicality"].drop(columns="prior")),
             "",
+            "### Forecasts of the validation years from the posterior predictives",
+            "",
+            "Log scores (higher is better) of the record's validation years: counts per year, "
+            "mix per event; differences against the persistence forecast with their SEs. "
+            "Ex-ante: covariates as known at the end of the calibration window; conditional: "
+            "realised covariates (market indicators are realised in both).",
+            "",
+            _md(t["forecast_scores"].drop(columns="prior")),
+            "",
             "### Parameters: contraction (median over held-out draws; < 0.1 not identified)",
             "",
             _md(t["contraction"].drop(columns="prior")),
@@ -331,7 +345,9 @@ def run_inference(
         target, "infer", overwrite=overwrite, known=INFER_OUTPUTS, protect=[scenario_path]
     ) as folder:
         studies = [
-            study(scenario, data, world, choice, budget, target / "bank" / choice)
+            study(
+                scenario, data, world, choice, budget, target / "bank" / choice, str(scenario_path)
+            )
             for choice in priors
         ]
         out = folder.staging
