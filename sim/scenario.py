@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -45,6 +44,7 @@ from sim.data.taxonomy import DEAL_MODES, RecordMode
 from sim.errors import SimInputError
 from sim.policies import Policy, PolicyParams, get_policy, policy_names, register
 from sim.projection.spec import Projection
+from sim.yamlfile import read_yaml
 
 #: Entry-point group through which installed packages contribute policies (name = policy name).
 ENTRY_POINT_GROUP = "sim.policies"
@@ -725,33 +725,6 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
                 data[key] = str((base / value).resolve())
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key given twice in one mapping is an error.
-
-    Plain PyYAML keeps the last value silently, so a scenario edited twice would run with
-    whichever line came later.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                first = seen.setdefault(key, key_node.start_mark.line + 1)
-            except TypeError:  # an unhashable key; the base class reports it
-                continue
-            if first != key_node.start_mark.line + 1:
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    f"duplicate key {key!r} (first given on line {first})",
-                    key_node.start_mark,
-                )
-        return super().construct_mapping(node, deep=deep)
-
-
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$")
 
 
@@ -795,26 +768,7 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises:
         SimInputError: when the file is missing, not YAML, or not a valid scenario.
     """
-    path = Path(path)
-    try:
-        if not path.is_file():
-            raise SimInputError(path, "scenario file not found")
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SimInputError(path, "file is not valid UTF-8 text") from None
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SimInputError(path, f"cannot read scenario file ({message})") from None
-    try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no code
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise SimInputError(path, f"not valid YAML ({problem})", row=line) from None
-    except RecursionError:
-        raise SimInputError(path, "not valid YAML here (nested too deeply)") from None
-    return parse_scenario(raw, path)
+    return parse_scenario(read_yaml(path, "scenario"), path)
 
 
 #: Fields the firm profile fills when a scenario leaves them out (required after validation,

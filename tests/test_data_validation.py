@@ -95,13 +95,13 @@ def test_unknown_column(data_copy):
             "date",
             "2015/03/01",
             "malformed value '2015/03/01' "
-            "(expected a date YYYY-MM or YYYY-MM-DD, like 2014-09 or 2014-09-19)",
+            "(expected a date YYYY-MM or YYYY-MM-DD, like 2015-06 or 2015-06-30)",
         ),
         (
             "date",
             "2015-13",
             "malformed value '2015-13' "
-            "(expected a date YYYY-MM or YYYY-MM-DD, like 2014-09 or 2014-09-19)",
+            "(expected a date YYYY-MM or YYYY-MM-DD, like 2015-06 or 2015-06-30)",
         ),
         (
             "mode",

@@ -41,7 +41,7 @@ class Pattern:
 ISO3 = Pattern(r"[A-Z]{3}", "three capital letters (an ISO 3166 alpha-3 code), like USA")
 DATE = Pattern(
     r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?",
-    "a date YYYY-MM or YYYY-MM-DD, like 2014-09 or 2014-09-19",
+    "a date YYYY-MM or YYYY-MM-DD, like 2015-06 or 2015-06-30",
 )
 URL = Pattern(r"https?://[^\s]+", "a web address starting with http:// or https://")
 
