@@ -37,7 +37,6 @@ from sim.data.profile import (
     default_firm,
     firms_root,
     load_profile,
-    profile_folder,
 )
 from sim.data.record import history as record_history
 from sim.data.taxonomy import DEAL_MODES, RecordMode
@@ -461,6 +460,76 @@ def _within_record(years: Any, covered: tuple[int, int], firm: str) -> None:
         )
 
 
+def _firm_section(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """The scenario's ``firm`` section as a mapping (``None`` when it is not one).
+
+    ``firm: NAME`` is short for ``firm: {profile: NAME}``.
+    """
+    firm = raw.get("firm")
+    if isinstance(firm, str):
+        return {"profile": firm}
+    if isinstance(firm, BaseModel):
+        return firm.model_dump(exclude_unset=True)
+    return dict(firm or {}) if firm is None or isinstance(firm, dict) else None
+
+
+def _profile_reference(raw: dict[str, Any]) -> str:
+    """The firm profile a raw scenario names: its ``firm.profile``, else the reference firm.
+
+    A value that is not a name (a number, a list) is left to the field's own validation; the
+    reference firm then fills the defaults, so that error is the one reported.
+    """
+    ref = (_firm_section(raw) or {}).get("profile")
+    return ref if isinstance(ref, str) and ref else default_firm()
+
+
+def _with_profile(raw: dict[str, Any], profile: FirmProfile) -> dict[str, Any]:
+    """``raw`` with the firm named as stored and the profile's defaults where it is silent.
+
+    A shipped firm stays named by its name; a user's folder is stored as an absolute path, so
+    the scenario means the same firm wherever it is read. Years the scenario gives must lie in
+    the record.
+    """
+    raw = dict(raw)
+    firm = _firm_section(raw)
+    if firm is not None and isinstance(firm.get("profile"), str | None):
+        folder = profile.folder
+        raw["firm"] = {
+            **firm,
+            "profile": folder.name if folder.parent == firms_root() else str(folder),
+        }
+    if raw.get("years") is None:
+        raw["years"] = list(profile.record.years_covered)
+    else:
+        _within_record(raw["years"], profile.record.years_covered, profile.short_name)
+    history = raw.get("history")
+    history = history.model_dump() if isinstance(history, BaseModel) else history
+    if history is None or isinstance(history, dict):
+        history = dict(history or {})
+        scope = history.get("scope") or profile.default_scope
+        if scope not in profile.scopes:
+            raise ValueError(
+                f"history.scope: {scope!r} is not a scope of {profile.short_name} "
+                f"({', '.join(profile.scopes)})"
+            )
+        raw["history"] = {**history, "scope": scope}
+    calibration = raw.get("calibration")
+    if isinstance(calibration, BaseModel):
+        calibration = calibration.model_dump()
+    if calibration is None or isinstance(calibration, dict):
+        windows = (
+            (profile.calibration.window, profile.calibration.validation)
+            if profile.calibration is not None
+            else default_windows(profile.record.years_covered)
+        )
+        calibration = dict(calibration or {})
+        for key, window in zip(("window", "validation"), windows, strict=True):
+            if calibration.get(key) is None:
+                calibration[key] = list(window)
+        raw["calibration"] = calibration
+    return raw
+
+
 class Scenario(Strict):
     """A whole experiment: years, seed, replications, data, firm, strategies and shocks."""
 
@@ -485,63 +554,17 @@ class Scenario(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _firm_defaults(cls, raw: Any, info: ValidationInfo) -> Any:
+    def _profile_defaults(cls, raw: Any, info: ValidationInfo) -> Any:
         """Name the firm and fill what its profile decides (years, scope, windows).
 
-        ``firm: NAME`` is short for ``firm: {profile: NAME}``. A shipped firm stays named by its
-        name; a user's folder (relative to the scenario file: validation context ``base``) is
-        stored as an absolute path, so the scenario means the same firm wherever it is read.
+        The profile arrives resolved in the validation context (``profile``: see
+        :func:`parse_scenario`), so validating a scenario reads no file. Without it nothing is
+        filled, and the fields a profile would give are reported missing.
         """
-        if not isinstance(raw, dict):
+        profile = (info.context or {}).get("profile")
+        if not isinstance(raw, dict) or not isinstance(profile, FirmProfile):
             return raw
-        raw = dict(raw)
-        firm = raw.get("firm")
-        if isinstance(firm, str):
-            firm = {"profile": firm}
-        elif isinstance(firm, BaseModel):
-            firm = firm.model_dump(exclude_unset=True)
-        if firm is not None and not isinstance(firm, dict):
-            return raw  # the field's own validation reports it
-        firm = dict(firm or {})
-        ref = firm.get("profile") or default_firm()
-        if not isinstance(ref, str):
-            return raw
-        base = (info.context or {}).get("base")
-        folder = profile_folder(ref, base)
-        profile = load_profile(folder)
-        firm["profile"] = folder.name if folder.parent == firms_root() else str(folder)
-        raw["firm"] = firm
-        if raw.get("years") is None:
-            raw["years"] = list(profile.record.years_covered)
-        else:
-            _within_record(raw["years"], profile.record.years_covered, profile.short_name)
-        history = raw.get("history")
-        history = history.model_dump() if isinstance(history, BaseModel) else history
-        if history is None or isinstance(history, dict):
-            history = dict(history or {})
-            scope = history.get("scope") or profile.default_scope
-            if scope not in profile.scopes:
-                raise ValueError(
-                    f"history.scope: {scope!r} is not a scope of {profile.short_name} "
-                    f"({', '.join(profile.scopes)})"
-                )
-            raw["history"] = {**history, "scope": scope}
-        windows = (
-            (profile.calibration.window, profile.calibration.validation)
-            if profile.calibration is not None
-            else default_windows(profile.record.years_covered)
-        )
-        calibration = raw.get("calibration")
-        if isinstance(calibration, BaseModel):
-            calibration = calibration.model_dump()
-        if calibration is None or isinstance(calibration, dict):
-            calibration = dict(calibration or {})
-            if calibration.get("window") is None:
-                calibration["window"] = list(windows[0])
-            if calibration.get("validation") is None:
-                calibration["validation"] = list(windows[1])
-            raw["calibration"] = calibration
-        return raw
+        return _with_profile(raw, profile)
 
     @field_validator("years")
     @classmethod
@@ -743,8 +766,9 @@ def parse_scenario(raw: Any, path: str | Path) -> Scenario:
     if not isinstance(raw, dict):
         raise SimInputError(path, "a scenario must be a mapping of keys to values")
     _resolve_paths(raw, Path(path).parent)
+    profile = load_profile(_profile_reference(raw), Path(path).parent)
     try:
-        return Scenario.model_validate(raw, context={"base": Path(path).parent})
+        return Scenario.model_validate(raw, context={"profile": profile})
     except ValidationError as exc:
         errors = exc.errors()
         # A misspelt key also makes the intended key "missing": report the misspelling.

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from sim.cli import main
 from sim.data import load_dataset, load_profile
@@ -300,3 +301,37 @@ def test_a_deeply_nested_profile_is_one_line_not_a_recursion_error(tmp_path, cap
         f"sim: error: {folder / 'profile.yaml'}: line 1: not valid YAML "
         "(nested more than 100 levels deep)\n"
     )
+
+
+def test_validating_a_scenario_reads_no_file(monkeypatch):
+    """The profile is resolved once, before validation, and reaches the validators as context."""
+    from sim import scenario as scenario_module
+    from sim.data import profile as profile_module
+
+    profile = load_profile("jd")
+
+    def no_reads(*_args, **_kwargs):
+        raise AssertionError("a validator read a file")
+
+    monkeypatch.setattr(scenario_module, "load_profile", no_reads)
+    monkeypatch.setattr(profile_module, "_read_profile", no_reads)
+    raw = {"name": "j", "firm": {"profile": "jd"}, "strategies": GRAVITY}
+    s = scenario_module.Scenario.model_validate(raw, context={"profile": profile})
+    assert (s.firm.profile, s.years, s.scope) == ("jd", (2015, 2024), "group")
+    with pytest.raises(ValidationError) as info:
+        scenario_module.Scenario.model_validate(raw)  # no profile: nothing is filled
+    assert {e["loc"][0] for e in info.value.errors()} == {"years", "history", "calibration"}
+
+
+@pytest.mark.parametrize(
+    ("firm", "message"),
+    [
+        ("5", "field 'firm': Input should be a valid dictionary or instance of Firm"),
+        ("{profile: 5}", "field 'firm.profile': Input should be a valid string"),
+    ],
+)
+def test_a_malformed_firm_is_reported_at_the_firm_not_at_years(tmp_path, capsys, firm, message):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: x\nfirm: {firm}\nstrategies: [{{label: g, policy: gravity}}]\n")
+    assert main(["scenario", "check", str(path)]) == 2
+    assert capsys.readouterr().err == f"sim: error: {path}: {message}\n"
