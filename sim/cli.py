@@ -15,8 +15,12 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.errors import SchedulerUnavailable, SimInputError, one_line
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -446,13 +450,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario_check(args: argparse.Namespace) -> int:
-    """Validate a scenario file and everything a later command would reject.
+    """Validate a scenario file as ``sim run`` does; note what other commands would refuse.
 
-    Data files (every path, read and cross-checked), shocks' markets, sweep points (each value
-    against its parameter's range), the sensitivity section, and the calibration section (its
-    windows when the file sets them).
+    The verdict (exit code) is ``sim run``'s: the file, every data file (read and
+    cross-checked), the shocks' markets and the sweep points (each value against its
+    parameter's range). Sections only other commands read are then checked as those commands
+    check them; a problem there is printed as a note, because ``sim run`` accepts the file.
     """
-    from sim.calibration.job import check_calibration, check_sensitivity
     from sim.experiment.plan import plan_points
     from sim.scenario import load_scenario
     from sim.world import build_world
@@ -461,19 +465,41 @@ def cmd_scenario_check(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     source = str(args.scenario)
     plan_points(scenario, source)
-    check_sensitivity(scenario, source)
-    check_calibration(scenario, source, windows="calibration" in scenario.model_fields_set)
     world = build_world(scenario.load_data(source), scenario, source=source)
-    if scenario.projection is not None:
-        from sim.projection.job import check_projection
-
-        check_projection(scenario, world.iso3, source)
     labels = ", ".join(f"{s.label} ({s.policy})" for s in scenario.strategies)
     print(
         f"{args.scenario}: ok — {scenario.replications} runs x {len(scenario.strategies)} "
         f"strategies: {labels}"
     )
+    for note in _other_commands_refusals(scenario, world.iso3, source):
+        print(f"note: {note}")
     return 0
+
+
+def _other_commands_refusals(
+    scenario: Scenario, markets: tuple[str, ...], source: str
+) -> list[str]:
+    """What ``sim calibrate``, ``sim sensitivity`` and ``sim project`` would refuse, in words.
+
+    Each command's own check, run as the command runs it (its first problem, one line each).
+    """
+    from sim.calibration.job import check_calibration, check_sensitivity
+
+    checks = [
+        ("`sim calibrate`", lambda: check_calibration(scenario, source)),
+        ("`sim calibrate` and `sim sensitivity`", lambda: check_sensitivity(scenario, source)),
+    ]
+    if scenario.projection is not None:
+        from sim.projection.job import check_projection
+
+        checks.append(("`sim project`", lambda: check_projection(scenario, markets, source)))
+    refusals = []
+    for commands, check in checks:
+        try:
+            check()
+        except SimInputError as exc:
+            refusals.append(f"{commands} would refuse it: {exc}")
+    return refusals
 
 
 def cmd_scenario_schema(args: argparse.Namespace) -> int:

@@ -310,7 +310,7 @@ def test_run_without_workers_fails_in_bounded_time_saying_how_to_resume(tiny, tm
     assert not out.exists()
 
 
-# --- 3. scenario check catches what later commands reject -----------------------------------
+# --- 3. scenario check accepts what `sim run` accepts, and notes what later commands reject ---
 
 
 @pytest.mark.parametrize(
@@ -319,22 +319,60 @@ def test_run_without_workers_fails_in_bounded_time_saying_how_to_resume(tiny, tm
         ("sweep: {parameters: [{name: ceiling_rate, values: [0.05, 99]}]}", "sweep.parameters"),
         ("sweep: {parameters: [{name: ceiling_rate, values: [.nan]}]}", "sweep.parameters[0]"),
         ("sweep: {parameters: [{name: ceiling_rate, values: [.inf]}]}", "sweep.parameters[0]"),
-        ("calibration: {window: [2005, 2012], validation: [2018, 2021]}", "calibration.window"),
-        ("calibration: {parameters: {k: [no_such]}}", "calibration.parameters.k"),
         ("calibration: {parameters: {ghost: [ceiling_rate]}}", "calibration.parameters"),
         ("sensitivity: {strategy: ghost}", "sensitivity.strategy"),
-        ("sensitivity: {firm_inputs: [opportunities]}", "sensitivity.firm_inputs[0]"),
         ("shocks: [{type: barrier, market: USA, year: 2030, delta: 1}]", "shocks[0].year"),
         ("shocks: [{type: exclude, market: USA, from_year: 2018, to_year: 2015}]", "shocks[0]"),
         ("shocks: [{type: capital, from_year: 2005, multiplier: 2}]", "shocks[0].from_year"),
         ("data: {finance: missing.csv}", ""),
     ],
 )
-def test_scenario_check_rejects_what_later_commands_would(tmp_path, capsys, extra, field):
+def test_scenario_check_rejects_what_run_rejects(tmp_path, capsys, extra, field):
     path = tmp_path / "s.yaml"
     path.write_text(TINY + extra + "\n")
     err = bad(capsys, "scenario", "check", path)
     assert f"field '{field}'" in err if field else "missing.csv: file not found" in err
+    assert run_tiny(capsys, path, tmp_path / "o")[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "note"),
+    [
+        (
+            "calibration: {window: [2005, 2012], validation: [2018, 2021]}",
+            "`sim calibrate` would refuse it: {path}: field 'calibration.window': 2005-2012 lies "
+            "outside the simulated years 2010-2021",
+        ),
+        (
+            "calibration: {parameters: {k: [no_such]}}",
+            "`sim calibrate` would refuse it: {path}: field 'calibration.parameters.k': "
+            "'no_such' cannot be calibrated for policy 'kojima'",
+        ),
+        (
+            "sensitivity: {firm_inputs: [opportunities]}",
+            "`sim calibrate` and `sim sensitivity` would refuse it: {path}: field "
+            "'sensitivity.firm_inputs[0]': firm input 'opportunities' cannot be screened",
+        ),
+    ],
+)
+def test_scenario_check_notes_what_only_later_commands_reject(tmp_path, capsys, extra, note):
+    path = tmp_path / "s.yaml"
+    path.write_text(TINY + extra + "\n")
+    code, out, err = run_cli(capsys, "scenario", "check", path)
+    assert (code, err) == (0, "")
+    assert f"{path}: ok — 2 runs x 1 strategies: k (kojima)\nnote: " in out
+    assert note.format(path=path) in out
+    assert run_tiny(capsys, path, tmp_path / "o")[0] == 0
+
+
+def test_scenario_check_accepts_a_sub_period_like_run(tmp_path, capsys):
+    """Issue 22: the profile's default windows are not the user's field; run accepts the file."""
+    path = tmp_path / "s.yaml"
+    path.write_text(TINY + "years: [2012, 2016]\n")
+    code, out, err = run_cli(capsys, "scenario", "check", path)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == f"{path}: ok — 2 runs x 1 strategies: k (kojima)"
+    assert run_tiny(capsys, path, tmp_path / "o")[0] == 0
 
 
 def test_scenario_data_finance_is_used_for_resources(data_copy, tmp_path):

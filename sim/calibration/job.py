@@ -79,27 +79,24 @@ RECOVERY_OUTPUTS = frozenset(
 SENSITIVITY_OUTPUTS = frozenset({"sensitivity.csv", "design.csv", "sensitivity.png", MARKER})
 
 
-def check_calibration(scenario: Scenario, source: str | Path, windows: bool = True) -> None:
+def check_calibration(scenario: Scenario, source: str | Path) -> None:
     """Reject a calibration section ``sim calibrate`` could only run to a meaningless end.
 
     Windows must lie inside the simulated years (else the loss is 0 and nothing is fitted);
     every listed parameter must be one calibration can move (a bounded float of the policy).
-    ``windows=False`` skips the window check (``sim scenario check`` on a file that leaves the
-    calibration section at its defaults).
 
     Raises:
         SimInputError: naming the scenario file and the field.
     """
     cal = scenario.calibration
     first, last = scenario.years
-    if windows:
-        for key, (a, b) in (("window", cal.window), ("validation", cal.validation)):
-            if not (first <= a and b <= last):
-                raise SimInputError(
-                    source,
-                    f"{a}-{b} lies outside the simulated years {first}-{last}",
-                    field=f"calibration.{key}",
-                )
+    for key, (a, b) in (("window", cal.window), ("validation", cal.validation)):
+        if not (first <= a and b <= last):
+            raise SimInputError(
+                source,
+                f"{a}-{b} lies outside the simulated years {first}-{last}",
+                field=f"calibration.{key}",
+            )
     everything = scenario.model_copy(
         update={"calibration": cal.model_copy(update={"parameters": {}})}
     )
