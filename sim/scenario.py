@@ -540,7 +540,9 @@ class Scenario(Strict):
     years: tuple[int, int] = Field(
         description="first and last simulated year (default: the years the firm's record covers)"
     )
-    seed: int = Field(0, ge=0, description="root seed of every random stream")
+    seed: int = Field(
+        0, ge=0, le=2**63 - 1, description="root seed of every random stream (64-bit)"
+    )
     replications: int = Field(100, ge=1, le=10_000_000, description="runs per strategy")
     data: DataPaths = DataPaths()
     history: History
