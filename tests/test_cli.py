@@ -146,3 +146,48 @@ def test_a_flag_that_overrides_a_field_takes_the_fields_bounds(capsys, command, 
             f"sim: error: argument {flag}: must be from {low} to {high} (got {value}) "
             f"(see sim {command} --help)\n"
         )
+
+
+RECOVER = "name: rk\nreplications: 2\nstrategies:\n  - {label: k, policy: kojima}\n"
+FITTED = "  - {label: k, policy: kojima, params: {softness: 2.5}, firm: {hurdle: 2.0}}\n"
+
+
+@pytest.mark.parametrize(
+    ("calibrated", "problem"),
+    [
+        (
+            "name: other\nfirm: jd\nstrategies:\n" + FITTED,
+            "calibrated for firm 'jd', but the scenario simulates 'alibaba'",
+        ),
+        (
+            RECOVER,
+            "strategy 'k' is at the scenario's own parameters, not calibrated ones "
+            "(pass the calibrated.yaml that `sim calibrate` writes)",
+        ),
+        (
+            "name: other\nstrategies:\n  - {label: k, policy: gravity, firm: {hurdle: 2.0}}\n",
+            "has no strategy 'k' with policy 'kojima' to generate from",
+        ),
+    ],
+)
+def test_recover_refuses_a_calibrated_file_that_is_not_this_scenarios(
+    tmp_path, capsys, calibrated, problem
+):
+    """Issue 22: another firm's or an uncalibrated file ran with exit 0, reported as calibrated."""
+    scenario, fitted, out = tmp_path / "rk.yaml", tmp_path / "fitted.yaml", tmp_path / "rec"
+    scenario.write_text(RECOVER)
+    fitted.write_text(calibrated)
+    argv = ["recover", str(scenario), "--quick", "--out", str(out), "--calibrated", str(fitted)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"sim: error: {fitted}: --calibrated: {problem}\n"
+    assert not out.exists()
+
+
+def test_recover_runs_from_a_calibration_of_the_scenario(tmp_path, capsys):
+    scenario, fitted, out = tmp_path / "rk.yaml", tmp_path / "fitted.yaml", tmp_path / "rec"
+    scenario.write_text(RECOVER)
+    fitted.write_text("name: rk_calibrated\nstrategies:\n" + FITTED)
+    argv = ["recover", str(scenario), "--quick", "--out", str(out), "--calibrated", str(fitted)]
+    assert main(argv) == 0
+    assert f"calibrated parameters from {fitted}" in (out / "report.md").read_text()
+    capsys.readouterr()

@@ -29,7 +29,7 @@ from sim.calibration.calibrate import (
     support_table,
     verdict,
 )
-from sim.calibration.recovery import Recovery, recover
+from sim.calibration.recovery import Recovery, recover, with_calibrated
 from sim.calibration.sensitivity import SensitivityResult, screen
 from sim.data import Dataset
 from sim.errors import SimInputError
@@ -654,20 +654,17 @@ def run_recovery(
         if out_dir
         else Path(results_root) / f"{scenario.name}-calibration" / "recovery"
     )
-    check_output_dir(target, overwrite=overwrite, known=RECOVERY_OUTPUTS, flag="out")
-    ensure_writable_dir(target)
-    write_marker(target, "recover")
     found = Path(results_root) / f"{scenario.name}-calibration" / "report" / "calibrated.yaml"
     source = (
         Path(calibrated) if calibrated else (found if found.is_file() and not out_dir else None)
     )
     generator_scenario = scenario
     if source is not None:
-        fitted = load_scenario(source)
-        by_label = {s.label: s for s in fitted.strategies}
-        generator_scenario = scenario.model_copy(
-            update={"strategies": [by_label.get(s.label, s) for s in scenario.strategies]}
-        )
+        flag = "--calibrated" if calibrated else None
+        generator_scenario = with_calibrated(scenario, source, flag)
+    check_output_dir(target, overwrite=overwrite, known=RECOVERY_OUTPUTS, flag="out")
+    ensure_writable_dir(target)
+    write_marker(target, "recover")
     budget = RECOVER_QUICK if quick else {}
     cal = scenario.calibration.model_copy(
         update={
