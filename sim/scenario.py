@@ -517,13 +517,8 @@ def _with_profile(raw: dict[str, Any], profile: FirmProfile) -> dict[str, Any]:
     if isinstance(calibration, BaseModel):
         calibration = calibration.model_dump()
     if calibration is None or isinstance(calibration, dict):
-        windows = (
-            (profile.calibration.window, profile.calibration.validation)
-            if profile.calibration is not None
-            else default_windows(profile.record.years_covered)
-        )
         calibration = dict(calibration or {})
-        for key, window in zip(("window", "validation"), windows, strict=True):
+        for key, window in zip(("window", "validation"), default_windows(profile), strict=True):
             if calibration.get(key) is None:
                 calibration[key] = list(window)
         raw["calibration"] = calibration
@@ -753,12 +748,15 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$")
 
 
-def default_windows(years: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Default windows for a firm whose profile sets none.
+def default_windows(profile: FirmProfile) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The calibration and validation windows of a scenario of this firm that sets none.
 
-    The last third of the record's years (at least one year) is held out of sample.
+    The profile's own; for a profile that sets none, the record's years with the last third
+    (at least one year) held out of sample.
     """
-    first, last = years
+    if profile.calibration is not None:
+        return profile.calibration.window, profile.calibration.validation
+    first, last = profile.record.years_covered
     held = max(1, (last - first + 1) // 3)
     return (first, last - held), (last - held + 1, last)
 

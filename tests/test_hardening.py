@@ -371,7 +371,12 @@ def test_scenario_check_accepts_a_sub_period_like_run(tmp_path, capsys):
     path.write_text(TINY + "years: [2012, 2016]\n")
     code, out, err = run_cli(capsys, "scenario", "check", path)
     assert (code, err) == (0, "")
-    assert out.splitlines()[0] == f"{path}: ok — 2 runs x 1 strategies: k (kojima)"
+    assert out.splitlines() == [
+        f"{path}: ok — 2 runs x 1 strategies: k (kojima)",
+        f"note: `sim calibrate` would refuse it: {path}: field 'calibration.window': 2010-2017 "
+        "lies outside the simulated years 2012-2016 (firm alibaba's default; a scenario of "
+        "other years sets calibration.window and calibration.validation within them)",
+    ]
     assert run_tiny(capsys, path, tmp_path / "o")[0] == 0
 
 

@@ -44,7 +44,7 @@ from sim.io import (
     write_marker,
     write_text_atomic,
 )
-from sim.scenario import Firm, Scenario, load_scenario
+from sim.scenario import Firm, Scenario, default_windows, load_scenario
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,18 @@ def check_calibration(scenario: Scenario, source: str | Path) -> None:
     """
     cal = scenario.calibration
     first, last = scenario.years
+    profile = scenario.firm_profile()
+    defaults = dict(zip(("window", "validation"), default_windows(profile), strict=True))
     for key, (a, b) in (("window", cal.window), ("validation", cal.validation)):
         if not (first <= a and b <= last):
+            hint = (
+                f" (firm {profile.short_name}'s default; a scenario of other years sets "
+                "calibration.window and calibration.validation within them)"
+            )
             raise SimInputError(
                 source,
-                f"{a}-{b} lies outside the simulated years {first}-{last}",
+                f"{a}-{b} lies outside the simulated years {first}-{last}"
+                + (hint if (a, b) == defaults[key] else ""),
                 field=f"calibration.{key}",
             )
     everything = scenario.model_copy(

@@ -79,29 +79,33 @@ def with_calibrated(scenario: Scenario, path: Path, flag: str | None = None) -> 
         fitted = load_scenario(path)
     except SimInputError as exc:
         raise SimInputError(exc.path, prefix + exc.message, row=exc.row, field=exc.field) from None
-    problem = None
+    problem = _not_a_calibration_of(scenario, fitted)
+    if problem is not None:
+        raise SimInputError(path, prefix + problem)
+    by_label = {s.label: s for s in fitted.strategies}
+    strategies = [by_label.get(s.label, s) for s in scenario.strategies]
+    return scenario.model_copy(update={"strategies": strategies})
+
+
+def _not_a_calibration_of(scenario: Scenario, fitted: Scenario) -> str | None:
+    """Why ``fitted`` cannot give ``scenario``'s generators their parameters (``None``: it can)."""
     if fitted.firm.profile != scenario.firm.profile:
-        problem = (
+        return (
             f"calibrated for firm {fitted.firm.profile!r}, but the scenario simulates "
             f"{scenario.firm.profile!r}"
         )
     by_label = {s.label: s for s in fitted.strategies}
-    for label in generators(scenario) if problem is None else []:
+    for label in generators(scenario):
         own = next(s for s in scenario.strategies if s.label == label)
         got = by_label.get(label)
         if got is None or got.policy != own.policy:
-            problem = f"has no strategy {label!r} with policy {own.policy!r} to generate from"
-        elif _values(got, scenario) == _values(own, scenario):
-            problem = (
+            return f"has no strategy {label!r} with policy {own.policy!r} to generate from"
+        if _values(got, scenario) == _values(own, scenario):
+            return (
                 f"strategy {label!r} is at the scenario's own parameters, not calibrated ones "
                 "(pass the calibrated.yaml that `sim calibrate` writes)"
             )
-        if problem is not None:
-            break
-    if problem is not None:
-        raise SimInputError(path, prefix + problem)
-    strategies = [by_label.get(s.label, s) for s in scenario.strategies]
-    return scenario.model_copy(update={"strategies": strategies})
+    return None
 
 
 def _values(strategy: Strategy, scenario: Scenario) -> tuple[object, object]:
