@@ -504,3 +504,13 @@ def test_a_single_run_says_why_it_has_no_standard_error_or_p_value(tmp_path, cap
     report = (tmp_path / "o" / "report.md").read_text()
     assert "nan" not in out and "nan" not in report
     assert "needs 2+ runs" in out and "needs 2+ runs" in report
+
+
+def test_every_yaml_file_is_read_through_the_one_strict_reader():
+    """Issue 22: duplicate keys and deep nesting are refused in every YAML file sim reads."""
+    readers = []
+    for path in sorted((ROOT / "sim").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "yaml.safe_load(" in text or "yaml.load(" in text:
+            readers.append(path.relative_to(ROOT).as_posix())
+    assert readers == ["sim/yamlfile.py"]
