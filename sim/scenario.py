@@ -470,7 +470,7 @@ def _firm_section(raw: dict[str, Any]) -> dict[str, Any] | None:
         return {"profile": firm}
     if isinstance(firm, BaseModel):
         return firm.model_dump(exclude_unset=True)
-    return dict(firm or {}) if firm is None or isinstance(firm, dict) else None
+    return _as_mapping(firm)
 
 
 def _profile_reference(raw: dict[str, Any]) -> str:
@@ -488,41 +488,47 @@ def _with_profile(raw: dict[str, Any], profile: FirmProfile) -> dict[str, Any]:
 
     A shipped firm stays named by its name; a user's folder is stored as an absolute path, so
     the scenario means the same firm wherever it is read. Years the scenario gives must lie in
-    the record.
+    the record. A section that is not a mapping is left to its field's own validation.
     """
     raw = dict(raw)
     firm = _firm_section(raw)
     if firm is not None and isinstance(firm.get("profile"), str | None):
         folder = profile.folder
-        raw["firm"] = {
-            **firm,
-            "profile": folder.name if folder.parent == firms_root() else str(folder),
-        }
+        name = folder.name if folder.parent == firms_root() else str(folder)
+        raw["firm"] = {**firm, "profile": name}
     if raw.get("years") is None:
         raw["years"] = list(profile.record.years_covered)
     else:
         _within_record(raw["years"], profile.record.years_covered, profile.short_name)
-    history = raw.get("history")
-    history = history.model_dump() if isinstance(history, BaseModel) else history
-    if history is None or isinstance(history, dict):
-        history = dict(history or {})
-        scope = history.get("scope") or profile.default_scope
-        if scope not in profile.scopes:
-            raise ValueError(
-                f"history.scope: {scope!r} is not a scope of {profile.short_name} "
-                f"({', '.join(profile.scopes)})"
-            )
-        raw["history"] = {**history, "scope": scope}
-    calibration = raw.get("calibration")
-    if isinstance(calibration, BaseModel):
-        calibration = calibration.model_dump()
-    if calibration is None or isinstance(calibration, dict):
-        calibration = dict(calibration or {})
-        for key, window in zip(("window", "validation"), default_windows(profile), strict=True):
-            if calibration.get(key) is None:
-                calibration[key] = list(window)
-        raw["calibration"] = calibration
+    history = _as_mapping(raw.get("history"))
+    if history is not None:
+        raw["history"] = {**history, "scope": _scope(history.get("scope"), profile)}
+    calibration = _as_mapping(raw.get("calibration"))
+    if calibration is not None:
+        defaults = dict(zip(("window", "validation"), default_windows(profile), strict=True))
+        filled = {k: list(v) for k, v in defaults.items() if calibration.get(k) is None}
+        raw["calibration"] = {**calibration, **filled}
     return raw
+
+
+def _as_mapping(section: Any) -> dict[str, Any] | None:
+    """A section as a plain mapping (an absent one is empty; ``None`` when it is not one)."""
+    if isinstance(section, BaseModel):
+        return section.model_dump()
+    return dict(section or {}) if section is None or isinstance(section, dict) else None
+
+
+def _scope(scope: Any, profile: FirmProfile) -> Any:
+    """The scope a scenario compares with: the one it names, else the profile's default."""
+    scope = scope or profile.default_scope
+    if not isinstance(scope, str):
+        return scope  # the field's own validation reports the type
+    if scope not in profile.scopes:
+        raise ValueError(
+            f"history.scope: {scope!r} is not a scope of {profile.short_name} "
+            f"({', '.join(profile.scopes)})"
+        )
+    return scope
 
 
 class Scenario(Strict):

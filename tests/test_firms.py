@@ -335,3 +335,12 @@ def test_a_malformed_firm_is_reported_at_the_firm_not_at_years(tmp_path, capsys,
     path.write_text(f"name: x\nfirm: {firm}\nstrategies: [{{label: g, policy: gravity}}]\n")
     assert main(["scenario", "check", str(path)]) == 2
     assert capsys.readouterr().err == f"sim: error: {path}: {message}\n"
+
+
+def test_a_scope_that_is_not_a_name_is_a_field_error_not_an_internal_one(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\nhistory: {scope: [a]}\nstrategies: [{label: g, policy: gravity}]\n")
+    assert main(["scenario", "check", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"sim: error: {path}: field 'history.scope': Input should be a valid string\n"
+    )

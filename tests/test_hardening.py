@@ -251,7 +251,14 @@ def test_csv_line_numbers_survive_blank_lines_and_multiline_fields(data_copy, ca
 
 
 def test_replications_too_large_has_a_clear_bound(tiny, capsys):
-    bad(capsys, "run", tiny, "--replications", "20000000", contains="between 1 and 10000000")
+    bad(
+        capsys,
+        "run",
+        tiny,
+        "--replications",
+        "20000000",
+        contains="argument --replications: must be from 1 to 10000000 (got 20000000)",
+    )
 
 
 @pytest.mark.parametrize("address", ["not an address", "tcp://", "tcp://h:99999", "http://h:1"])
