@@ -45,8 +45,8 @@ class _Parser(argparse.ArgumentParser):
         raise BadFlag(f"{one_line(message)} (see {self.prog} --help)")
 
 
-def _whole(bounds: Callable[[], tuple[int, int | None]]) -> Callable[[str], int]:
-    """An argparse type: a whole number within ``bounds()`` (an upper bound of None: none).
+def _whole(bounds: Callable[[], tuple[int, int]]) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``bounds()[0]`` to ``bounds()[1]``.
 
     ``bounds`` is called only when the flag is given, so a flag bounded by a scenario field
     imports the scenario schema only then.
@@ -58,9 +58,8 @@ def _whole(bounds: Callable[[], tuple[int, int | None]]) -> Callable[[str], int]
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         low, high = bounds()
-        if value < low or (high is not None and value > high):
-            span = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise argparse.ArgumentTypeError(f"must be {span} (got {value})")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high} (got {value})")
         return value
 
     return parse
@@ -78,14 +77,14 @@ def _field(model: str, name: str) -> Callable[[str], int]:
     accept the same values.
     """
 
-    def bounds() -> tuple[int, int | None]:
+    def bounds() -> tuple[int, int]:
         from importlib import import_module
 
         from sim.bounds import field_bounds
 
         module, _, cls = model.partition(":")
         low, high = field_bounds(getattr(import_module(module), cls), name)
-        return int(low), None if high is None else int(high)
+        return int(low), int(high)  # every overridable field declares both bounds
 
     return _whole(bounds)
 
