@@ -230,19 +230,8 @@ def _execution_options(args: argparse.Namespace):
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every ``sim`` sub-command."""
-    parser = _Parser(
-        prog="sim",
-        description="Agent-based simulator of a cross-border e-commerce firm's "
-        "internationalization.",
-    )
-    from sim import __version__
-
-    parser.add_argument("--version", action="version", version=f"sim {__version__}")
-    _common(parser, top=True)
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def _add_data_commands(commands: argparse._SubParsersAction) -> None:
+    """``sim data check | firms | summary``."""
     data = commands.add_parser("data", help="check and summarise the input data")
     data_commands = data.add_subparsers(dest="data_command", required=True)
 
@@ -265,45 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="which entities' deals count: a scope of the firm profile (default: its own)",
     )
     _add_overwrite(summary)
-    run = commands.add_parser(
-        "run", help="run a scenario file and compare strategies with the record"
-    )
-    run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument("--out", type=Path, help="output directory (default: results/<scenario name>)")
-    run.add_argument(
-        "--replications",
-        type=_field("sim.scenario:Scenario", "replications"),
-        help="runs per strategy (overrides the file)",
-    )
-    run.add_argument(
-        "--seed",
-        type=_field("sim.scenario:Scenario", "seed"),
-        help="root seed (overrides the file)",
-    )
-    _add_overwrite(run)
-    _add_plugin(run)
-    _add_execution(run, "run")
 
-    scen = commands.add_parser("scenario", help="scenario files: validate, JSON Schema")
-    scen_commands = scen.add_subparsers(dest="scenario_command", required=True)
-    scen_check = scen_commands.add_parser("check", help="validate a scenario file and its data")
-    scen_check.add_argument("scenario", type=Path)
-    _add_plugin(scen_check)
-    schema = scen_commands.add_parser("schema", help="print the JSON Schema of scenario files")
-    schema.add_argument("--out", type=Path, help="write to this file instead of printing")
 
-    commands.add_parser("policies", help="list policies with their parameters, defaults, ranges")
-
-    cal = commands.add_parser(
-        "calibrate",
-        help="fit every strategy, validate out of sample, screen sensitivity, write a report",
-    )
-    cal.add_argument("scenario", type=Path)
-    cal.add_argument("--out", type=Path, help="directory (default: results/<name>-calibration)")
-    cal.add_argument("--quick", action="store_true", help="tiny budget (under a minute)")
-    _add_overwrite(cal)
-    _add_plugin(cal)
-
+def _add_recover(commands: argparse._SubParsersAction) -> None:
+    """``sim recover``: its budget flags take the calibration section's bounds."""
     rec = commands.add_parser(
         "recover",
         help="model recovery: calibrate every strategy on records simulated from each one",
@@ -332,25 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--quick", action="store_true", help="tiny budget (for tests)")
     _add_overwrite(rec)
 
-    dash = commands.add_parser("dashboard", help="open the interactive SolaraViz dashboard")
-    dash.add_argument(
-        "scenario", type=Path, nargs="?", help="scenario whose strategies to pre-load"
-    )
-    dash.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    dash.add_argument("--port", type=_within(*PORT), default=8765, help="port (default: 8765)")
-    dash.add_argument("--open", action="store_true", help="open a browser")
-    _add_plugin(dash)
 
-    sens = commands.add_parser(
-        "sensitivity", help="Morris screening of a strategy's parameters and the firm's inputs"
-    )
-    sens.add_argument("scenario", type=Path)
-    sens.add_argument("--out", type=Path, help="directory (default: results/<name>-sensitivity)")
-    sens.add_argument("--quick", action="store_true", help="tiny budget")
-    _add_overwrite(sens)
-    _add_plugin(sens)
-    _add_execution(sens, "design")
-
+def _add_project(commands: argparse._SubParsersAction) -> None:
+    """``sim project``: its flags take the projection section's bounds."""
     proj = commands.add_parser(
         "project",
         help="run every strategy from the end of the record under sampled futures (needs the "
@@ -371,6 +309,82 @@ def build_parser() -> argparse.ArgumentParser:
     proj.add_argument("--workers", type=_within(*WORKERS), default=1, help="processes (default: 1)")
     _add_overwrite(proj)
     _add_plugin(proj)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every ``sim`` sub-command."""
+    parser = _Parser(
+        prog="sim",
+        description="Agent-based simulator of a cross-border e-commerce firm's "
+        "internationalization.",
+    )
+    from sim import __version__
+
+    parser.add_argument("--version", action="version", version=f"sim {__version__}")
+    _common(parser, top=True)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_data_commands(commands)
+    run = commands.add_parser(
+        "run", help="run a scenario file and compare strategies with the record"
+    )
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run.add_argument("--out", type=Path, help="output directory (default: results/<scenario name>)")
+    run.add_argument(
+        "--replications",
+        type=_field("sim.scenario:Scenario", "replications"),
+        help="runs per strategy (overrides the file)",
+    )
+    run.add_argument(
+        "--seed",
+        type=_field("sim.scenario:Scenario", "seed"),
+        help="root seed (overrides the file)",
+    )
+    _add_overwrite(run)
+    _add_plugin(run)
+    _add_execution(run, "run")
+
+    scen = commands.add_parser("scenario", help="scenario files: validate, JSON Schema")
+    scen_commands = scen.add_subparsers(dest="scenario_command", required=True)
+    scen_check = scen_commands.add_parser(
+        "check", help="validate a scenario file as `sim run` does; note what other commands refuse"
+    )
+    scen_check.add_argument("scenario", type=Path)
+    _add_plugin(scen_check)
+    schema = scen_commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.add_argument("--out", type=Path, help="write to this file instead of printing")
+
+    commands.add_parser("policies", help="list policies with their parameters, defaults, ranges")
+
+    cal = commands.add_parser(
+        "calibrate",
+        help="fit every strategy, validate out of sample, screen sensitivity, write a report",
+    )
+    cal.add_argument("scenario", type=Path)
+    cal.add_argument("--out", type=Path, help="directory (default: results/<name>-calibration)")
+    cal.add_argument("--quick", action="store_true", help="tiny budget (under a minute)")
+    _add_overwrite(cal)
+    _add_plugin(cal)
+
+    _add_recover(commands)
+    dash = commands.add_parser("dashboard", help="open the interactive SolaraViz dashboard")
+    dash.add_argument(
+        "scenario", type=Path, nargs="?", help="scenario whose strategies to pre-load"
+    )
+    dash.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    dash.add_argument("--port", type=_within(*PORT), default=8765, help="port (default: 8765)")
+    dash.add_argument("--open", action="store_true", help="open a browser")
+    _add_plugin(dash)
+
+    sens = commands.add_parser(
+        "sensitivity", help="Morris screening of a strategy's parameters and the firm's inputs"
+    )
+    sens.add_argument("scenario", type=Path)
+    sens.add_argument("--out", type=Path, help="directory (default: results/<name>-sensitivity)")
+    sens.add_argument("--quick", action="store_true", help="tiny budget")
+    _add_overwrite(sens)
+    _add_plugin(sens)
+    _add_execution(sens, "design")
+    _add_project(commands)
     _common_everywhere(parser)
     return parser
 
