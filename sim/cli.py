@@ -13,19 +13,93 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from sim.errors import SchedulerUnavailable, SimInputError, one_line
 
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
-#: Upper bounds of numeric flags (the scenario schema's own limits where it has them).
-MAX_REPLICATIONS = 10_000_000
-MAX_WORKERS = 1024
-MAX_CHUNK = 10_000_000
-MAX_SEED = 2**63 - 1
+#: Bounds of the flags that set no scenario field (a flag that overrides one takes the field's).
+WORKERS = (1, 1024)
+#: Range of `sim infer --draws` (draws per model in the simulation bank).
+DRAWS = (500, 10_000_000)
+CHUNK_SIZE = (1, 10_000_000)
+RECORDS = (1, 100_000)
+PORT = (1, 65_535)
+MAX_TIMEOUT = 86_400.0
 log = logging.getLogger(__name__)
+
+
+class BadFlag(Exception):
+    """A flag argparse refused; :func:`main` reports it like any bad input (one line, exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse held to the command line's contract (its default prints usage, then exits)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise :class:`BadFlag` with ``message`` and where to read the command's help."""
+        raise BadFlag(f"{one_line(message)} (see {self.prog} --help)")
+
+
+def _whole(bounds: Callable[[], tuple[int, int]]) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``bounds()[0]`` to ``bounds()[1]``.
+
+    ``bounds`` is called only when the flag is given, so a flag bounded by a scenario field
+    imports the scenario schema only then.
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        low, high = bounds()
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high} (got {value})")
+        return value
+
+    return parse
+
+
+def _within(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type for a flag that sets no scenario field: a whole number in a range."""
+    return _whole(lambda: (low, high))
+
+
+def _field(model: str, name: str) -> Callable[[str], int]:
+    """An argparse type for a flag that overrides field ``name`` of ``model`` (``module:Class``).
+
+    The bounds are the field's own (``Field(ge=, le=)``), so the flag and the scenario file
+    accept the same values.
+    """
+
+    def bounds() -> tuple[int, int]:
+        from importlib import import_module
+
+        from sim.bounds import field_bounds
+
+        module, _, cls = model.partition(":")
+        low, high = field_bounds(getattr(import_module(module), cls), name)
+        return int(low), int(high)  # every overridable field declares both bounds
+
+    return _whole(bounds)
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds above 0 and at most :data:`MAX_TIMEOUT`."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most {MAX_TIMEOUT:g} seconds")
+    return value
 
 
 def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
@@ -89,7 +163,9 @@ def _add_execution(parser: argparse.ArgumentParser, what: str) -> None:
         default="local",
         help="serial; local worker processes (default); dask cluster",
     )
-    execution.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    execution.add_argument(
+        "--workers", type=_within(*WORKERS), help="worker processes (default: all cores)"
+    )
     execution.add_argument(
         "--scheduler",
         help="with --executor dask: scheduler address, e.g. tcp://host:8786 "
@@ -97,14 +173,14 @@ def _add_execution(parser: argparse.ArgumentParser, what: str) -> None:
     )
     execution.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=None,
         help="dask: seconds to wait for the scheduler, or for any worker to be connected, "
         "before failing (default: 180)",
     )
     execution.add_argument(
         "--chunk-size",
-        type=int,
+        type=_within(*CHUNK_SIZE),
         default=250,
         help="replications per task and stored chunk (default: 250)",
     )
@@ -130,8 +206,8 @@ def _add_execution(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def _execution_options(args: argparse.Namespace, bounds: tuple[tuple[str, int, int], ...]):
-    """Check the execution flags (and ``bounds``) and build the experiment options.
+def _execution_options(args: argparse.Namespace):
+    """Check the execution flags that depend on each other and build the experiment options.
 
     Raises:
         SimInputError: one line naming the flag, before any work.
@@ -139,17 +215,6 @@ def _execution_options(args: argparse.Namespace, bounds: tuple[tuple[str, int, i
     from sim.experiment.executors import DEFAULT_TIMEOUT, check_scheduler_address
     from sim.experiment.experiment import Options
 
-    for name, low, high in (*bounds, ("workers", 1, MAX_WORKERS), ("chunk_size", 1, MAX_CHUNK)):
-        value = getattr(args, name)
-        flag = "--" + name.replace("_", "-")
-        if value is not None and not low <= value <= high:
-            raise SimInputError(
-                args.scenario, f"{flag} must be between {low} and {high}", field=name
-            )
-    if args.timeout is not None and not 0 < args.timeout <= 86_400:
-        raise SimInputError(
-            args.scenario, "--timeout must be between 0 and 86400 seconds", field="timeout"
-        )
     if args.executor != "dask" and (args.scheduler is not None or args.timeout is not None):
         flag = "--scheduler" if args.scheduler is not None else "--timeout"
         raise SimInputError(
@@ -179,19 +244,8 @@ def _execution_options(args: argparse.Namespace, bounds: tuple[tuple[str, int, i
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every ``sim`` sub-command."""
-    parser = argparse.ArgumentParser(
-        prog="sim",
-        description="Agent-based simulator of a cross-border e-commerce firm's "
-        "internationalization.",
-    )
-    from sim import __version__
-
-    parser.add_argument("--version", action="version", version=f"sim {__version__}")
-    _common(parser, top=True)
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def _add_data_commands(commands: argparse._SubParsersAction) -> None:
+    """``sim data check | firms | summary``."""
     data = commands.add_parser("data", help="check and summarise the input data")
     data_commands = data.add_subparsers(dest="data_command", required=True)
 
@@ -214,20 +268,126 @@ def build_parser() -> argparse.ArgumentParser:
         help="which entities' deals count: a scope of the firm profile (default: its own)",
     )
     _add_overwrite(summary)
+
+
+def _add_recover(commands: argparse._SubParsersAction) -> None:
+    """``sim recover``: its budget flags take the calibration section's bounds."""
+    rec = commands.add_parser(
+        "recover",
+        help="model recovery: calibrate every strategy on records simulated from each one",
+    )
+    rec.add_argument("scenario", type=Path)
+    rec.add_argument(
+        "--out", type=Path, help="directory (default: results/<name>-calibration/recovery)"
+    )
+    rec.add_argument(
+        "--records", type=_within(*RECORDS), help="synthetic records per generator (default 20)"
+    )
+    rec.add_argument(
+        "--trials",
+        type=_field("sim.scenario:Calibration", "trials"),
+        help="optimiser trials per fit (default 30)",
+    )
+    rec.add_argument(
+        "--replications",
+        type=_field("sim.scenario:Calibration", "replications"),
+        help="runs per trial (default 30)",
+    )
+    rec.add_argument(
+        "--workers", type=_within(*WORKERS), help="local worker processes (default: all cores)"
+    )
+    rec.add_argument("--calibrated", type=Path, help="calibrated.yaml with generator parameters")
+    rec.add_argument("--quick", action="store_true", help="tiny budget (for tests)")
+    _add_overwrite(rec)
+
+
+def _add_project(commands: argparse._SubParsersAction) -> None:
+    """``sim project``: its flags take the projection section's bounds."""
+    proj = commands.add_parser(
+        "project",
+        help="run every strategy from the end of the record under sampled futures (needs the "
+        "'project' extra)",
+    )
+    proj.add_argument("scenario", type=Path, help="scenario YAML with a projection: section")
+    proj.add_argument("--out", type=Path, help="directory (default: results/<name>-projection)")
+    proj.add_argument(
+        "--futures",
+        type=_field("sim.projection.spec:Projection", "futures"),
+        help="futures sampled (overrides the file)",
+    )
+    proj.add_argument(
+        "--replications",
+        type=_field("sim.projection.spec:Projection", "replications"),
+        help="runs per strategy and future (overrides the file)",
+    )
+    proj.add_argument("--workers", type=_within(*WORKERS), default=1, help="processes (default: 1)")
+    _add_overwrite(proj)
+    _add_plugin(proj)
+
+
+def _add_infer(commands: argparse._SubParsersAction) -> None:
+    """``sim infer``: simulation-based inference on the calibration window."""
+    infer = commands.add_parser(
+        "infer",
+        help="simulation-based inference: posterior model probabilities and parameter "
+        "posteriors on the calibration window (needs the 'infer' extra)",
+    )
+    infer.add_argument("scenario", type=Path)
+    infer.add_argument("--out", type=Path, help="directory (default: results/<name>-inference)")
+    infer.add_argument("--quick", action="store_true", help="the whole pipeline, small")
+    infer.add_argument(
+        "--draws",
+        type=_within(*DRAWS),
+        help="draws per model in the bank (default 100000)",
+    )
+    infer.add_argument(
+        "--prior",
+        choices=("declared", "centred", "both"),
+        default="both",
+        help="prior choice(s): as declared, 30 %% of the bounds around the defaults, or both "
+        "side by side (default)",
+    )
+    _add_overwrite(infer)
+    _add_plugin(infer)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every ``sim`` sub-command."""
+    parser = _Parser(
+        prog="sim",
+        description="Agent-based simulator of a cross-border e-commerce firm's "
+        "internationalization.",
+    )
+    from sim import __version__
+
+    parser.add_argument("--version", action="version", version=f"sim {__version__}")
+    _common(parser, top=True)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_data_commands(commands)
     run = commands.add_parser(
         "run", help="run a scenario file and compare strategies with the record"
     )
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--out", type=Path, help="output directory (default: results/<scenario name>)")
-    run.add_argument("--replications", type=int, help="runs per strategy (overrides the file)")
-    run.add_argument("--seed", type=int, help="root seed (overrides the file)")
+    run.add_argument(
+        "--replications",
+        type=_field("sim.scenario:Scenario", "replications"),
+        help="runs per strategy (overrides the file)",
+    )
+    run.add_argument(
+        "--seed",
+        type=_field("sim.scenario:Scenario", "seed"),
+        help="root seed (overrides the file)",
+    )
     _add_overwrite(run)
     _add_plugin(run)
     _add_execution(run, "run")
 
     scen = commands.add_parser("scenario", help="scenario files: validate, JSON Schema")
     scen_commands = scen.add_subparsers(dest="scenario_command", required=True)
-    scen_check = scen_commands.add_parser("check", help="validate a scenario file and its data")
+    scen_check = scen_commands.add_parser(
+        "check", help="validate a scenario file as `sim run` does; note what other commands refuse"
+    )
     scen_check.add_argument("scenario", type=Path)
     _add_plugin(scen_check)
     schema = scen_commands.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -245,28 +405,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overwrite(cal)
     _add_plugin(cal)
 
-    rec = commands.add_parser(
-        "recover",
-        help="model recovery: calibrate every strategy on records simulated from each one",
-    )
-    rec.add_argument("scenario", type=Path)
-    rec.add_argument(
-        "--out", type=Path, help="directory (default: results/<name>-calibration/recovery)"
-    )
-    rec.add_argument("--records", type=int, help="synthetic records per generator (default 20)")
-    rec.add_argument("--trials", type=int, help="optimiser trials per fit (default 30)")
-    rec.add_argument("--replications", type=int, help="runs per trial (default 30)")
-    rec.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
-    rec.add_argument("--calibrated", type=Path, help="calibrated.yaml with generator parameters")
-    rec.add_argument("--quick", action="store_true", help="tiny budget (for tests)")
-    _add_overwrite(rec)
-
+    _add_recover(commands)
     dash = commands.add_parser("dashboard", help="open the interactive SolaraViz dashboard")
     dash.add_argument(
         "scenario", type=Path, nargs="?", help="scenario whose strategies to pre-load"
     )
     dash.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    dash.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    dash.add_argument("--port", type=_within(*PORT), default=8765, help="port (default: 8765)")
     dash.add_argument("--open", action="store_true", help="open a browser")
     _add_plugin(dash)
 
@@ -279,38 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overwrite(sens)
     _add_plugin(sens)
     _add_execution(sens, "design")
-
-    proj = commands.add_parser(
-        "project",
-        help="run every strategy from the end of the record under sampled futures (needs the "
-        "'project' extra)",
-    )
-    proj.add_argument("scenario", type=Path, help="scenario YAML with a projection: section")
-    proj.add_argument("--out", type=Path, help="directory (default: results/<name>-projection)")
-    proj.add_argument("--futures", type=int, help="futures sampled (overrides the file)")
-    proj.add_argument("--replications", type=int, help="runs per strategy and future")
-    proj.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
-    _add_overwrite(proj)
-    _add_plugin(proj)
-
-    infer = commands.add_parser(
-        "infer",
-        help="simulation-based inference: posterior model probabilities and parameter "
-        "posteriors on the calibration window (needs the 'infer' extra)",
-    )
-    infer.add_argument("scenario", type=Path)
-    infer.add_argument("--out", type=Path, help="directory (default: results/<name>-inference)")
-    infer.add_argument("--quick", action="store_true", help="the whole pipeline, small")
-    infer.add_argument("--draws", type=int, help="draws per model in the bank (default 100000)")
-    infer.add_argument(
-        "--prior",
-        choices=("declared", "centred", "both"),
-        default="both",
-        help="prior choice(s): as declared, 30 %% of the bounds around the defaults, or both "
-        "side by side (default)",
-    )
-    _add_overwrite(infer)
-    _add_plugin(infer)
+    _add_project(commands)
+    _add_infer(commands)
     _common_everywhere(parser)
     return parser
 
@@ -443,9 +558,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.errors import RunFailed
     from sim.experiment.job import RUN_OUTPUTS, run_scenario, terminal_table
 
-    options = _execution_options(
-        args, (("replications", 1, MAX_REPLICATIONS), ("seed", 0, MAX_SEED))
-    )
+    options = _execution_options(args)
     _load_plugins(args)
     _check_out(args, RUN_OUTPUTS)
     try:
@@ -480,13 +593,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario_check(args: argparse.Namespace) -> int:
-    """Validate a scenario file and everything a later command would reject.
+    """Validate a scenario file as ``sim run`` does; note what other commands would refuse.
 
-    Data files (every path, read and cross-checked), shocks' markets, sweep points (each value
-    against its parameter's range), the sensitivity section, and the calibration section (its
-    windows when the file sets them).
+    The verdict (exit code) is ``sim run``'s: the file, every data file (read and
+    cross-checked), the shocks' markets and the sweep points (each value against its
+    parameter's range). Sections only other commands read are then checked as those commands
+    check them; a problem there is printed as a note, because ``sim run`` accepts the file.
     """
-    from sim.calibration.job import check_calibration, check_sensitivity
     from sim.experiment.plan import plan_points
     from sim.scenario import load_scenario
     from sim.world import build_world
@@ -495,19 +608,41 @@ def cmd_scenario_check(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     source = str(args.scenario)
     plan_points(scenario, source)
-    check_sensitivity(scenario, source)
-    check_calibration(scenario, source, windows="calibration" in scenario.model_fields_set)
     world = build_world(scenario.load_data(source), scenario, source=source)
-    if scenario.projection is not None:
-        from sim.projection.job import check_projection
-
-        check_projection(scenario, world.iso3, source)
     labels = ", ".join(f"{s.label} ({s.policy})" for s in scenario.strategies)
     print(
         f"{args.scenario}: ok — {scenario.replications} runs x {len(scenario.strategies)} "
         f"strategies: {labels}"
     )
+    for note in _other_commands_refusals(scenario, world.iso3, source):
+        print(f"note: {note}")
     return 0
+
+
+def _other_commands_refusals(
+    scenario: Scenario, markets: tuple[str, ...], source: str
+) -> list[str]:
+    """What ``sim calibrate``, ``sim sensitivity`` and ``sim project`` would refuse, in words.
+
+    Each command's own check, run as the command runs it (its first problem, one line each).
+    """
+    from sim.calibration.job import check_calibration, check_sensitivity
+
+    checks = [
+        ("`sim calibrate`", lambda: check_calibration(scenario, source)),
+        ("`sim calibrate` and `sim sensitivity`", lambda: check_sensitivity(scenario, source)),
+    ]
+    if scenario.projection is not None:
+        from sim.projection.job import check_projection
+
+        checks.append(("`sim project`", lambda: check_projection(scenario, markets, source)))
+    refusals = []
+    for commands, check in checks:
+        try:
+            check()
+        except SimInputError as exc:
+            refusals.append(f"{commands} would refuse it: {exc}")
+    return refusals
 
 
 def cmd_scenario_schema(args: argparse.Namespace) -> int:
@@ -577,10 +712,6 @@ def cmd_recover(args: argparse.Namespace) -> int:
     _quiet_optimiser(args)
     _load_plugins(args)
     _check_out(args, RECOVERY_OUTPUTS)
-    for name in ("records", "trials", "replications", "workers"):
-        value = getattr(args, name)
-        if value is not None and not 1 <= value <= 100_000:
-            raise SimInputError(f"--{name}", "must be a whole number from 1 to 100000")
     result = run_recovery(
         args.scenario,
         out_dir=args.out,
@@ -661,10 +792,6 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.plugin:
         env[PLUGINS_ENV] = ",".join(args.plugin)
-    if not 0 < args.port < 65536:
-        raise SimInputError(
-            args.scenario or "--port", "--port must be between 1 and 65535", field="port"
-        )
     if args.scenario is not None:
         from sim.scenario import load_scenario
         from sim.world import build_world
@@ -694,7 +821,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run the Morris screening and write its outputs."""
     from sim.calibration.job import SENSITIVITY_OUTPUTS, run_sensitivity
 
-    options = _execution_options(args, ())
+    options = _execution_options(args)
     _load_plugins(args)
     _check_out(args, SENSITIVITY_OUTPUTS)
     out = run_sensitivity(
@@ -717,10 +844,6 @@ def cmd_project(args: argparse.Namespace) -> int:
     """Run a projection and write its outputs (EMA Workbench: the 'project' extra)."""
     from sim.projection.job import PROJECTION_OUTPUTS, run_projection
 
-    for name, high in (("futures", 100_000), ("replications", 100_000), ("workers", 256)):
-        value = getattr(args, name)
-        if value is not None and not 1 <= value <= high:
-            raise SimInputError(args.scenario, f"--{name} must be between 1 and {high}", field=name)
     _load_plugins(args)
     _check_out(args, PROJECTION_OUTPUTS)
     result = run_projection(
@@ -808,7 +931,11 @@ def _logging(verbose: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sim`` console script."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except BadFlag as exc:
+        print(f"sim: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     _logging(args.verbose)
     handlers = {
         ("data", "check"): cmd_data_check,

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import pandas as pd
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -38,7 +37,6 @@ from sim.data.profile import (
     default_firm,
     firms_root,
     load_profile,
-    profile_folder,
 )
 from sim.data.record import history as record_history
 from sim.data.taxonomy import DEAL_MODES, RecordMode
@@ -46,6 +44,7 @@ from sim.errors import SimInputError
 from sim.policies import Policy, PolicyParams, get_policy, policy_names, register
 from sim.priors import Prior, prior
 from sim.projection.spec import Projection
+from sim.yamlfile import read_yaml
 
 #: Entry-point group through which installed packages contribute policies (name = policy name).
 ENTRY_POINT_GROUP = "sim.policies"
@@ -473,6 +472,77 @@ def _within_record(years: Any, covered: tuple[int, int], firm: str) -> None:
         )
 
 
+def _firm_section(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """The scenario's ``firm`` section as a mapping (``None`` when it is not one).
+
+    ``firm: NAME`` is short for ``firm: {profile: NAME}``.
+    """
+    firm = raw.get("firm")
+    if isinstance(firm, str):
+        return {"profile": firm}
+    if isinstance(firm, BaseModel):
+        return firm.model_dump(exclude_unset=True)
+    return _as_mapping(firm)
+
+
+def _profile_reference(raw: dict[str, Any]) -> str:
+    """The firm profile a raw scenario names: its ``firm.profile``, else the reference firm.
+
+    A value that is not a name (a number, a list) is left to the field's own validation; the
+    reference firm then fills the defaults, so that error is the one reported.
+    """
+    ref = (_firm_section(raw) or {}).get("profile")
+    return ref if isinstance(ref, str) and ref else default_firm()
+
+
+def _with_profile(raw: dict[str, Any], profile: FirmProfile) -> dict[str, Any]:
+    """``raw`` with the firm named as stored and the profile's defaults where it is silent.
+
+    A shipped firm stays named by its name; a user's folder is stored as an absolute path, so
+    the scenario means the same firm wherever it is read. Years the scenario gives must lie in
+    the record. A section that is not a mapping is left to its field's own validation.
+    """
+    raw = dict(raw)
+    firm = _firm_section(raw)
+    if firm is not None and isinstance(firm.get("profile"), str | None):
+        folder = profile.folder
+        name = folder.name if folder.parent == firms_root() else str(folder)
+        raw["firm"] = {**firm, "profile": name}
+    if raw.get("years") is None:
+        raw["years"] = list(profile.record.years_covered)
+    else:
+        _within_record(raw["years"], profile.record.years_covered, profile.short_name)
+    history = _as_mapping(raw.get("history"))
+    if history is not None:
+        raw["history"] = {**history, "scope": _scope(history.get("scope"), profile)}
+    calibration = _as_mapping(raw.get("calibration"))
+    if calibration is not None:
+        defaults = dict(zip(("window", "validation"), default_windows(profile), strict=True))
+        filled = {k: list(v) for k, v in defaults.items() if calibration.get(k) is None}
+        raw["calibration"] = {**calibration, **filled}
+    return raw
+
+
+def _as_mapping(section: Any) -> dict[str, Any] | None:
+    """A section as a plain mapping (an absent one is empty; ``None`` when it is not one)."""
+    if isinstance(section, BaseModel):
+        return section.model_dump()
+    return dict(section or {}) if section is None or isinstance(section, dict) else None
+
+
+def _scope(scope: Any, profile: FirmProfile) -> Any:
+    """The scope a scenario compares with: the one it names, else the profile's default."""
+    scope = scope or profile.default_scope
+    if not isinstance(scope, str):
+        return scope  # the field's own validation reports the type
+    if scope not in profile.scopes:
+        raise ValueError(
+            f"history.scope: {scope!r} is not a scope of {profile.short_name} "
+            f"({', '.join(profile.scopes)})"
+        )
+    return scope
+
+
 class Scenario(Strict):
     """A whole experiment: years, seed, replications, data, firm, strategies and shocks."""
 
@@ -483,7 +553,9 @@ class Scenario(Strict):
     years: tuple[int, int] = Field(
         description="first and last simulated year (default: the years the firm's record covers)"
     )
-    seed: int = Field(0, ge=0, description="root seed of every random stream")
+    seed: int = Field(
+        0, ge=0, le=2**63 - 1, description="root seed of every random stream (64-bit)"
+    )
     replications: int = Field(100, ge=1, le=10_000_000, description="runs per strategy")
     data: DataPaths = DataPaths()
     history: History
@@ -497,63 +569,17 @@ class Scenario(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _firm_defaults(cls, raw: Any, info: ValidationInfo) -> Any:
+    def _profile_defaults(cls, raw: Any, info: ValidationInfo) -> Any:
         """Name the firm and fill what its profile decides (years, scope, windows).
 
-        ``firm: NAME`` is short for ``firm: {profile: NAME}``. A shipped firm stays named by its
-        name; a user's folder (relative to the scenario file: validation context ``base``) is
-        stored as an absolute path, so the scenario means the same firm wherever it is read.
+        The profile arrives resolved in the validation context (``profile``: see
+        :func:`parse_scenario`), so validating a scenario reads no file. Without it nothing is
+        filled, and the fields a profile would give are reported missing.
         """
-        if not isinstance(raw, dict):
+        profile = (info.context or {}).get("profile")
+        if not isinstance(raw, dict) or not isinstance(profile, FirmProfile):
             return raw
-        raw = dict(raw)
-        firm = raw.get("firm")
-        if isinstance(firm, str):
-            firm = {"profile": firm}
-        elif isinstance(firm, BaseModel):
-            firm = firm.model_dump(exclude_unset=True)
-        if firm is not None and not isinstance(firm, dict):
-            return raw  # the field's own validation reports it
-        firm = dict(firm or {})
-        ref = firm.get("profile") or default_firm()
-        if not isinstance(ref, str):
-            return raw
-        base = (info.context or {}).get("base")
-        folder = profile_folder(ref, base)
-        profile = load_profile(folder)
-        firm["profile"] = folder.name if folder.parent == firms_root() else str(folder)
-        raw["firm"] = firm
-        if raw.get("years") is None:
-            raw["years"] = list(profile.record.years_covered)
-        else:
-            _within_record(raw["years"], profile.record.years_covered, profile.short_name)
-        history = raw.get("history")
-        history = history.model_dump() if isinstance(history, BaseModel) else history
-        if history is None or isinstance(history, dict):
-            history = dict(history or {})
-            scope = history.get("scope") or profile.default_scope
-            if scope not in profile.scopes:
-                raise ValueError(
-                    f"history.scope: {scope!r} is not a scope of {profile.short_name} "
-                    f"({', '.join(profile.scopes)})"
-                )
-            raw["history"] = {**history, "scope": scope}
-        windows = (
-            (profile.calibration.window, profile.calibration.validation)
-            if profile.calibration is not None
-            else default_windows(profile.record.years_covered)
-        )
-        calibration = raw.get("calibration")
-        if isinstance(calibration, BaseModel):
-            calibration = calibration.model_dump()
-        if calibration is None or isinstance(calibration, dict):
-            calibration = dict(calibration or {})
-            if calibration.get("window") is None:
-                calibration["window"] = list(windows[0])
-            if calibration.get("validation") is None:
-                calibration["validation"] = list(windows[1])
-            raw["calibration"] = calibration
-        return raw
+        return _with_profile(raw, profile)
 
     @field_validator("years")
     @classmethod
@@ -737,42 +763,18 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
                 data[key] = str((base / value).resolve())
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key given twice in one mapping is an error.
-
-    Plain PyYAML keeps the last value silently, so a scenario edited twice would run with
-    whichever line came later.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                first = seen.setdefault(key, key_node.start_mark.line + 1)
-            except TypeError:  # an unhashable key; the base class reports it
-                continue
-            if first != key_node.start_mark.line + 1:
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    f"duplicate key {key!r} (first given on line {first})",
-                    key_node.start_mark,
-                )
-        return super().construct_mapping(node, deep=deep)
-
-
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$")
 
 
-def default_windows(years: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Default windows for a firm whose profile sets none.
+def default_windows(profile: FirmProfile) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The calibration and validation windows of a scenario of this firm that sets none.
 
-    The last third of the record's years (at least one year) is held out of sample.
+    The profile's own; for a profile that sets none, the record's years with the last third
+    (at least one year) held out of sample.
     """
-    first, last = years
+    if profile.calibration is not None:
+        return profile.calibration.window, profile.calibration.validation
+    first, last = profile.record.years_covered
     held = max(1, (last - first + 1) // 3)
     return (first, last - held), (last - held + 1, last)
 
@@ -782,8 +784,9 @@ def parse_scenario(raw: Any, path: str | Path) -> Scenario:
     if not isinstance(raw, dict):
         raise SimInputError(path, "a scenario must be a mapping of keys to values")
     _resolve_paths(raw, Path(path).parent)
+    profile = load_profile(_profile_reference(raw), Path(path).parent)
     try:
-        return Scenario.model_validate(raw, context={"base": Path(path).parent})
+        return Scenario.model_validate(raw, context={"profile": profile})
     except ValidationError as exc:
         errors = exc.errors()
         # A misspelt key also makes the intended key "missing": report the misspelling.
@@ -807,26 +810,7 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises:
         SimInputError: when the file is missing, not YAML, or not a valid scenario.
     """
-    path = Path(path)
-    try:
-        if not path.is_file():
-            raise SimInputError(path, "scenario file not found")
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SimInputError(path, "file is not valid UTF-8 text") from None
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SimInputError(path, f"cannot read scenario file ({message})") from None
-    try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no code
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise SimInputError(path, f"not valid YAML ({problem})", row=line) from None
-    except RecursionError:
-        raise SimInputError(path, "not valid YAML here (nested too deeply)") from None
-    return parse_scenario(raw, path)
+    return parse_scenario(read_yaml(path, "scenario"), path)
 
 
 #: Fields the firm profile fills when a scenario leaves them out (required after validation,

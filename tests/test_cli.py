@@ -13,6 +13,8 @@ import pytest
 from sim.cli import main
 from tests.conftest import edit_csv
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_data_check_passes_on_shipped_data(capsys):
     assert main(["data", "check"]) == 0
@@ -101,3 +103,91 @@ def test_output_path_that_is_a_file_is_a_clean_error(tmp_path, capsys):
 def test_data_check_reports_the_home_regime_file(capsys):
     assert main(["data", "check"]) == 0
     assert "home policy events (CHN): 23 events — ok" in capsys.readouterr().out
+
+
+def test_project_futures_below_the_files_minimum_is_refused(tmp_path, capsys):
+    """Issue 22: --futures 1 ran although a scenario file needs at least 2 futures."""
+    out = tmp_path / "o"
+    argv = ["project", str(ROOT / "scenarios" / "project_2030.yaml"), "--out", str(out)]
+    assert main([*argv, "--futures", "1"]) == 2
+    assert capsys.readouterr().err == (
+        "sim: error: argument --futures: must be from 2 to 100000 (got 1) "
+        "(see sim project --help)\n"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "model", "field"),
+    [
+        ("run", "--replications", "Scenario", "replications"),
+        ("run", "--seed", "Scenario", "seed"),
+        ("recover", "--trials", "Calibration", "trials"),
+        ("recover", "--replications", "Calibration", "replications"),
+        ("project", "--futures", "Projection", "futures"),
+        ("project", "--replications", "Projection", "replications"),
+    ],
+)
+def test_a_flag_that_overrides_a_field_takes_the_fields_bounds(capsys, command, flag, model, field):
+    from sim.bounds import field_bounds
+    from sim.cli import build_parser
+    from sim.projection.spec import Projection
+    from sim.scenario import Calibration, Scenario
+
+    models = {"Scenario": Scenario, "Calibration": Calibration, "Projection": Projection}
+    low, high = field_bounds(models[model], field)
+    parser = build_parser()
+    for value in (low, high):
+        args = parser.parse_args([command, "s.yaml", flag, str(value)])
+        assert getattr(args, flag[2:]) == value
+    for value in (low - 1, high + 1):
+        assert main([command, "s.yaml", flag, str(value)]) == 2
+        assert capsys.readouterr().err == (
+            f"sim: error: argument {flag}: must be from {low} to {high} (got {value}) "
+            f"(see sim {command} --help)\n"
+        )
+
+
+RECOVER = "name: rk\nreplications: 2\nstrategies:\n  - {label: k, policy: kojima}\n"
+FITTED = "  - {label: k, policy: kojima, params: {softness: 2.5}, firm: {hurdle: 2.0}}\n"
+
+
+@pytest.mark.parametrize(
+    ("calibrated", "problem"),
+    [
+        (
+            "name: other\nfirm: jd\nstrategies:\n" + FITTED,
+            "calibrated for firm 'jd', but the scenario simulates 'alibaba'",
+        ),
+        (
+            RECOVER,
+            "strategy 'k' is at the scenario's own parameters, not calibrated ones "
+            "(pass the calibrated.yaml that `sim calibrate` writes)",
+        ),
+        (
+            "name: other\nstrategies:\n  - {label: k, policy: gravity, firm: {hurdle: 2.0}}\n",
+            "has no strategy 'k' with policy 'kojima' to generate from",
+        ),
+    ],
+)
+def test_recover_refuses_a_calibrated_file_that_is_not_this_scenarios(
+    tmp_path, capsys, calibrated, problem
+):
+    """Issue 22: another firm's or an uncalibrated file ran with exit 0, reported as calibrated."""
+    scenario, fitted, out = tmp_path / "rk.yaml", tmp_path / "fitted.yaml", tmp_path / "rec"
+    scenario.write_text(RECOVER)
+    fitted.write_text(calibrated)
+    argv = ["recover", str(scenario), "--quick", "--out", str(out), "--calibrated", str(fitted)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"sim: error: {fitted}: --calibrated: {problem}\n"
+    assert not out.exists()
+
+
+def test_recover_runs_from_a_calibration_of_the_scenario(tmp_path, capsys):
+    scenario, fitted, out = tmp_path / "rk.yaml", tmp_path / "fitted.yaml", tmp_path / "rec"
+    scenario.write_text(RECOVER)
+    fitted.write_text("name: rk_calibrated\nstrategies:\n" + FITTED)
+    argv = ["recover", str(scenario), "--quick", "--out", str(out), "--calibrated", str(fitted)]
+    assert main(argv) == 0
+    assert f"calibrated parameters from {fitted}" in (out / "report.md").read_text()
+    capsys.readouterr()

@@ -85,9 +85,24 @@ def test_unknown_column(data_copy):
     ("column", "value", "message"),
     [
         ("source_url", None, "value is required but blank"),
-        ("source_url", "www.example.org/deal", "malformed value 'www.example.org/deal'"),
-        ("date", "2015/03/01", "malformed value '2015/03/01'"),
-        ("date", "2015-13", "malformed value '2015-13'"),
+        (
+            "source_url",
+            "www.example.org/deal",
+            "malformed value 'www.example.org/deal' "
+            "(expected a web address starting with http:// or https://)",
+        ),
+        (
+            "date",
+            "2015/03/01",
+            "malformed value '2015/03/01' "
+            "(expected a date YYYY-MM or YYYY-MM-DD, like 2015-06 or 2015-06-30)",
+        ),
+        (
+            "date",
+            "2015-13",
+            "malformed value '2015-13' "
+            "(expected a date YYYY-MM or YYYY-MM-DD, like 2015-06 or 2015-06-30)",
+        ),
         (
             "mode",
             "joint_venture",
@@ -101,7 +116,12 @@ def test_unknown_column(data_copy):
         ("year", "2022", "2022 is outside the record's years 2010-2021 (profile)"),
         ("amount_usd_m", "-5", "-5 is below the minimum 0"),
         ("stake_pct", "140", "140 is above the maximum 100"),
-        ("event_id", "X1", "malformed value 'X1'"),
+        (
+            "event_id",
+            "T1",
+            "malformed value 'T1' (expected 1-3 capital letters followed by 3-4 digits, "
+            "like E001 or J012)",
+        ),
     ],
 )
 def test_bad_event_cell(data_copy, column, value, message):

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from sim.cli import main
 from sim.data import load_dataset, load_profile
 from sim.data.geography import firm_markets, haversine_km
-from sim.data.profile import shipped_firms
+from sim.data.profile import FirmProfile, shipped_firms
 from sim.data.record import history
 from sim.errors import SimInputError
 from sim.scenario import parse_scenario
@@ -229,3 +230,117 @@ def test_years_past_the_indicator_data_are_one_line_errors(tmp_path, capsys):
         "(gdp_pc_usd missing for USA)\n"
     )
     assert not (tmp_path / "o").exists()
+
+
+def _edited_firm(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the synthetic firm with one edit to its profile.yaml."""
+    folder = tmp_path / "firm"
+    shutil.copytree(SYNTHETIC, folder)
+    profile = folder / "profile.yaml"
+    text = profile.read_text(encoding="utf-8")
+    assert old in text
+    profile.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "synthetic: true\n",
+            "synthetic: true\nname: Second Name\n",
+            "line 6: not valid YAML (duplicate key 'name' (first given on line 3))",
+        ),
+        (
+            'fiscal_year_end: "12-31"',
+            'fiscal_year_end: "02-30"',
+            "field 'fiscal_year_end': '02-30' is not a date that exists",
+        ),
+        (
+            'fiscal_year_end: "12-31"',
+            'fiscal_year_end: "04-31"',
+            "field 'fiscal_year_end': '04-31' is not a date that exists",
+        ),
+        (
+            "default_scope: group_and_pay\n",
+            "default_scope: group_and_pay\ncorporate_events:\n  - {date: '2015-02-29', "
+            "kind: other, description: x, source_url: 'https://example.invalid/x'}\n",
+            "field 'corporate_events.0.date': '2015-02-29' is not a date that exists",
+        ),
+        (
+            "events: events.csv",
+            "events: ../../events.csv",
+            "field 'record.events': '../../events.csv' lies outside the profile's folder {folder}",
+        ),
+        (
+            "events: events.csv",
+            "events: /etc/hostname",
+            "field 'record.events': '/etc/hostname' lies outside the profile's folder {folder}",
+        ),
+    ],
+)
+def test_a_bad_profile_is_one_line_naming_file_and_key(tmp_path, capsys, old, new, message):
+    folder = _edited_firm(tmp_path, old, new)
+    (tmp_path.parent / "events.csv").write_text("event_id\n", encoding="utf-8")
+    assert main(["data", "check", "--firm", str(folder)]) == 2
+    expected = message.format(folder=folder.resolve())
+    assert capsys.readouterr().err == f"sim: error: {folder / 'profile.yaml'}: {expected}\n"
+
+
+def test_a_leap_day_fiscal_year_end_exists():
+    raw = load_profile(SYNTHETIC).model_dump()
+    assert FirmProfile.model_validate(raw | {"fiscal_year_end": "02-29"}).fiscal_year_end == "02-29"
+
+
+def test_a_deeply_nested_profile_is_one_line_not_a_recursion_error(tmp_path, capsys):
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    (folder / "profile.yaml").write_text("name: " + "[" * 3000 + "]" * 3000 + "\n")
+    assert main(["data", "check", "--firm", str(folder)]) == 2
+    assert capsys.readouterr().err == (
+        f"sim: error: {folder / 'profile.yaml'}: line 1: not valid YAML "
+        "(nested more than 100 levels deep)\n"
+    )
+
+
+def test_validating_a_scenario_reads_no_file(monkeypatch):
+    """The profile is resolved once, before validation, and reaches the validators as context."""
+    from sim import scenario as scenario_module
+    from sim.data import profile as profile_module
+
+    profile = load_profile("jd")
+
+    def no_reads(*_args, **_kwargs):
+        raise AssertionError("a validator read a file")
+
+    monkeypatch.setattr(scenario_module, "load_profile", no_reads)
+    monkeypatch.setattr(profile_module, "_read_profile", no_reads)
+    raw = {"name": "j", "firm": {"profile": "jd"}, "strategies": GRAVITY}
+    s = scenario_module.Scenario.model_validate(raw, context={"profile": profile})
+    assert (s.firm.profile, s.years, s.scope) == ("jd", (2015, 2024), "group")
+    with pytest.raises(ValidationError) as info:
+        scenario_module.Scenario.model_validate(raw)  # no profile: nothing is filled
+    assert {e["loc"][0] for e in info.value.errors()} == {"years", "history", "calibration"}
+
+
+@pytest.mark.parametrize(
+    ("firm", "message"),
+    [
+        ("5", "field 'firm': Input should be a valid dictionary or instance of Firm"),
+        ("{profile: 5}", "field 'firm.profile': Input should be a valid string"),
+    ],
+)
+def test_a_malformed_firm_is_reported_at_the_firm_not_at_years(tmp_path, capsys, firm, message):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: x\nfirm: {firm}\nstrategies: [{{label: g, policy: gravity}}]\n")
+    assert main(["scenario", "check", str(path)]) == 2
+    assert capsys.readouterr().err == f"sim: error: {path}: {message}\n"
+
+
+def test_a_scope_that_is_not_a_name_is_a_field_error_not_an_internal_one(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\nhistory: {scope: [a]}\nstrategies: [{label: g, policy: gravity}]\n")
+    assert main(["scenario", "check", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"sim: error: {path}: field 'history.scope': Input should be a valid string\n"
+    )

@@ -252,7 +252,14 @@ def test_csv_line_numbers_survive_blank_lines_and_multiline_fields(data_copy, ca
 
 
 def test_replications_too_large_has_a_clear_bound(tiny, capsys):
-    bad(capsys, "run", tiny, "--replications", "20000000", contains="between 1 and 10000000")
+    bad(
+        capsys,
+        "run",
+        tiny,
+        "--replications",
+        "20000000",
+        contains="argument --replications: must be from 1 to 10000000 (got 20000000)",
+    )
 
 
 @pytest.mark.parametrize("address", ["not an address", "tcp://", "tcp://h:99999", "http://h:1"])
@@ -311,7 +318,7 @@ def test_run_without_workers_fails_in_bounded_time_saying_how_to_resume(tiny, tm
     assert not out.exists()
 
 
-# --- 3. scenario check catches what later commands reject -----------------------------------
+# --- 3. scenario check accepts what `sim run` accepts, and notes what later commands reject ---
 
 
 @pytest.mark.parametrize(
@@ -320,22 +327,65 @@ def test_run_without_workers_fails_in_bounded_time_saying_how_to_resume(tiny, tm
         ("sweep: {parameters: [{name: ceiling_rate, values: [0.05, 99]}]}", "sweep.parameters"),
         ("sweep: {parameters: [{name: ceiling_rate, values: [.nan]}]}", "sweep.parameters[0]"),
         ("sweep: {parameters: [{name: ceiling_rate, values: [.inf]}]}", "sweep.parameters[0]"),
-        ("calibration: {window: [2005, 2012], validation: [2018, 2021]}", "calibration.window"),
-        ("calibration: {parameters: {k: [no_such]}}", "calibration.parameters.k"),
         ("calibration: {parameters: {ghost: [ceiling_rate]}}", "calibration.parameters"),
         ("sensitivity: {strategy: ghost}", "sensitivity.strategy"),
-        ("sensitivity: {firm_inputs: [opportunities]}", "sensitivity.firm_inputs[0]"),
         ("shocks: [{type: barrier, market: USA, year: 2030, delta: 1}]", "shocks[0].year"),
         ("shocks: [{type: exclude, market: USA, from_year: 2018, to_year: 2015}]", "shocks[0]"),
         ("shocks: [{type: capital, from_year: 2005, multiplier: 2}]", "shocks[0].from_year"),
         ("data: {finance: missing.csv}", ""),
     ],
 )
-def test_scenario_check_rejects_what_later_commands_would(tmp_path, capsys, extra, field):
+def test_scenario_check_rejects_what_run_rejects(tmp_path, capsys, extra, field):
     path = tmp_path / "s.yaml"
     path.write_text(TINY + extra + "\n")
     err = bad(capsys, "scenario", "check", path)
     assert f"field '{field}'" in err if field else "missing.csv: file not found" in err
+    assert run_tiny(capsys, path, tmp_path / "o")[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "note"),
+    [
+        (
+            "calibration: {window: [2005, 2012], validation: [2018, 2021]}",
+            "`sim calibrate` would refuse it: {path}: field 'calibration.window': 2005-2012 lies "
+            "outside the simulated years 2010-2021",
+        ),
+        (
+            "calibration: {parameters: {k: [no_such]}}",
+            "`sim calibrate` would refuse it: {path}: field 'calibration.parameters.k': "
+            "'no_such' cannot be calibrated for policy 'kojima'",
+        ),
+        (
+            "sensitivity: {firm_inputs: [opportunities]}",
+            "`sim calibrate` and `sim sensitivity` would refuse it: {path}: field "
+            "'sensitivity.firm_inputs[0]': firm input 'opportunities' cannot be screened",
+        ),
+    ],
+)
+def test_scenario_check_notes_what_only_later_commands_reject(tmp_path, capsys, extra, note):
+    path = tmp_path / "s.yaml"
+    path.write_text(TINY + extra + "\n")
+    code, out, err = run_cli(capsys, "scenario", "check", path)
+    assert (code, err) == (0, "")
+    assert f"{path}: ok — 2 runs x 1 strategies: k (kojima)\nnote: " in out
+    assert note.format(path=path) in out
+    assert run_tiny(capsys, path, tmp_path / "o")[0] == 0
+
+
+def test_scenario_check_accepts_a_sub_period_like_run(tmp_path, capsys):
+    """Issue 22: the profile's default windows are not the user's field; run accepts the file."""
+    path = tmp_path / "s.yaml"
+    path.write_text(TINY + "years: [2012, 2016]\n")
+    code, out, err = run_cli(capsys, "scenario", "check", path)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        f"{path}: ok — 2 runs x 1 strategies: k (kojima)",
+        f"note: `sim calibrate` would refuse it: {path}: field 'calibration.window': 2010-2017 "
+        "lies outside the simulated years 2012-2016 (firm alibaba's default; a scenario of "
+        "other years sets calibration.window and calibration.validation within them)",
+    ]
+    assert run_tiny(capsys, path, tmp_path / "o")[0] == 0
 
 
 def test_scenario_data_finance_is_used_for_resources(data_copy, tmp_path):
@@ -401,10 +451,7 @@ def test_empty_record_window_is_not_reported_as_hits(tmp_path, capsys):
 
 
 def test_resume_flag_is_gone_resuming_is_automatic(tiny, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["run", str(tiny), "--resume"])
-    assert info.value.code == 2
-    capsys.readouterr()
+    bad(capsys, "run", tiny, "--resume", contains="unrecognized arguments: --resume")
 
 
 def test_manifest_records_the_executor_that_ran(tiny, tmp_path, capsys):
@@ -465,3 +512,13 @@ def test_a_single_run_says_why_it_has_no_standard_error_or_p_value(tmp_path, cap
     report = (tmp_path / "o" / "report.md").read_text()
     assert "nan" not in out and "nan" not in report
     assert "needs 2+ runs" in out and "needs 2+ runs" in report
+
+
+def test_every_yaml_file_is_read_through_the_one_strict_reader():
+    """Issue 22: duplicate keys and deep nesting are refused in every YAML file sim reads."""
+    readers = []
+    for path in sorted((ROOT / "sim").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "yaml.safe_load(" in text or "yaml.load(" in text:
+            readers.append(path.relative_to(ROOT).as_posix())
+    assert readers == ["sim/yamlfile.py"]

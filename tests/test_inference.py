@@ -164,8 +164,9 @@ def test_infer_reports_bad_input_in_one_line(tmp_path, capsys):
     scenario.write_text(SMALL)
     code = main(["infer", str(scenario), "--draws", "3"])
     err = capsys.readouterr().err
-    assert (
-        code == 2
-        and err
-        == f"sim: error: {scenario}: field 'draws': --draws must be between 500 and 10000000\n"
+    assert code == 2
+    assert err == (
+        "sim: error: argument --draws: must be from 500 to 10000000 (got 3) "
+        "(see sim infer --help)\n"
     )
+    assert not (tmp_path / "results").exists()

@@ -392,14 +392,18 @@ def test_cli_without_projection_section_or_with_bad_flags_is_exit_2(tmp_path, ca
     assert not (tmp_path / "o").exists()
 
 
-def test_scenario_check_rejects_what_sim_project_would(tmp_path, capsys):
+def test_scenario_check_notes_what_sim_project_would_refuse(tmp_path, capsys):
     path = _write(tmp_path)
     raw = yaml.safe_load(path.read_text())
     raw["projection"]["uncertainties"]["barriers"][0]["markets"] = ["QQQ"]
     path.write_text(yaml.safe_dump(raw))
-    assert main(["scenario", "check", str(path)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "projection.uncertainties.barriers[0].markets" in err[0]
+    assert main(["scenario", "check", str(path)]) == 0  # `sim run` accepts it
+    out, err = capsys.readouterr()
+    note = out.splitlines()[-1]
+    assert err == "" and note.startswith(f"note: `sim project` would refuse it: {path}: ")
+    assert "field 'projection.uncertainties.barriers[0].markets'" in note
+    assert main(["project", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "projection.uncertainties.barriers[0].markets" in capsys.readouterr().err
 
 
 def test_start_from_takes_calibrated_params_and_firm_by_label(tmp_path):

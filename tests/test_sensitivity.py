@@ -118,7 +118,10 @@ def test_command_takes_execution_flags_and_resumes(tmp_path, capsys):
     capsys.readouterr()
     assert main([*args, "--overwrite", "--workers", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--workers must be between" in err[0]
+    assert err == [
+        "sim: error: argument --workers: must be from 1 to 1024 (got 0) "
+        "(see sim sensitivity --help)"
+    ]
     assert np.isfinite(first["mu_star"]).all()
 
 

@@ -19,17 +19,23 @@ import pandas as pd
 
 from sim.analysis.metrics import record_aggregates
 from sim.data.profile import FirmProfile
-from sim.data.schema import URL_PATTERN, Column, TableSpec, read_table
+from sim.data.schema import URL, Column, Pattern, TableSpec, read_table
 from sim.data.taxonomy import EQUITY_MODES
 
 CLAIMS = TableSpec(
     name="published_claims.csv",
     columns=(
-        Column("metric", pattern=r"[a-z_0-9]+(:[A-Za-z0-9_+]+)*"),
+        Column(
+            "metric",
+            pattern=Pattern(
+                r"[a-z_0-9]+(:[A-Za-z0-9_+]+)*",
+                "a lower-case metric name with optional :arguments, like country_share:USA",
+            ),
+        ),
         Column("value", "float"),
         Column("section"),
         Column("wording"),
-        Column("source", pattern=URL_PATTERN),
+        Column("source", pattern=URL),
     ),
     key=("metric",),
 )

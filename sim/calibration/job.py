@@ -29,7 +29,7 @@ from sim.calibration.calibrate import (
     support_table,
     verdict,
 )
-from sim.calibration.recovery import Recovery, recover
+from sim.calibration.recovery import Recovery, recover, with_calibrated
 from sim.calibration.sensitivity import SensitivityResult, screen
 from sim.data import Dataset
 from sim.errors import SimInputError
@@ -37,7 +37,7 @@ from sim.experiment.executors import default_workers
 from sim.experiment.experiment import Options
 from sim.experiment.job import RunResult, run_scenario
 from sim.io import MARKER, ResultFolder, check_output_dir, write_text_atomic
-from sim.scenario import Calibration, Firm, Scenario, load_scenario
+from sim.scenario import Calibration, Firm, Scenario, default_windows, load_scenario
 
 log = logging.getLogger(__name__)
 
@@ -72,27 +72,31 @@ RECOVERY_OUTPUTS = frozenset(
 SENSITIVITY_OUTPUTS = frozenset({"sensitivity.csv", "design.csv", "sensitivity.png", MARKER})
 
 
-def check_calibration(scenario: Scenario, source: str | Path, windows: bool = True) -> None:
+def check_calibration(scenario: Scenario, source: str | Path) -> None:
     """Reject a calibration section ``sim calibrate`` could only run to a meaningless end.
 
     Windows must lie inside the simulated years (else the loss is 0 and nothing is fitted);
     every listed parameter must be one calibration can move (a bounded float of the policy).
-    ``windows=False`` skips the window check (``sim scenario check`` on a file that leaves the
-    calibration section at its defaults).
 
     Raises:
         SimInputError: naming the scenario file and the field.
     """
     cal = scenario.calibration
     first, last = scenario.years
-    if windows:
-        for key, (a, b) in (("window", cal.window), ("validation", cal.validation)):
-            if not (first <= a and b <= last):
-                raise SimInputError(
-                    source,
-                    f"{a}-{b} lies outside the simulated years {first}-{last}",
-                    field=f"calibration.{key}",
-                )
+    profile = scenario.firm_profile()
+    defaults = dict(zip(("window", "validation"), default_windows(profile), strict=True))
+    for key, (a, b) in (("window", cal.window), ("validation", cal.validation)):
+        if not (first <= a and b <= last):
+            hint = (
+                f" (firm {profile.short_name}'s default; a scenario of other years sets "
+                "calibration.window and calibration.validation within them)"
+            )
+            raise SimInputError(
+                source,
+                f"{a}-{b} lies outside the simulated years {first}-{last}"
+                + (hint if (a, b) == defaults[key] else ""),
+                field=f"calibration.{key}",
+            )
     everything = scenario.model_copy(
         update={"calibration": cal.model_copy(update={"parameters": {}})}
     )
@@ -663,18 +667,15 @@ def run_recovery(
         if out_dir
         else Path(results_root) / f"{scenario.name}-calibration" / "recovery"
     )
-    check_output_dir(target, overwrite=overwrite, known=RECOVERY_OUTPUTS, protect=[scenario_path])
     found = Path(results_root) / f"{scenario.name}-calibration" / "report" / "calibrated.yaml"
     source = (
         Path(calibrated) if calibrated else (found if found.is_file() and not out_dir else None)
     )
     generator_scenario = scenario
     if source is not None:
-        fitted = load_scenario(source)
-        by_label = {s.label: s for s in fitted.strategies}
-        generator_scenario = scenario.model_copy(
-            update={"strategies": [by_label.get(s.label, s) for s in scenario.strategies]}
-        )
+        flag = "--calibrated" if calibrated else None
+        generator_scenario = with_calibrated(scenario, source, flag)
+    check_output_dir(target, overwrite=overwrite, known=RECOVERY_OUTPUTS, protect=[scenario_path])
     budget = RECOVER_QUICK if quick else {}
     cal = scenario.calibration.model_copy(
         update={

@@ -30,8 +30,9 @@ from sim.analysis.ensemble import as_record
 from sim.calibration.calibrate import calibrate, ranking
 from sim.calibration.objective import simulate
 from sim.data import Dataset
+from sim.errors import SimInputError
 from sim.io import write_text_atomic
-from sim.scenario import Scenario
+from sim.scenario import Scenario, Strategy, load_scenario
 from sim.world import build_world
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,60 @@ class RecoveryTask:
 def generators(scenario: Scenario) -> list[str]:
     """Labels of the strategies that can generate records (oracles cannot: they copy one)."""
     return [s.label for s in scenario.strategies if not s.policy_class().matches_record_counts]
+
+
+def with_calibrated(scenario: Scenario, path: Path, flag: str | None = None) -> Scenario:
+    """The scenario with its generators at the parameters a calibration fitted (by label).
+
+    The file must calibrate this scenario: the same firm, every generator under its label with
+    the same policy, at values that differ from the scenario's own. Otherwise the study would
+    report "calibrated parameters" it never used.
+
+    Args:
+        scenario: The scenario whose strategies generate the records.
+        path: A ``calibrated.yaml`` as ``sim calibrate`` writes it.
+        flag: The command-line flag that named the file, to say in errors (``None``: found).
+
+    Raises:
+        SimInputError: naming the file and the flag.
+    """
+    prefix = f"{flag}: " if flag else "the calibration found for this scenario: "
+    try:
+        fitted = load_scenario(path)
+    except SimInputError as exc:
+        raise SimInputError(exc.path, prefix + exc.message, row=exc.row, field=exc.field) from None
+    problem = _not_a_calibration_of(scenario, fitted)
+    if problem is not None:
+        raise SimInputError(path, prefix + problem)
+    by_label = {s.label: s for s in fitted.strategies}
+    strategies = [by_label.get(s.label, s) for s in scenario.strategies]
+    return scenario.model_copy(update={"strategies": strategies})
+
+
+def _not_a_calibration_of(scenario: Scenario, fitted: Scenario) -> str | None:
+    """Why ``fitted`` cannot give ``scenario``'s generators their parameters (``None``: it can)."""
+    if fitted.firm.profile != scenario.firm.profile:
+        return (
+            f"calibrated for firm {fitted.firm.profile!r}, but the scenario simulates "
+            f"{scenario.firm.profile!r}"
+        )
+    by_label = {s.label: s for s in fitted.strategies}
+    for label in generators(scenario):
+        own = next(s for s in scenario.strategies if s.label == label)
+        got = by_label.get(label)
+        if got is None or got.policy != own.policy:
+            return f"has no strategy {label!r} with policy {own.policy!r} to generate from"
+        if _values(got, scenario) == _values(own, scenario):
+            return (
+                f"strategy {label!r} is at the scenario's own parameters, not calibrated ones "
+                "(pass the calibrated.yaml that `sim calibrate` writes)"
+            )
+    return None
+
+
+def _values(strategy: Strategy, scenario: Scenario) -> tuple[object, object]:
+    """What a generator runs with: its policy's parameters and its firm on the scenario's."""
+    return strategy.make_params().model_dump(), strategy.firm_for(scenario.firm).model_dump()
 
 
 def synthetic_record(scenario: Scenario, data: Dataset, label: str, index: int) -> pd.DataFrame:

@@ -10,17 +10,18 @@ code names a firm, so another firm runs by pointing a scenario at another folder
 
 from __future__ import annotations
 
+import datetime
 import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.data.taxonomy import INDUSTRIES
 from sim.errors import SimInputError
+from sim.yamlfile import read_yaml
 
 PROFILE_FILE = "profile.yaml"
 #: The packaged index naming the shipped firms and the default one.
@@ -40,10 +41,27 @@ class Entity(_Strict):
     note: str = ""
 
 
+def _real_date(text: str) -> str:
+    """``text`` (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ``MM-DD``) names a day that exists.
+
+    The patterns admit a 30 February; a month and day with no year must exist in some year
+    (29 February does, in leap years).
+    """
+    parts = [int(p) for p in text.split("-")]
+    if len(text.split("-")[0]) < 4:  # MM-DD: try a leap year
+        parts.insert(0, 2000)
+    year, month, day = parts + [1] * (3 - len(parts))
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date that exists") from None
+    return text
+
+
 class CorporateEvent(_Strict):
     """A dated fact about the firm itself (a listing, a reorganisation), with its source."""
 
-    date: str = Field(pattern=_DATE)
+    date: Annotated[str, Field(pattern=_DATE), AfterValidator(_real_date)]
     kind: Literal["listing", "reorganisation", "delisting", "other"]
     description: str
     source_url: str = Field(pattern=r"^(https?://|github:|synthetic:)\S+")
@@ -93,7 +111,11 @@ class FirmProfile(_Strict):
         default_factory=list,
         description="places whose deals are domestic (the home country is always domestic)",
     )
-    fiscal_year_end: str = Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+    fiscal_year_end: Annotated[
+        str,
+        Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"),
+        AfterValidator(_real_date),
+    ]
     fiscal_year_end_source: str | None = None
     core_industry: str = Field(description="the firm's core industry (industry-choice submodel)")
     entities: list[Entity] = Field(min_length=1)
@@ -160,7 +182,7 @@ def shipped_firms() -> tuple[str, ...]:
 
 def default_firm() -> str:
     """The reference firm named in the packaged index (the default of every scenario)."""
-    index = yaml.safe_load((firms_root() / INDEX_FILE).read_text(encoding="utf-8"))
+    index = read_yaml(firms_root() / INDEX_FILE, "firm index")
     return str(index["default"])
 
 
@@ -180,6 +202,30 @@ def profile_folder(ref: str | Path, base: Path | None = None) -> Path:
     return path.resolve()
 
 
+def _check_files(profile: FirmProfile, folder: Path, file: Path) -> None:
+    """Every file the profile names exists inside its folder.
+
+    A profile is data that travels (a user's firm, a colleague's folder); a path leading out of
+    its folder (``../../x.csv``, an absolute path, a link) would read a file nobody reviewed as
+    part of it.
+    """
+    named = {
+        f"record.{k}": getattr(profile.record, k) for k in ("events", "finance", "event_markets")
+    }
+    named["published_claims"] = profile.published_claims
+    inside = folder.resolve()
+    for where, name in named.items():
+        if name is None:
+            continue
+        path = folder / name
+        if not path.resolve().is_relative_to(inside):
+            raise SimInputError(
+                file, f"{name!r} lies outside the profile's folder {inside}", field=where
+            )
+        if not path.is_file():
+            raise SimInputError(file, f"file not found: {path}", field=where)
+
+
 @lru_cache(maxsize=32)
 def _read_profile(folder: Path) -> FirmProfile:
     file = folder / PROFILE_FILE
@@ -188,15 +234,7 @@ def _read_profile(folder: Path) -> FirmProfile:
         raise SimInputError(
             file, f"no firm profile here (a shipped firm is one of: {known}; or a folder)"
         )
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SimInputError(
-            file, "not valid YAML", row=mark.line + 1 if mark is not None else None
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SimInputError(file, f"cannot read the profile ({exc})") from None
+    raw = read_yaml(file, "profile")
     if not isinstance(raw, dict):
         raise SimInputError(file, "a profile must be a mapping of keys to values")
     try:
@@ -211,10 +249,7 @@ def _read_profile(folder: Path) -> FirmProfile:
         if match:
             where, message = match.groups()
         raise SimInputError(file, message, field=where) from None
-    for key in ("events", "finance", "event_markets"):
-        name = getattr(profile.record, key)
-        if name is not None and not (folder / name).is_file():
-            raise SimInputError(file, f"file not found: {folder / name}", field=f"record.{key}")
+    _check_files(profile, folder, file)
     return profile.model_copy(update={"folder": folder})
 
 

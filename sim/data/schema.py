@@ -21,9 +21,29 @@ from sim.errors import SimInputError
 
 Kind = Literal["str", "int", "float"]
 
-ISO3_PATTERN = r"[A-Z]{3}"
-DATE_PATTERN = r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?"
-URL_PATTERN = r"https?://[^\s]+"
+
+@dataclass(frozen=True)
+class Pattern:
+    """A regular expression a value must match in full, with the form it stands for.
+
+    The form is said in plain words in the error, because a user who wrote ``T1`` cannot fix
+    it from "malformed value" alone.
+
+    Attributes:
+        regex: The regular expression (matched against the whole value).
+        form: What a valid value looks like, with an example.
+    """
+
+    regex: str
+    form: str
+
+
+ISO3 = Pattern(r"[A-Z]{3}", "three capital letters (an ISO 3166 alpha-3 code), like USA")
+DATE = Pattern(
+    r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?",
+    "a date YYYY-MM or YYYY-MM-DD, like 2015-06 or 2015-06-30",
+)
+URL = Pattern(r"https?://[^\s]+", "a web address starting with http:// or https://")
 
 
 @dataclass(frozen=True)
@@ -37,7 +57,7 @@ class Column:
         allowed: The closed set of permitted values, if any.
         lo: Smallest permitted numeric value (inclusive).
         hi: Largest permitted numeric value (inclusive).
-        pattern: A regular expression every non-blank value must match in full.
+        pattern: What every non-blank value must match in full (and the form it stands for).
     """
 
     name: str
@@ -46,7 +66,7 @@ class Column:
     allowed: Collection[str] | None = None
     lo: float | None = None
     hi: float | None = None
-    pattern: str | None = None
+    pattern: Pattern | None = None
 
 
 @dataclass(frozen=True)
@@ -185,10 +205,10 @@ def check_table(raw: pd.DataFrame, spec: TableSpec, path: Path) -> pd.DataFrame:
         present = values[~blank]
         if col.pattern is not None:
             reject_first(
-                ~present.str.fullmatch(col.pattern),
+                ~present.str.fullmatch(col.pattern.regex),
                 path,
                 name,
-                lambda i, p=present: f"malformed value {p[i]!r}",
+                lambda i, p=present, f=col.pattern.form: f"malformed value {p[i]!r} (expected {f})",
             )
         if col.allowed is not None:
             choices = ", ".join(sorted(col.allowed))
