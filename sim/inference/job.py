@@ -11,6 +11,7 @@ Nothing from the validation years is read: the bank and the record stop at the w
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from tqdm import tqdm
 
 from sim.analysis.ensemble import encode_record
 from sim.analysis.record_plots import save_figure
 from sim.errors import SimInputError
 from sim.inference.bank import (
+    CHUNK,
     Bank,
     Model,
     build_bank,
@@ -199,7 +202,13 @@ def study(
     """Bank, model probabilities, diagnostics and parameter posteriors under one prior choice."""
     models = models_of(scenario, choice)
     key = fingerprint(scenario, choice, models)
-    bank, frames = build_bank(models, world, budget["draws"], scenario.seed, key, stored)
+    total = len(models) * -(-budget["draws"] // CHUNK) * CHUNK
+    with tqdm(
+        total=total, unit="draw", desc=f"bank ({choice})", disable=not sys.stderr.isatty()
+    ) as bar:
+        bank, frames = build_bank(
+            models, world, budget["draws"], scenario.seed, key, stored, bar.update
+        )
     history = encode_record(scenario.record(data), world)
     record = summarise(history, np.zeros(len(history), dtype=np.int64), 1, world)[0]
     parts, probs, p, y, agreement = _model_probabilities(bank, budget, record, scenario.seed)
