@@ -15,12 +15,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from sim.analysis.ensemble import Comparison, RunStats, encode_record, summarise_runs
+from sim.analysis.fit import compare_strategies
+from sim.analysis.tables import summary_table, yearly_table
 from sim.data import Dataset
 from sim.data.loaders import DATA_FILES
 from sim.experiment.executors import (
@@ -249,3 +252,82 @@ def compare(
         labels=experiment.labels,
         world=world,
     )
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The tables of a finished experiment: what ``sim run`` writes and ``sim.api.run`` returns.
+
+    Attributes:
+        comparison: Per-run statistics of every point beside the record's (for the figures).
+        fit: One row per strategy point: proper scores and the joint pattern p-value.
+        patterns: One row per strategy point and pattern.
+        yearly: Deals per year per strategy point (quantiles) and the record's counts.
+        summary: One row per strategy point and the record.
+        sweep: One row per swept point, or ``None`` when the scenario has no sweep.
+    """
+
+    comparison: Comparison
+    fit: pd.DataFrame
+    patterns: pd.DataFrame
+    yearly: pd.DataFrame
+    summary: pd.DataFrame
+    sweep: pd.DataFrame | None
+
+
+def analyse(
+    experiment: Experiment,
+    history: pd.DataFrame,
+    sink: Callable[[int, Task, np.ndarray], None] | None = None,
+) -> Tables:
+    """Compare every point with the record and build its tables (one pass over the store).
+
+    The one analysis behind the command line and the Python API, so both give the same numbers.
+    ``sink`` receives every chunk as it is read (see :func:`compare`).
+    """
+    comparison = compare(experiment, history, sink)
+    fit, patterns = compare_strategies(comparison, experiment.scenario.seed)
+    summary = summary_table(comparison)
+    return Tables(
+        comparison=comparison,
+        fit=fit,
+        patterns=patterns,
+        yearly=yearly_table(comparison),
+        summary=summary,
+        sweep=sweep_table(experiment, fit, summary) if experiment.scenario.sweep else None,
+    )
+
+
+#: Outcome columns of ``summary`` and score columns of ``fit`` that ``sweep.csv`` repeats.
+SWEEP_OUTCOMES = (
+    "events_median",
+    "events_p05",
+    "events_p95",
+    "distinct_countries_median",
+    "top_market_share_median",
+    "mode_share_control",
+    "mode_share_minority",
+    "mode_share_cooperation",
+    "mode_share_other",
+)
+SWEEP_SCORES = ("count_score", "count_score_se", "mix_score", "mix_score_se", "patterns_joint_p")
+
+
+def sweep_table(experiment: Experiment, fit: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per swept point: its parameter values and outcomes."""
+    rows = []
+    f = fit.set_index("strategy")
+    s = summary.set_index("strategy")
+    for pt in experiment.points:
+        if not pt.swept:
+            continue
+        row: dict[str, Any] = {
+            "strategy": experiment.scenario.strategies[pt.strategy].label,
+            "point": pt.point,
+            **pt.swept,
+            "runs": pt.replications,
+        }
+        row |= {str(k): v for k, v in s.loc[pt.label, list(SWEEP_OUTCOMES)].items()}
+        row |= {str(k): v for k, v in f.loc[pt.label, list(SWEEP_SCORES)].items()}
+        rows.append(row)
+    return pd.DataFrame(rows)
