@@ -11,18 +11,21 @@ and a cluster without workers for ``timeout`` seconds (or a lost scheduler) rais
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from sim.errors import RunFailed, SchedulerUnavailable
+from sim.errors import RunFailed, SchedulerUnavailable, one_line
 from sim.experiment.plan import Task
+from sim.processes import local_parallel
 
 EXECUTORS = ("serial", "local", "dask")
 #: Default seconds to wait for a dask scheduler to answer, or for a worker to (re)appear.
@@ -69,19 +72,70 @@ def run_serial(fn: TaskFn, work: Sequence[tuple[Any, Task]]) -> Iterator[Result]
 
 
 def run_local(fn: TaskFn, work: Sequence[tuple[Any, Task]], workers: int) -> Iterator[Result]:
-    """Run tasks on ``workers`` local processes (joblib's loky backend), results as they finish."""
-    from joblib import Parallel, delayed
+    """Run tasks on ``workers`` local processes (joblib's loky backend), results as they finish.
 
-    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-    yield from parallel(delayed(fn)(job, task) for job, task in work)
+    The workers die with this process (:mod:`sim.processes`).
+    """
+    from joblib import delayed
+
+    yield from local_parallel(workers)(delayed(fn)(job, task) for job, task in work)
+
+
+def _ask_identity(address: str, timeout: float) -> object:
+    """What the server at ``address`` answers to dask's ``identity`` request (``timeout`` s)."""
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    async def identity() -> object:
+        args = Security().get_connection_args("client")
+        comm = await connect(address, timeout=timeout, **args)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    return asyncio.run(asyncio.wait_for(identity(), timeout))
+
+
+def check_scheduler(address: str, timeout: float) -> None:
+    """Check, within ``timeout`` seconds, that a dask scheduler answers at ``address``.
+
+    distributed's ``Client`` waits forever when a server that is not a dask scheduler (an HTTP
+    server) accepts the connection and never answers, and fails with an unrelated error (a
+    3 EiB allocation) when one answers with other bytes; a bounded handshake first turns both
+    into one message.
+
+    Raises:
+        SchedulerUnavailable: when nothing, or something other than a dask scheduler, answers.
+    """
+    # A thread of its own: the caller may already run an event loop (a notebook).
+    with ThreadPoolExecutor(1, thread_name_prefix="sim-scheduler-check") as pool:
+        try:
+            reply = pool.submit(_ask_identity, address, timeout).result()
+        except (OSError, TimeoutError) as exc:
+            detail = f": {one_line(str(exc))}" if str(exc) else ""
+            raise SchedulerUnavailable(
+                f"cannot connect to the dask scheduler at {address} within {timeout:g} s "
+                f"({type(exc).__name__}{detail}); check that it runs and listens there"
+            ) from exc
+        except Exception as exc:  # garbage bytes make distributed raise anything at all
+            raise SchedulerUnavailable(
+                f"{address} answered, but not as a dask scheduler ({type(exc).__name__})"
+            ) from exc
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise SchedulerUnavailable(f"{address} answered, but not as a dask scheduler")
 
 
 def _connect(scheduler: str, timeout: float):
     from distributed import Client
 
     address = check_scheduler_address(scheduler)
+    start = time.monotonic()
+    check_scheduler(address, timeout)
+    left = max(1.0, timeout - (time.monotonic() - start))
     try:
-        return Client(address, timeout=timeout)
+        return Client(address, timeout=left)
     except (OSError, TimeoutError) as exc:
         raise SchedulerUnavailable(
             f"cannot connect to the dask scheduler at {address} within {timeout:g} s "
