@@ -171,3 +171,15 @@ def test_workers_die_when_the_command_is_killed(argv, tmp_path):
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_make_executor_names_the_executor_that_runs():
+    from sim.experiment.executors import DaskExecutor, LocalExecutor, make_executor
+
+    assert make_executor("local", 1).name == "serial"  # one worker: no process to start
+    assert isinstance(make_executor("local", 2), LocalExecutor)
+    remote = make_executor("dask", 2, "tcp://127.0.0.1:8786")
+    assert isinstance(remote, DaskExecutor) and not remote.shares_disk
+    assert make_executor("dask", 2).shares_disk  # a LocalCluster on this machine
+    with pytest.raises(ValueError, match=r"^unknown executor 'ray'; known: serial, local, dask$"):
+        make_executor("ray", 2)

@@ -1,7 +1,8 @@
 """Executors: run tasks serially, on local worker processes (joblib/loky), or on dask.
 
-Each yields ``(task, events)`` as tasks finish, in any order; the caller stores each chunk as it
-arrives, so memory holds one chunk at a time. A failing task raises in the caller, which stops
+Each is a context manager (like the EMA Workbench's evaluators) whose ``map`` yields ``(task,
+events)`` as tasks finish, in any order; the caller stores each chunk as it arrives, so memory
+holds one chunk at a time. A failing task raises in the caller, which stops
 the remaining work; chunks already stored stay on disk for a later resume.
 
 On dask, a malformed or unreachable scheduler raises :class:`~sim.errors.SchedulerUnavailable`,
@@ -17,9 +18,9 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -65,20 +66,54 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def run_serial(fn: TaskFn, work: Sequence[tuple[Any, Task]]) -> Iterator[Result]:
-    """Run tasks one after another in this process."""
-    for job, task in work:
-        yield fn(job, task)
+class Executor:
+    """Runs tasks in this process; the base of every executor, used in a ``with`` statement.
 
+    For example::
 
-def run_local(fn: TaskFn, work: Sequence[tuple[Any, Task]], workers: int) -> Iterator[Result]:
-    """Run tasks on ``workers`` local processes (joblib's loky backend), results as they finish.
+        with make_executor("local", workers=4) as executor:
+            for task, events in executor.map(run_task, work):
+                ...
 
-    The workers die with this process (:mod:`sim.processes`).
+    Entering starts what the executor needs (a dask client, a LocalCluster); leaving stops it.
+
+    Attributes:
+        name: The executor's name in manifests (``serial``, ``local`` or ``dask``).
+        shares_disk: Whether its workers write to this machine's disk (a remote dask cluster's
+            do not: their chunks are sent back to be saved here).
     """
-    from joblib import delayed
 
-    yield from local_parallel(workers)(delayed(fn)(job, task) for job, task in work)
+    name = "serial"
+    shares_disk = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop what :meth:`__enter__` started (nothing here)."""
+
+    def map(self, fn: TaskFn, work: Sequence[tuple[Any, Task]]) -> Generator[Result, None, None]:
+        """``fn(job, task)`` of every item, yielded as each finishes (in any order)."""
+        for job, task in work:
+            yield fn(job, task)
+
+
+class LocalExecutor(Executor):
+    """Tasks on ``workers`` local processes (joblib's loky backend) that die with this process."""
+
+    name = "local"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def map(self, fn: TaskFn, work: Sequence[tuple[Any, Task]]) -> Generator[Result, None, None]:
+        """``fn(job, task)`` of every item on the workers, yielded as each finishes."""
+        from joblib import delayed
+
+        yield from local_parallel(self.workers)(delayed(fn)(job, task) for job, task in work)
 
 
 def _ask_identity(address: str, timeout: float) -> object:
@@ -186,28 +221,51 @@ def _results(client, futures, timeout: float) -> Iterator[Result]:
             )
 
 
-def run_dask(
-    fn: TaskFn,
-    work: Sequence[tuple[Any, Task]],
-    workers: int,
-    scheduler: str | None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> Iterator[Result]:
-    """Run tasks on a dask.distributed cluster: ``scheduler`` address, or a LocalCluster.
+class DaskExecutor(Executor):
+    """Tasks on a dask.distributed cluster: the one at ``scheduler``, or a LocalCluster.
 
     ``timeout`` bounds the wait for the scheduler to answer and for a worker to be connected.
     """
-    from distributed import Client, LocalCluster
 
-    cluster = None
-    if scheduler:
-        client = _connect(scheduler, timeout)
-    else:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = Client(cluster)
-    try:
+    name = "dask"
+
+    def __init__(
+        self, workers: int, scheduler: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        self.workers, self.scheduler, self.timeout = workers, scheduler, timeout
+        self.shares_disk = not scheduler
+        self.client: Any = None
+        self.cluster: Any = None
+
+    def __enter__(self) -> Self:
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            self.client = _connect(self.scheduler, self.timeout)
+        else:
+            self.cluster = LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+            self.client = Client(self.cluster)
+        return self
+
+    def close(self) -> None:
+        """Close the client, and the LocalCluster if this executor started one."""
+        if self.client is not None:
+            self.client.close(timeout=min(self.timeout, 10.0))
+            self.client = None
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+
+    def map(self, fn: TaskFn, work: Sequence[tuple[Any, Task]]) -> Generator[Result, None, None]:
+        """Submit every item, then yield results as they finish (see :func:`_results`)."""
+        client = self.client
+        if client is None:
+            raise RuntimeError("use DaskExecutor in a with statement")
         # Each point's job (the world's arrays, the policy) goes to every worker once, not
         # once per task: with thousands of chunks, re-sending it dominated the run.
         shared: dict[int, Any] = {}
@@ -221,37 +279,24 @@ def run_dask(
                     shared[id(job)] = job
         futures = [client.submit(fn, shared[id(job)], task, pure=False) for job, task in work]
         try:
-            yield from _results(client, futures, timeout)
+            yield from _results(client, futures, self.timeout)
         finally:
             with contextlib.suppress(OSError, TimeoutError):  # a lost scheduler: nothing to do
                 client.cancel(futures)
-    finally:
-        client.close(timeout=min(timeout, 10.0))
-        if cluster is not None:
-            cluster.close()
 
 
-def effective_executor(executor: str, workers: int) -> str:
-    """The executor that actually runs: ``local`` with one worker runs serially."""
-    return "serial" if executor == "local" and workers == 1 else executor
+def make_executor(
+    name: str, workers: int, scheduler: str | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> Executor:
+    """The named executor (``local`` with one worker runs serially: no process to start).
 
-
-def execute(
-    fn: TaskFn,
-    work: Sequence[tuple[Any, Task]],
-    executor: str,
-    workers: int,
-    scheduler: str | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> Iterator[Result]:
-    """Dispatch to the named executor."""
-    if not work:
-        return iter(())
-    executor = effective_executor(executor, workers)
-    if executor == "serial":
-        return run_serial(fn, work)
-    if executor == "local":
-        return run_local(fn, work, workers)
-    if executor == "dask":
-        return run_dask(fn, work, workers, scheduler, timeout)
-    raise ValueError(f"unknown executor {executor!r}; known: {', '.join(EXECUTORS)}")
+    Raises:
+        ValueError: for an unknown name.
+    """
+    if name == "serial" or (name == "local" and workers == 1):
+        return Executor()
+    if name == "local":
+        return LocalExecutor(workers)
+    if name == "dask":
+        return DaskExecutor(workers, scheduler, timeout)
+    raise ValueError(f"unknown executor {name!r}; known: {', '.join(EXECUTORS)}")

@@ -8,6 +8,7 @@ depend on executor, worker count, chunk size or completion order.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import sys
@@ -26,12 +27,7 @@ from sim.analysis.fit import compare_strategies
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import Dataset
 from sim.data.loaders import DATA_FILES
-from sim.experiment.executors import (
-    DEFAULT_TIMEOUT,
-    default_workers,
-    effective_executor,
-    execute,
-)
+from sim.experiment.executors import DEFAULT_TIMEOUT, default_workers, make_executor
 from sim.experiment.plan import Point, Task, plan_points, plan_tasks
 from sim.experiment.runner import Engine
 from sim.experiment.store import ChunkStore, fingerprint
@@ -169,11 +165,12 @@ def run(experiment: Experiment, options: Options) -> Experiment:
     experiment.reused = len(experiment.tasks) - len(todo)
     total = sum(t.count for t in experiment.tasks)
     pending = sum(t.count for t in todo)
-    executor = options.executor
-    if executor == "local" and pending <= SMALL_ENSEMBLE:
-        executor = "serial"
+    name = options.executor
+    if name == "local" and pending <= SMALL_ENSEMBLE:
+        name = "serial"
     workers = options.workers or default_workers()
-    experiment.executor = effective_executor(executor, workers) if todo else "none"
+    executor = make_executor(name, workers, options.scheduler, options.timeout)
+    experiment.executor = executor.name if todo else "none"
     work = [(experiment.jobs[(t.strategy, t.point)], t) for t in todo]
     log.info(
         "%d of %d chunks to compute (%d runs) on %s",
@@ -182,22 +179,23 @@ def run(experiment: Experiment, options: Options) -> Experiment:
         pending,
         experiment.executor,
     )
+    if not todo:
+        return experiment
     show = options.progress and sys.stderr.isatty()
-    with tqdm(
+    # Workers on this machine save their chunks themselves; a remote dask cluster sends them
+    # back to be saved here.
+    fn = partial(run_task, store=store) if executor.shares_disk else run_task
+    bar = tqdm(
         total=total,
         initial=total - pending,
         unit="run",
         disable=not show,
         desc=experiment.scenario.name,
         smoothing=0.1,
-    ) as bar:
-        # Workers on this machine save their chunks themselves; a remote dask cluster sends
-        # them back to be saved here.
-        remote = executor == "dask" and options.scheduler
-        fn = run_task if remote else partial(run_task, store=store)
-        for task, events in execute(
-            fn, work, executor, workers, options.scheduler, options.timeout
-        ):
+    )
+    # Left in reverse order: the results (cancelling what is pending), the executor, the bar.
+    with bar, executor, contextlib.closing(executor.map(fn, work)) as results:
+        for task, events in results:
             if events is not None:
                 store.write(task, events)
             experiment.computed += 1
