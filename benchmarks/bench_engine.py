@@ -1,7 +1,8 @@
 """Time the Mesa path and the batched path of the same model on the same runs.
 
 Usage: ``python benchmarks/bench_engine.py [--policy dual_track] [--runs 2000] [--mesa-runs 300]
-[--repeat 3]``. Both paths run in this process on the ``baseline.yaml`` world; each run's random
+[--repeat 3] [--tiny]`` (``--tiny``: 20 batched and 5 Mesa runs, once; a smoke test, not a
+measurement). Both paths run in this process on the ``baseline.yaml`` world; each run's random
 stream is the one ``sim run`` gives it, so the two paths produce identical events (checked on the
 Mesa runs before timing). Best of ``--repeat`` timings. Also printed: where the batched time goes
 (random-number set-up vs stepping) and the cost per run-year-option against a floor made of the
@@ -46,7 +47,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2000, help="runs of the batched path")
     parser.add_argument("--mesa-runs", type=int, default=300, help="runs of the Mesa path")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--tiny", action="store_true", help="20 batched and 5 Mesa runs, once (a smoke test)"
+    )
     args = parser.parse_args()
+    if args.tiny:
+        args.runs, args.mesa_runs, args.repeat = 20, 5, 1
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     strategy = next(s for s in scenario.strategies if s.policy == args.policy)
     world = build_world(load_dataset(scenario.data_paths()), scenario)
@@ -71,11 +77,14 @@ def main() -> None:
     gens = [run_generator(1, label, 0, r) for r in range(n)]
     t_draw = best(
         lambda: draw_batch(
-            [run_generator(1, label, 0, r) for r in range(n)], world.n_years, firm.opportunities
+            [run_generator(1, label, 0, r) for r in range(n)],
+            world.n_years,
+            firm.opportunities,
+            world.n_markets,
         ),
         args.repeat,
     )
-    draws = draw_batch(gens, world.n_years, firm.opportunities)
+    draws = draw_batch(gens, world.n_years, firm.opportunities, world.n_markets)
     t_step = best(lambda: simulate(world, policy, firm, draws), args.repeat)
     options = world.n_markets * N_MODES
     u = np.random.default_rng(0).standard_normal((n, options))

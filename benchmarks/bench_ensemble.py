@@ -1,10 +1,13 @@
 """Ensemble throughput and memory: serial vs local workers vs dask (not a test; prints figures).
 
-Usage: ``python benchmarks/bench_ensemble.py [--runs 10000] [--workers 2] [--memory-runs 100000]``.
+Usage: ``python benchmarks/bench_ensemble.py [--runs 10000] [--workers 2] [--memory-runs 100000]
+[--tiny]`` (``--tiny``: 40 runs in chunks of 10 on 1 worker and a 20-run ``sim run``; a smoke
+test, not a measurement).
 
 1. Wall time of ``--runs`` runs of baseline.yaml's dual-track strategy (execution and storing the
    chunks, as ``sim run`` does) with the serial, local (joblib/loky) and dask (LocalCluster)
-   executors, and the speed-ups over serial.
+   executors, and the speed-ups over serial. Each line names the executor that actually ran:
+   ``sim run`` runs a small ensemble (<= 1000 runs) of the local executor in process.
 2. Peak resident memory (VmHWM) of the main process of a whole ``sim run`` (the command, in a
    fresh subprocess) of ``--memory-runs`` runs with the local executor (workers are separate
    processes).
@@ -36,8 +39,8 @@ def scenario_file(directory: Path, runs: int) -> Path:
     return path
 
 
-def time_executor(path: Path, executor: str, workers: int, chunk_size: int) -> float:
-    """Seconds to plan, run and store every chunk (fresh chunk store each time)."""
+def time_executor(path: Path, executor: str, workers: int, chunk_size: int) -> tuple[float, str]:
+    """Seconds to plan, run and store every chunk (fresh chunk store), and the executor used."""
     from sim.data import load_dataset
     from sim.experiment.experiment import Options, plan, run
     from sim.scenario import load_scenario
@@ -47,8 +50,8 @@ def time_executor(path: Path, executor: str, workers: int, chunk_size: int) -> f
     with tempfile.TemporaryDirectory() as chunks:
         options = Options(executor=executor, workers=workers, chunk_size=chunk_size, progress=False)
         start = time.perf_counter()
-        run(plan(scenario, data, Path(chunks), options), options)
-        return time.perf_counter() - start
+        experiment = run(plan(scenario, data, Path(chunks), options), options)
+        return time.perf_counter() - start, experiment.executor
 
 
 MEMORY_PROBE = """
@@ -84,19 +87,28 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk-size", type=int, default=250)
     parser.add_argument("--memory-runs", type=int, default=100_000)
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="40 runs, chunks of 10, 1 worker, a 20-run sim run (a smoke test)",
+    )
     args = parser.parse_args()
+    if args.tiny:
+        args.runs, args.chunk_size, args.memory_runs, args.workers = 40, 10, 20, 1
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         path = scenario_file(Path(tmp), args.runs)
-        times = {
+        timed = {
             name: time_executor(path, name, args.workers, args.chunk_size)
             for name in ("serial", "local", "dask")
         }
-    for name, seconds in times.items():
+    times = {name: seconds for name, (seconds, _) in timed.items()}
+    for name, (seconds, ran) in timed.items():
         print(
-            f"{name:>6}: {seconds:6.2f} s for {args.runs} runs ({args.runs / seconds:,.0f} runs/s)"
+            f"{name:>6}: {seconds:6.2f} s for {args.runs} runs ({args.runs / seconds:,.0f} runs/s; "
+            f"ran on {ran})"
         )
     print(
         f"speed-up local/serial: {times['serial'] / times['local']:.2f}x; "

@@ -12,12 +12,14 @@ For notebooks and scripts (the command line writes files; this returns tables)::
     cal = sim.calibrate(scenario, trials=20)                # fit, validate, rank, verdict
     cal.scores           # in- and out-of-sample log scores per strategy (mean over seeds)
 
-Runs use the batched engine in this process (``engine="mesa"`` for the one-model-per-run path);
-results are identical to ``sim run`` with the same scenario and seed.
+Runs go through the same planner, executors and analysis as ``sim run`` (in this process by
+default; ``executor="local"`` for worker processes; ``engine="mesa"`` for the one-model-per-run
+path), so the tables are those ``sim run`` writes for the same scenario and seed, sweeps included.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,28 +27,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.ensemble import Comparison, encode_record, summarise_runs, tidy_events
-from sim.analysis.fit import compare_strategies
-from sim.analysis.tables import summary_table, yearly_table
+from sim.analysis.ensemble import tidy_events
 from sim.calibration.calibrate import CalibrationOutcome, ranking, support_table, verdict
 from sim.calibration.calibrate import calibrate as calibrate_scenario
-from sim.experiment.runner import Engine, run_block
-from sim.scenario import Scenario, load_scenario, parse_scenario
-from sim.world import build_world
+from sim.events import empty_events
+from sim.experiment.experiment import Options, analyse, plan
+from sim.experiment.experiment import run as run_experiment
+from sim.experiment.plan import Task
+from sim.experiment.runner import Engine
+from sim.scenario import Scenario, load_scenario, override, parse_scenario
 
 __all__ = ["CalibrationResult", "Result", "calibrate", "load", "run"]
 
 
 @dataclass(frozen=True)
 class Result:
-    """The tables of one in-process run of a scenario.
+    """The tables of one in-process run of a scenario (the tables ``sim run`` writes).
 
     Attributes:
-        events: Every simulated attempted deal (strategy, replication, year, iso3, mode, ...).
-        yearly: Deals per year per strategy (median, 5 %, 95 %, mean) and the record's counts.
-        summary: One row per strategy and the record: totals, shares, countries.
-        fit: Per strategy: count and mix log scores with Monte Carlo SEs, joint pattern p-value.
-        patterns: Per strategy and pattern: observed value, band, quantile, p-value.
+        events: Every simulated attempted deal (strategy point, replication, year, iso3, mode,
+            ...).
+        yearly: Deals per year per strategy point (median, 5 %, 95 %, mean) and the record's.
+        summary: One row per strategy point and the record: totals, shares, countries.
+        fit: Per strategy point: count and mix log scores with Monte Carlo SEs, joint pattern
+            p-value.
+        patterns: Per strategy point and pattern: observed value, band, quantile, p-value.
+        sweep: One row per swept point (its values and outcomes), or ``None`` without a sweep.
     """
 
     events: pd.DataFrame
@@ -54,6 +60,7 @@ class Result:
     summary: pd.DataFrame
     fit: pd.DataFrame
     patterns: pd.DataFrame
+    sweep: pd.DataFrame | None = None
 
 
 def load(scenario: str | Path | dict[str, Any]) -> Scenario:
@@ -71,48 +78,53 @@ def run(
     scenario: Scenario | str | Path | dict[str, Any],
     replications: int | None = None,
     engine: Engine = "batch",
+    executor: str = "serial",
+    workers: int | None = None,
 ) -> Result:
-    """Run every strategy of the scenario in this process and return its tables.
+    """Run every strategy and sweep point of the scenario and return its tables.
+
+    The same planner, executors and analysis as ``sim run`` (chunks go to a temporary store that
+    is removed afterwards), so the tables equal the files ``sim run`` writes.
 
     Args:
         scenario: A scenario, a YAML path or a mapping.
-        replications: Runs per strategy (default: the scenario's).
+        replications: Runs per strategy (default: the scenario's), overridden and checked like
+            ``sim run --replications`` (a sweep's own ``replications`` still applies to its
+            points).
         engine: ``batch`` or ``mesa`` (identical events).
+        executor: ``serial`` (in this process, the default), ``local`` or ``dask``.
+        workers: Worker processes of the ``local`` and ``dask`` executors (default: every core).
+
+    Raises:
+        SimInputError: bad scenario, data or ``replications``.
+        RunFailed: when a run raises, naming it.
     """
+    source = "<scenario>" if isinstance(scenario, Scenario | dict) else str(scenario)
     if not isinstance(scenario, Scenario):
         scenario = load(scenario)
-    n = replications or scenario.replications
-    data = scenario.load_data()
-    world = build_world(data, scenario)
-    blocks = []
-    for s, strategy in enumerate(scenario.strategies):
-        policy = strategy.policy_class()(strategy.make_params())
-        firm = strategy.firm_for(scenario.firm)
-        blocks.append(
-            run_block(world, policy, firm, scenario.seed, s, 0, range(n), strategy.label, engine)
-        )
-    events = np.concatenate(blocks)
-    labels = tuple(s.label for s in scenario.strategies)
-    run_index = events["strategy"].astype(np.int64) * n + events["replication"]
-    stats = summarise_runs(events, run_index, n * len(labels), world)
-    history = scenario.record(data)
-    record = encode_record(history, world)
-    observed = summarise_runs(record, np.zeros(record.shape[0], dtype=np.int64), 1, world)
+    if replications is not None:
+        scenario = override(scenario, {"replications": replications}, source, flags=False)
+    data = scenario.load_data(source)
+    options = Options(executor=executor, workers=workers, progress=False, engine=engine)
+    chunks: list[np.ndarray] = []
 
-    comparison = Comparison(
-        simulated=stats,
-        observed=observed,
-        strategy_of_run=np.repeat(np.arange(len(labels)), n),
-        labels=labels,
-        world=world,
-    )
-    fit, patterns = compare_strategies(comparison, scenario.seed)
+    def keep(group: int, _task: Task, events: np.ndarray) -> None:
+        events = events.copy()
+        events["strategy"] = group  # the point's index: its label in ``experiment.labels``
+        chunks.append(events)
+
+    with tempfile.TemporaryDirectory(prefix="sim-api-") as root:
+        experiment = plan(scenario, data, Path(root), options, source=source)
+        run_experiment(experiment, options)
+        tables = analyse(experiment, scenario.record(data), sink=keep)
+    events = np.concatenate(chunks) if chunks else empty_events()
     return Result(
-        events=tidy_events(events, labels, world),
-        yearly=yearly_table(comparison),
-        summary=summary_table(comparison),
-        fit=fit,
-        patterns=patterns,
+        events=tidy_events(events, experiment.labels, experiment.world),
+        yearly=tables.yearly,
+        summary=tables.summary,
+        fit=tables.fit,
+        patterns=tables.patterns,
+        sweep=tables.sweep,
     )
 
 

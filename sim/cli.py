@@ -729,16 +729,6 @@ def cmd_recover(args: argparse.Namespace) -> int:
     return 0
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the solara child gets SIGTERM if this process dies, even by SIGKILL."""
-    import contextlib
-    import ctypes
-    import signal
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def serve(cmd: list[str], env: dict[str, str]) -> int:
     """Run the server child; SIGTERM/SIGHUP/SIGINT to this process stop the child too.
 
@@ -747,8 +737,13 @@ def serve(cmd: list[str], env: dict[str, str]) -> int:
     """
     import signal
     import subprocess
+    from functools import partial
 
-    preexec = _die_with_parent if sys.platform.startswith("linux") else None
+    from sim.processes import die_with_parent
+
+    # Linux: the solara child gets SIGTERM if this process dies, even by SIGKILL.
+    linux = sys.platform.startswith("linux")
+    preexec = partial(die_with_parent, os.getpid(), signal.SIGTERM) if linux else None
     child = subprocess.Popen(cmd, env=env, preexec_fn=preexec)
 
     def forward(signum: int, _frame: object) -> None:

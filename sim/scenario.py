@@ -813,6 +813,25 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(read_yaml(path, "scenario"), path)
 
 
+def override(
+    scenario: Scenario, updates: dict[str, int], source: str | Path, flags: bool = True
+) -> Scenario:
+    """The scenario with top-level values replaced, validated like the file (one-line errors).
+
+    The command line (``--replications``, ``--seed``) and the Python API (``replications=``)
+    share it, so both accept and reject the same values. With ``flags``, an error in an
+    overridden value names the command-line flag (``--replications: ...``).
+    """
+    raw = scenario.model_dump(mode="json", exclude_unset=False) | updates
+    try:
+        return parse_scenario(raw, Path(source))
+    except SimInputError as exc:
+        if not flags or exc.field not in updates:
+            raise
+        message = f"--{exc.field}: {exc.message}"
+        raise SimInputError(source, message, field=exc.field) from None
+
+
 #: Fields the firm profile fills when a scenario leaves them out (required after validation,
 #: optional in a file): ``(schema definition or None for the top level, field)``.
 PROFILE_FILLED = (

@@ -44,6 +44,53 @@ def test_api_run_matches_the_command_line(tmp_path):
         assert row.value == pytest.approx(expected[row.strategy])
 
 
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_api_gives_the_tables_of_sim_run_on_every_shipped_scenario(path, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--replications", "2", "--out", str(out), "--quiet"]) == 0
+    result = api.run(path, replications=2)
+    for name in ("yearly", "summary"):
+        table = getattr(result, name).to_csv(index=False, float_format="%.6g")
+        assert table == (out / f"{name}.csv").read_text(), name
+    if result.sweep is None:
+        assert not (out / "sweep.csv").exists()
+    else:
+        swept = result.sweep.to_csv(index=False, float_format="%.6g")
+        assert swept == (out / "sweep.csv").read_text()
+    assert result.events.to_csv(index=False) == (out / "events.csv").read_text()
+    written = pd.read_csv(out / "fit.csv")
+    fit = written[written["kind"] == "fit"].pivot(
+        index="strategy", columns="metric", values="value"
+    )
+    assert list(fit.index) == sorted(result.fit["strategy"])
+    np.testing.assert_allclose(
+        fit.to_numpy(), result.fit.set_index("strategy").loc[fit.index, fit.columns], rtol=1e-5
+    )
+    patterns = written[written["kind"] == "pattern"]
+    assert list(patterns["metric"]) == list(result.patterns["pattern"])
+    numbers = ["observed", "median", "p05", "p95", "quantile", "p_value"]
+    np.testing.assert_allclose(patterns[numbers], result.patterns[numbers], rtol=1e-5)
+
+
+def test_api_runs_every_point_of_a_sweep():
+    result = api.run(ROOT / "scenarios" / "sweep_dual_track.yaml", replications=2)
+    assert list(result.fit["strategy"]) == [*(f"dual_track#{p}" for p in range(9)), "random"]
+    assert list(result.sweep["point"]) == list(range(9))
+    assert (result.sweep["runs"] == 2).all()
+
+
+def test_api_checks_replications_like_the_command_line():
+    with pytest.raises(SimInputError) as info:
+        api.run(ROOT / "scenarios" / "baseline.yaml", replications=0)
+    assert str(info.value) == (
+        f"{ROOT / 'scenarios' / 'baseline.yaml'}: field 'replications': "
+        "Input should be greater than or equal to 1"
+    )
+
+
 def test_api_mesa_engine_gives_the_same_events():
     scenario = api.load(ROOT / "scenarios" / "mature_first.yaml")
     a = api.run(scenario, replications=3)

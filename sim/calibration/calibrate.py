@@ -446,11 +446,13 @@ def calibrate(
     jobs = [(seed, s) for seed in seeds or cal.seeds for s in range(len(scenario.strategies))]
     args = (scenario, world, history, observed, patterns, storage, trials, replications, n_boot)
     if workers > 1 and len(jobs) > 1:
-        from joblib import Parallel, delayed
+        from joblib import delayed
+
+        from sim.processes import local_parallel
 
         # Workers are fresh processes: they take the caller's optuna log level with them.
         level = optuna.logging.get_verbosity()
-        results = Parallel(n_jobs=workers, return_as="generator")(
+        results = local_parallel(workers, "generator")(
             delayed(_in_worker)(level, *args, seed, s) for seed, s in jobs
         )
     else:

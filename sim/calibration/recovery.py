@@ -230,8 +230,10 @@ def recover(
         workers: Local worker processes (1: in this process).
         progress: Show a progress bar (terminal only).
     """
-    from joblib import Parallel, delayed
+    from joblib import delayed
     from tqdm import tqdm
+
+    from sim.processes import local_parallel
 
     labels = generators(scenario)
     tasks_dir = folder / "tasks"
@@ -246,7 +248,7 @@ def recover(
                 bar.update(1)
         else:
             jobs = (delayed(_run_and_save)(scenario, data, t, tasks_dir, level) for t in todo)
-            for _ in Parallel(n_jobs=workers, return_as="generator_unordered")(jobs):
+            for _ in local_parallel(workers)(jobs):
                 bar.update(1)
     rows = [json.loads((tasks_dir / f"{t.key}.json").read_text()) for t in tasks]
     results = pd.DataFrame([{k: v for k, v in r.items() if k != "scores"} for r in rows])

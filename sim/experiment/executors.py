@@ -1,7 +1,8 @@
 """Executors: run tasks serially, on local worker processes (joblib/loky), or on dask.
 
-Each yields ``(task, events)`` as tasks finish, in any order; the caller stores each chunk as it
-arrives, so memory holds one chunk at a time. A failing task raises in the caller, which stops
+Each is a context manager (like the EMA Workbench's evaluators) whose ``map`` yields ``(task,
+events)`` as tasks finish, in any order; the caller stores each chunk as it arrives, so memory
+holds one chunk at a time. A failing task raises in the caller, which stops
 the remaining work; chunks already stored stay on disk for a later resume.
 
 On dask, a malformed or unreachable scheduler raises :class:`~sim.errors.SchedulerUnavailable`,
@@ -11,18 +12,21 @@ and a cluster without workers for ``timeout`` seconds (or a lost scheduler) rais
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Self
 
 import numpy as np
 
-from sim.errors import RunFailed, SchedulerUnavailable
+from sim.errors import RunFailed, SchedulerUnavailable, one_line
 from sim.experiment.plan import Task
+from sim.processes import local_parallel
 
 EXECUTORS = ("serial", "local", "dask")
 #: Default seconds to wait for a dask scheduler to answer, or for a worker to (re)appear.
@@ -62,26 +66,111 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def run_serial(fn: TaskFn, work: Sequence[tuple[Any, Task]]) -> Iterator[Result]:
-    """Run tasks one after another in this process."""
-    for job, task in work:
-        yield fn(job, task)
+class Executor:
+    """Runs tasks in this process; the base of every executor, used in a ``with`` statement.
+
+    For example::
+
+        with make_executor("local", workers=4) as executor:
+            for task, events in executor.map(run_task, work):
+                ...
+
+    Entering starts what the executor needs (a dask client, a LocalCluster); leaving stops it.
+
+    Attributes:
+        name: The executor's name in manifests (``serial``, ``local`` or ``dask``).
+        shares_disk: Whether its workers write to this machine's disk (a remote dask cluster's
+            do not: their chunks are sent back to be saved here).
+    """
+
+    name = "serial"
+    shares_disk = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop what :meth:`__enter__` started (nothing here)."""
+
+    def map(self, fn: TaskFn, work: Sequence[tuple[Any, Task]]) -> Generator[Result, None, None]:
+        """``fn(job, task)`` of every item, yielded as each finishes (in any order)."""
+        for job, task in work:
+            yield fn(job, task)
 
 
-def run_local(fn: TaskFn, work: Sequence[tuple[Any, Task]], workers: int) -> Iterator[Result]:
-    """Run tasks on ``workers`` local processes (joblib's loky backend), results as they finish."""
-    from joblib import Parallel, delayed
+class LocalExecutor(Executor):
+    """Tasks on ``workers`` local processes (joblib's loky backend) that die with this process."""
 
-    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-    yield from parallel(delayed(fn)(job, task) for job, task in work)
+    name = "local"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def map(self, fn: TaskFn, work: Sequence[tuple[Any, Task]]) -> Generator[Result, None, None]:
+        """``fn(job, task)`` of every item on the workers, yielded as each finishes."""
+        from joblib import delayed
+
+        yield from local_parallel(self.workers)(delayed(fn)(job, task) for job, task in work)
+
+
+def _ask_identity(address: str, timeout: float) -> object:
+    """What the server at ``address`` answers to dask's ``identity`` request (``timeout`` s)."""
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    async def identity() -> object:
+        args = Security().get_connection_args("client")
+        comm = await connect(address, timeout=timeout, **args)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    return asyncio.run(asyncio.wait_for(identity(), timeout))
+
+
+def check_scheduler(address: str, timeout: float) -> None:
+    """Check, within ``timeout`` seconds, that a dask scheduler answers at ``address``.
+
+    distributed's ``Client`` waits forever when a server that is not a dask scheduler (an HTTP
+    server) accepts the connection and never answers, and fails with an unrelated error (a
+    3 EiB allocation) when one answers with other bytes; a bounded handshake first turns both
+    into one message.
+
+    Raises:
+        SchedulerUnavailable: when nothing, or something other than a dask scheduler, answers.
+    """
+    # A thread of its own: the caller may already run an event loop (a notebook).
+    with ThreadPoolExecutor(1, thread_name_prefix="sim-scheduler-check") as pool:
+        try:
+            reply = pool.submit(_ask_identity, address, timeout).result()
+        except (OSError, TimeoutError) as exc:
+            detail = f": {one_line(str(exc))}" if str(exc) else ""
+            raise SchedulerUnavailable(
+                f"cannot connect to the dask scheduler at {address} within {timeout:g} s "
+                f"({type(exc).__name__}{detail}); check that it runs and listens there"
+            ) from exc
+        except Exception as exc:  # garbage bytes make distributed raise anything at all
+            raise SchedulerUnavailable(
+                f"{address} answered, but not as a dask scheduler ({type(exc).__name__})"
+            ) from exc
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise SchedulerUnavailable(f"{address} answered, but not as a dask scheduler")
 
 
 def _connect(scheduler: str, timeout: float):
     from distributed import Client
 
     address = check_scheduler_address(scheduler)
+    start = time.monotonic()
+    check_scheduler(address, timeout)
+    left = max(1.0, timeout - (time.monotonic() - start))
     try:
-        return Client(address, timeout=timeout)
+        return Client(address, timeout=left)
     except (OSError, TimeoutError) as exc:
         raise SchedulerUnavailable(
             f"cannot connect to the dask scheduler at {address} within {timeout:g} s "
@@ -132,28 +221,51 @@ def _results(client, futures, timeout: float) -> Iterator[Result]:
             )
 
 
-def run_dask(
-    fn: TaskFn,
-    work: Sequence[tuple[Any, Task]],
-    workers: int,
-    scheduler: str | None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> Iterator[Result]:
-    """Run tasks on a dask.distributed cluster: ``scheduler`` address, or a LocalCluster.
+class DaskExecutor(Executor):
+    """Tasks on a dask.distributed cluster: the one at ``scheduler``, or a LocalCluster.
 
     ``timeout`` bounds the wait for the scheduler to answer and for a worker to be connected.
     """
-    from distributed import Client, LocalCluster
 
-    cluster = None
-    if scheduler:
-        client = _connect(scheduler, timeout)
-    else:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = Client(cluster)
-    try:
+    name = "dask"
+
+    def __init__(
+        self, workers: int, scheduler: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        self.workers, self.scheduler, self.timeout = workers, scheduler, timeout
+        self.shares_disk = not scheduler
+        self.client: Any = None
+        self.cluster: Any = None
+
+    def __enter__(self) -> Self:
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            self.client = _connect(self.scheduler, self.timeout)
+        else:
+            self.cluster = LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+            self.client = Client(self.cluster)
+        return self
+
+    def close(self) -> None:
+        """Close the client, and the LocalCluster if this executor started one."""
+        if self.client is not None:
+            self.client.close(timeout=min(self.timeout, 10.0))
+            self.client = None
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+
+    def map(self, fn: TaskFn, work: Sequence[tuple[Any, Task]]) -> Generator[Result, None, None]:
+        """Submit every item, then yield results as they finish (see :func:`_results`)."""
+        client = self.client
+        if client is None:
+            raise RuntimeError("use DaskExecutor in a with statement")
         # Each point's job (the world's arrays, the policy) goes to every worker once, not
         # once per task: with thousands of chunks, re-sending it dominated the run.
         shared: dict[int, Any] = {}
@@ -167,37 +279,24 @@ def run_dask(
                     shared[id(job)] = job
         futures = [client.submit(fn, shared[id(job)], task, pure=False) for job, task in work]
         try:
-            yield from _results(client, futures, timeout)
+            yield from _results(client, futures, self.timeout)
         finally:
             with contextlib.suppress(OSError, TimeoutError):  # a lost scheduler: nothing to do
                 client.cancel(futures)
-    finally:
-        client.close(timeout=min(timeout, 10.0))
-        if cluster is not None:
-            cluster.close()
 
 
-def effective_executor(executor: str, workers: int) -> str:
-    """The executor that actually runs: ``local`` with one worker runs serially."""
-    return "serial" if executor == "local" and workers == 1 else executor
+def make_executor(
+    name: str, workers: int, scheduler: str | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> Executor:
+    """The named executor (``local`` with one worker runs serially: no process to start).
 
-
-def execute(
-    fn: TaskFn,
-    work: Sequence[tuple[Any, Task]],
-    executor: str,
-    workers: int,
-    scheduler: str | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> Iterator[Result]:
-    """Dispatch to the named executor."""
-    if not work:
-        return iter(())
-    executor = effective_executor(executor, workers)
-    if executor == "serial":
-        return run_serial(fn, work)
-    if executor == "local":
-        return run_local(fn, work, workers)
-    if executor == "dask":
-        return run_dask(fn, work, workers, scheduler, timeout)
-    raise ValueError(f"unknown executor {executor!r}; known: {', '.join(EXECUTORS)}")
+    Raises:
+        ValueError: for an unknown name.
+    """
+    if name == "serial" or (name == "local" and workers == 1):
+        return Executor()
+    if name == "local":
+        return LocalExecutor(workers)
+    if name == "dask":
+        return DaskExecutor(workers, scheduler, timeout)
+    raise ValueError(f"unknown executor {name!r}; known: {', '.join(EXECUTORS)}")

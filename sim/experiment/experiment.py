@@ -8,6 +8,7 @@ depend on executor, worker count, chunk size or completion order.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import sys
@@ -15,20 +16,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from sim.analysis.ensemble import Comparison, RunStats, encode_record, summarise_runs
+from sim.analysis.fit import compare_strategies
+from sim.analysis.tables import summary_table, yearly_table
 from sim.data import Dataset
 from sim.data.loaders import DATA_FILES
-from sim.experiment.executors import (
-    DEFAULT_TIMEOUT,
-    default_workers,
-    effective_executor,
-    execute,
-)
+from sim.experiment.executors import DEFAULT_TIMEOUT, default_workers, make_executor
 from sim.experiment.plan import Point, Task, plan_points, plan_tasks
 from sim.experiment.runner import Engine
 from sim.experiment.store import ChunkStore, fingerprint
@@ -169,11 +168,12 @@ def run(experiment: Experiment, options: Options) -> Experiment:
     experiment.reused = len(experiment.tasks) - len(todo)
     total = sum(t.count for t in experiment.tasks)
     pending = sum(t.count for t in todo)
-    executor = options.executor
-    if executor == "local" and pending <= SMALL_ENSEMBLE:
-        executor = "serial"
+    name = options.executor
+    if name == "local" and pending <= SMALL_ENSEMBLE:
+        name = "serial"
     workers = options.workers or default_workers()
-    experiment.executor = effective_executor(executor, workers) if todo else "none"
+    executor = make_executor(name, workers, options.scheduler, options.timeout)
+    experiment.executor = executor.name if todo else "none"
     work = [(experiment.jobs[(t.strategy, t.point)], t) for t in todo]
     log.info(
         "%d of %d chunks to compute (%d runs) on %s",
@@ -182,22 +182,23 @@ def run(experiment: Experiment, options: Options) -> Experiment:
         pending,
         experiment.executor,
     )
+    if not todo:
+        return experiment
     show = options.progress and sys.stderr.isatty()
-    with tqdm(
+    # Workers on this machine save their chunks themselves; a remote dask cluster sends them
+    # back to be saved here.
+    fn = partial(run_task, store=store) if executor.shares_disk else run_task
+    bar = tqdm(
         total=total,
         initial=total - pending,
         unit="run",
         disable=not show,
         desc=experiment.scenario.name,
         smoothing=0.1,
-    ) as bar:
-        # Workers on this machine save their chunks themselves; a remote dask cluster sends
-        # them back to be saved here.
-        remote = executor == "dask" and options.scheduler
-        fn = run_task if remote else partial(run_task, store=store)
-        for task, events in execute(
-            fn, work, executor, workers, options.scheduler, options.timeout
-        ):
+    )
+    # Left in reverse order: the results (cancelling what is pending), the executor, the bar.
+    with bar, executor, contextlib.closing(executor.map(fn, work)) as results:
+        for task, events in results:
             if events is not None:
                 store.write(task, events)
             experiment.computed += 1
@@ -252,3 +253,82 @@ def compare(
         labels=experiment.labels,
         world=world,
     )
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The tables of a finished experiment: what ``sim run`` writes and ``sim.api.run`` returns.
+
+    Attributes:
+        comparison: Per-run statistics of every point beside the record's (for the figures).
+        fit: One row per strategy point: proper scores and the joint pattern p-value.
+        patterns: One row per strategy point and pattern.
+        yearly: Deals per year per strategy point (quantiles) and the record's counts.
+        summary: One row per strategy point and the record.
+        sweep: One row per swept point, or ``None`` when the scenario has no sweep.
+    """
+
+    comparison: Comparison
+    fit: pd.DataFrame
+    patterns: pd.DataFrame
+    yearly: pd.DataFrame
+    summary: pd.DataFrame
+    sweep: pd.DataFrame | None
+
+
+def analyse(
+    experiment: Experiment,
+    history: pd.DataFrame,
+    sink: Callable[[int, Task, np.ndarray], None] | None = None,
+) -> Tables:
+    """Compare every point with the record and build its tables (one pass over the store).
+
+    The one analysis behind the command line and the Python API, so both give the same numbers.
+    ``sink`` receives every chunk as it is read (see :func:`compare`).
+    """
+    comparison = compare(experiment, history, sink)
+    fit, patterns = compare_strategies(comparison, experiment.scenario.seed)
+    summary = summary_table(comparison)
+    return Tables(
+        comparison=comparison,
+        fit=fit,
+        patterns=patterns,
+        yearly=yearly_table(comparison),
+        summary=summary,
+        sweep=sweep_table(experiment, fit, summary) if experiment.scenario.sweep else None,
+    )
+
+
+#: Outcome columns of ``summary`` and score columns of ``fit`` that ``sweep.csv`` repeats.
+SWEEP_OUTCOMES = (
+    "events_median",
+    "events_p05",
+    "events_p95",
+    "distinct_countries_median",
+    "top_market_share_median",
+    "mode_share_control",
+    "mode_share_minority",
+    "mode_share_cooperation",
+    "mode_share_other",
+)
+SWEEP_SCORES = ("count_score", "count_score_se", "mix_score", "mix_score_se", "patterns_joint_p")
+
+
+def sweep_table(experiment: Experiment, fit: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per swept point: its parameter values and outcomes."""
+    rows = []
+    f = fit.set_index("strategy")
+    s = summary.set_index("strategy")
+    for pt in experiment.points:
+        if not pt.swept:
+            continue
+        row: dict[str, Any] = {
+            "strategy": experiment.scenario.strategies[pt.strategy].label,
+            "point": pt.point,
+            **pt.swept,
+            "runs": pt.replications,
+        }
+        row |= {str(k): v for k, v in s.loc[pt.label, list(SWEEP_OUTCOMES)].items()}
+        row |= {str(k): v for k, v in f.loc[pt.label, list(SWEEP_SCORES)].items()}
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -22,17 +22,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.analysis.ensemble import Comparison, events_table
-from sim.analysis.fit import PATTERN_COLUMNS, compare_strategies
+from sim.analysis.ensemble import events_table
+from sim.analysis.fit import PATTERN_COLUMNS
 from sim.analysis.report import build_report, p_text, row_of, score_text
-from sim.analysis.tables import summary_table, yearly_table
-from sim.errors import SimInputError
 from sim.events import empty_events
-from sim.experiment.experiment import Experiment, Options, compare, plan, run
+from sim.experiment.experiment import Experiment, Options, Tables, analyse, plan, run
 from sim.experiment.plan import Task
 from sim.experiment.store import code_version
 from sim.io import MARKER, ResultFolder, check_output_dir
-from sim.scenario import Scenario, load_scenario, parse_scenario
+from sim.scenario import Scenario, load_scenario, override
 
 #: What ``sim run`` writes into its folder: a folder holding only these (a result of a ``sim``
 #: older than the marker file) is replaced like a marked one.
@@ -175,59 +173,15 @@ def _figure_groups(fit: pd.DataFrame) -> list[str]:
     return fit.nlargest(MAX_FIGURE_GROUPS, "count_score")["strategy"].tolist()
 
 
-def _sweep_table(experiment: Experiment, fit: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per swept point: its parameter values and outcomes."""
-    outcomes = [
-        "events_median",
-        "events_p05",
-        "events_p95",
-        "distinct_countries_median",
-        "top_market_share_median",
-        "mode_share_control",
-        "mode_share_minority",
-        "mode_share_cooperation",
-        "mode_share_other",
-    ]
-    scores = ["count_score", "count_score_se", "mix_score", "mix_score_se", "patterns_joint_p"]
-    rows = []
-    f = fit.set_index("strategy")
-    s = summary.set_index("strategy")
-    for pt in experiment.points:
-        if not pt.swept:
-            continue
-        row: dict[str, Any] = {
-            "strategy": experiment.scenario.strategies[pt.strategy].label,
-            "point": pt.point,
-            **pt.swept,
-            "runs": pt.replications,
-        }
-        row |= {str(k): v for k, v in s.loc[pt.label, outcomes].items()}
-        row |= {str(k): v for k, v in f.loc[pt.label, scores].items()}
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 @dataclass(frozen=True)
-class RunTables:
-    """What the analysis of a finished run produced: every table ``sim run`` writes.
+class RunTables(Tables):
+    """Every table ``sim run`` writes, and what its event export wrote.
 
     Attributes:
-        comparison: Per-run statistics of every point beside the record's (for the figures).
-        fit: One row per strategy point: proper scores and the joint pattern p-value.
-        patterns: One row per strategy point and pattern.
-        yearly: Deals per year per strategy point (quantiles) and the record's counts.
-        summary: One row per strategy point and the record.
-        sweep: One row per swept point, or ``None`` when the scenario has no sweep.
         n_events: Simulated events written to ``events.parquet``.
         wrote_csv: Whether ``events.csv`` was written (it is skipped above ``CSV_ROW_LIMIT``).
     """
 
-    comparison: Comparison
-    fit: pd.DataFrame
-    patterns: pd.DataFrame
-    yearly: pd.DataFrame
-    summary: pd.DataFrame
-    sweep: pd.DataFrame | None
     n_events: int
     wrote_csv: bool
 
@@ -237,20 +191,9 @@ def analyse_and_export_events(
 ) -> RunTables:
     """Read every stored chunk once: write the event files while comparing with the record."""
     export = EventExport(experiment, out)
-    comparison = compare(experiment, history, sink=export.add)
+    tables = analyse(experiment, history, sink=export.add)
     export.close()
-    fit, patterns = compare_strategies(comparison, experiment.scenario.seed)
-    summary = summary_table(comparison)
-    return RunTables(
-        comparison=comparison,
-        fit=fit,
-        patterns=patterns,
-        yearly=yearly_table(comparison),
-        summary=summary,
-        sweep=_sweep_table(experiment, fit, summary) if experiment.scenario.sweep else None,
-        n_events=export.total,
-        wrote_csv=export.write_csv,
-    )
+    return RunTables(**vars(tables), n_events=export.total, wrote_csv=export.write_csv)
 
 
 def write_tables(tables: RunTables, out: Path) -> None:
@@ -377,7 +320,7 @@ def load_with_overrides(
     updates = {
         k: v for k, v in {"replications": replications, "seed": seed}.items() if v is not None
     }
-    return _override(scenario, updates, scenario_path) if updates else scenario
+    return override(scenario, updates, scenario_path) if updates else scenario
 
 
 def run_scenario(
@@ -473,18 +416,6 @@ def _write_run(
     manifest = build_manifest(experiment, scenario_path, options, timings, tables.n_events)
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return tables
-
-
-def _override(scenario: Scenario, updates: dict[str, int], source: str | Path) -> Scenario:
-    """The scenario with command-line overrides, validated like the file (one-line errors)."""
-    raw = scenario.model_dump(mode="json", exclude_unset=False) | updates
-    try:
-        return parse_scenario(raw, Path(source))
-    except SimInputError as exc:
-        flag = f"--{exc.field}" if exc.field in updates else None
-        if flag is None:
-            raise
-        raise SimInputError(source, f"{flag}: {exc.message}", field=exc.field) from None
 
 
 def _sweep_markdown(sweep: pd.DataFrame) -> str:

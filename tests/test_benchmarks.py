@@ -1,0 +1,53 @@
+"""Every benchmark script runs at its ``--tiny`` size and prints its figures, so none can rot."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NUMBER = r"[\d,]+(?:\.\d+)?"
+#: Per script: lines its tiny run must print (regular expressions, matched in order).
+EXPECTED = {
+    "bench_engine.py": [
+        r"^machine: .+, \d+ cores$",
+        rf"^mesa path: +{NUMBER} ms/run +\({NUMBER} runs/s\)$",
+        rf"^batched path: +{NUMBER} ms/run +\({NUMBER} runs/s; batches of <= 1000\)$",
+        rf"^speedup: {NUMBER}$",
+    ],
+    "bench_ensemble.py": [
+        rf"^serial: +{NUMBER} s for 40 runs \({NUMBER} runs/s; ran on serial\)$",
+        rf"^ local: +{NUMBER} s for 40 runs \({NUMBER} runs/s; ran on serial\)$",
+        rf"^  dask: +{NUMBER} s for 40 runs \({NUMBER} runs/s; ran on dask\)$",
+        rf"^speed-up local/serial: {NUMBER}x; dask/serial: {NUMBER}x",
+        rf"^peak RSS of `sim run` main process, 20 runs: {NUMBER} MB",
+    ],
+}
+
+
+def test_every_benchmark_script_is_checked():
+    assert sorted(p.name for p in (ROOT / "benchmarks").glob("*.py")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED))
+def test_benchmark_runs_at_its_tiny_size(script):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--tiny"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},  # this checkout's sim, not an installed one
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    position = 0
+    for pattern in EXPECTED[script]:
+        found = next((i for i in range(position, len(lines)) if re.search(pattern, lines[i])), None)
+        assert found is not None, f"{script}: no line matching {pattern!r} in:\n{done.stdout}"
+        position = found + 1
