@@ -858,6 +858,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
     """Run simulation-based inference and write its tables, figures, bank and report."""
     try:
         from sim.inference.job import INFER_OUTPUTS, run_inference
+        from sim.priors import PriorChoice
     except ImportError:
         raise SimInputError(
             args.scenario,
@@ -870,7 +871,9 @@ def cmd_infer(args: argparse.Namespace) -> int:
         )
     _load_plugins(args)
     _check_out(args, INFER_OUTPUTS)
-    choices = ("declared", "centred") if args.prior == "both" else (args.prior,)
+    choices: tuple[PriorChoice, ...] = (
+        ("declared", "centred") if args.prior == "both" else (args.prior,)
+    )
     out = run_inference(
         args.scenario,
         out_dir=args.out,

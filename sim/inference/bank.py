@@ -220,7 +220,7 @@ def build_bank(
     seed: int,
     key: str,
     stored: Path | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> tuple[Bank, dict[str, pd.DataFrame]]:
     """Each model's first ``draws`` draws (rounded up to whole chunks), reusing stored chunks.
 
