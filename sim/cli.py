@@ -290,8 +290,27 @@ def build_parser() -> argparse.ArgumentParser:
     proj.add_argument("--futures", type=int, help="futures sampled (overrides the file)")
     proj.add_argument("--replications", type=int, help="runs per strategy and future")
     proj.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    proj.add_argument(
+        "--origin",
+        type=int,
+        help="last year of data the projection may use (default: projection.origin, else the "
+        "scenario's last year)",
+    )
     _add_overwrite(proj)
     _add_plugin(proj)
+
+    back = commands.add_parser(
+        "backtest",
+        help="forecast blind from the calibration and validation windows' ends and score the "
+        "forecasts against the record beside persistence (needs the 'project' extra)",
+    )
+    back.add_argument("scenario", type=Path, help="scenario YAML with a projection: section")
+    back.add_argument("--out", type=Path, help="directory (default: results/<name>-backtest)")
+    back.add_argument("--futures", type=int, help="futures sampled (overrides the file)")
+    back.add_argument("--replications", type=int, help="runs per strategy and future")
+    back.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    _add_overwrite(back)
+    _add_plugin(back)
 
     infer = commands.add_parser(
         "infer",
@@ -713,14 +732,19 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_project(args: argparse.Namespace) -> int:
-    """Run a projection and write its outputs (EMA Workbench: the 'project' extra)."""
-    from sim.projection.job import PROJECTION_OUTPUTS, run_projection
-
+def _check_ensemble_flags(args: argparse.Namespace) -> None:
+    """Refuse out-of-range --futures, --replications and --workers with one line."""
     for name, high in (("futures", 100_000), ("replications", 100_000), ("workers", 256)):
         value = getattr(args, name)
         if value is not None and not 1 <= value <= high:
             raise SimInputError(args.scenario, f"--{name} must be between 1 and {high}", field=name)
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    """Run a projection and write its outputs (EMA Workbench: the 'project' extra)."""
+    from sim.projection.job import PROJECTION_OUTPUTS, run_projection
+
+    _check_ensemble_flags(args)
     _load_plugins(args)
     _check_out(args, PROJECTION_OUTPUTS)
     result = run_projection(
@@ -730,9 +754,30 @@ def cmd_project(args: argparse.Namespace) -> int:
         replications=args.replications,
         workers=args.workers,
         overwrite=args.overwrite,
+        origin=args.origin,
     )
     print(result.robustness.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     print(f"\nWrote {result.out_dir} ({result.seconds:.0f} s); see {result.out_dir / 'report.md'}")
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Forecast blind from past origins and score the forecasts (the 'project' extra)."""
+    from sim.projection.backtest import BACKTEST_OUTPUTS, run_backtest, summary_table
+
+    _check_ensemble_flags(args)
+    _load_plugins(args)
+    _check_out(args, BACKTEST_OUTPUTS)
+    out, table, seconds = run_backtest(
+        args.scenario,
+        out_dir=args.out,
+        futures=args.futures,
+        replications=args.replications,
+        workers=args.workers,
+        overwrite=args.overwrite,
+    )
+    print(summary_table(table).to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    print(f"\nWrote {out} ({seconds:.0f} s); see {out / 'report.md'}")
     return 0
 
 
@@ -823,6 +868,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("sensitivity", None): cmd_sensitivity,
         ("dashboard", None): cmd_dashboard,
         ("project", None): cmd_project,
+        ("backtest", None): cmd_backtest,
         ("infer", None): cmd_infer,
     }
     key = (args.command, getattr(args, f"{args.command}_command", None))

@@ -646,7 +646,7 @@ class Scenario(Strict):
     def _projection_after_record(self) -> Scenario:
         if self.projection is None:
             return self
-        last = self.years[1]
+        last = self.projection.origin or self.years[1]
         if self.projection.horizon <= last:
             raise ValueError(
                 f"projection.horizon: {self.projection.horizon} must be after the last simulated "
