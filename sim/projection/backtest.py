@@ -245,6 +245,7 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
             + "/"
             + grouped["covered"].size().astype(str),
             "mean_width": grouped["width"].mean(),
+            "record_mean": grouped["observed"].mean(),
             "wide_covers": grouped.apply(
                 lambda g: int((g["covered"] & (g["width_vs_persistence"] >= 2)).sum()),
                 include_groups=False,
@@ -264,7 +265,8 @@ def report_text(scenario: Scenario, table: pd.DataFrame, meta: dict[str, object]
         "record. Scores are count log scores per year (nats, higher is better); "
         "`diff` is model - persistence (> 0: the model beats more-of-the-same) with its Monte "
         "Carlo SE; `covered` counts the years whose 90 % band holds the record; `mean_width` is "
-        "the band's mean width (events); `wide_covers` counts covered years whose band is at "
+        "the band's mean width (events), `record_mean` the record's mean count per year; "
+        "`wide_covers` counts covered years whose band is at "
         "least twice persistence's: coverage bought by width, not skill.",
     ]
     summary = summary_table(table)
