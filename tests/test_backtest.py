@@ -83,7 +83,10 @@ def test_backtest_csv_has_the_columns_origins_years_and_modes(backtest):
     assert table.loc[table["strategy"] != PERSISTENCE, "diff_se"].notna().all()
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## From 2017: 2018-2021" in report and "## From 2021: 2022-2025" in report
-    assert json.loads((out / "manifest.json").read_text())["origins"] == [[2017, 2021], [2021, 2025]]
+    assert json.loads((out / "manifest.json").read_text())["origins"] == [
+        [2017, 2021],
+        [2021, 2025],
+    ]
 
 
 def test_backtest_scores_the_recorded_counts(backtest):
@@ -156,14 +159,19 @@ def test_rewriting_data_after_the_origin_does_not_change_the_forecast(tmp_path):
     dropped = pd.read_csv(files["events"])
     dropped[dropped["year"] != 2016].to_csv(files["events"], index=False)
     _keep_event_markets(files)
-    changed = _forecast({**raw, "data": {k: str(v) for k, v in files.items()}}, tmp_path, 2017, 2021)
+    changed = _forecast(
+        {**raw, "data": {k: str(v) for k, v in files.items()}}, tmp_path, 2017, 2021
+    )
     assert not np.array_equal(before.runs[("grav", "entries")], changed.runs[("grav", "entries")])
 
 
 def test_record_counts_split_entries_exits_and_greenfield():
     scenario = parse_scenario(raw_scenario(), "bt.yaml")
     record = pd.DataFrame(
-        {"year": [2022, 2022, 2022, 2023, 2023], "mode": ["control", "other", "exit", "exit", "greenfield"]}
+        {
+            "year": [2022, 2022, 2022, 2023, 2023],
+            "mode": ["control", "other", "exit", "exit", "greenfield"],
+        }
     )
     counts = record_counts(scenario, record, [2022, 2023])
     assert counts["entries"].tolist() == [1.0, 0.0]  # a blocked attempt is not an entry

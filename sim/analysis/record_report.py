@@ -52,9 +52,7 @@ def summarise_record(data: Dataset, out_dir: Path, scope: str | None = None) -> 
     cal = profile.calibration
     studied = range(cal.window[0], cal.validation[1] + 1) if cal is not None else years
     studied_events = events[events["year"].between(studied[0], studied[-1])]
-    comparison = (
-        None if claims is None else published_comparison(studied_events, claims, studied)
-    )
+    comparison = None if claims is None else published_comparison(studied_events, claims, studied)
     countries = country_counts(events)
 
     if comparison is not None:

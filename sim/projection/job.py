@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.ensemble import encode_record
+from sim.data.loaders import Dataset
 from sim.data.record import history as record_history
 from sim.data.taxonomy import MODES
 from sim.errors import SimInputError
@@ -25,7 +26,6 @@ from sim.io import MARKER, ResultFolder, check_output_dir
 from sim.modes import MODE_NAMES
 from sim.projection.discovery import discover
 from sim.projection.exploration import Experiments, explore, require_ema
-from sim.data.loaders import Dataset
 from sim.projection.futures import carried_forward, unknown_markets
 from sim.projection.model import Lever, ProjectionModel
 from sim.projection.origin import at_origin, check_origin, data_as_of
@@ -204,6 +204,7 @@ class Prepared:
     strategies: list[Strategy]
     model: ProjectionModel
     origin: int
+    projection: Projection
 
 
 def prepare_projection(
@@ -255,7 +256,47 @@ def prepare_projection(
         replications or spec.replications,
         data.indicators,
     )
-    return Prepared(scenario, data, world, strategies, model, origin)
+    return Prepared(scenario, data, world, strategies, model, origin, spec)
+
+
+def _manifest(
+    prep: Prepared,
+    scenario_path: str | Path,
+    ex: Experiments,
+    n_futures: int,
+    n_reps: int,
+    timings: dict[str, float],
+) -> dict[str, object]:
+    """manifest.json of a projection: what was run, from which origin, with which versions."""
+    spec = prep.projection
+    rules = spec.robustness
+    return {
+        "command": "sim project",
+        "scenario": prep.scenario.name,
+        "scenario_file": str(Path(scenario_path).resolve()),
+        "seed": prep.scenario.seed,
+        "record_years": [int(prep.world.years[0]), int(prep.world.years[-1])],
+        "origin": prep.origin,
+        "indicators_after_origin": spec.indicators,
+        "projected_years": [ex.years[0], ex.years[-1]],
+        "futures": n_futures,
+        "replications": n_reps,
+        "strategies": {
+            s.label: {"policy": s.policy, "params": s.params, "firm": s.firm}
+            for s in prep.strategies
+        },
+        "start_from": spec.start_from,
+        "uncertainties": spec.uncertainties.ranges(),
+        "robustness": {
+            "outcome": rules.outcome,
+            "direction": rules.direction,
+            "satisficing": criterion_text(rules),
+        },
+        "random_numbers": "run r of strategy L in a future: SeedSequence(seed, spawn_key="
+        "(stream_key(L), future_point(values), r)); futures: EMA LHS seeded with seed",
+        "versions": _versions(),
+        "timings_s": {k: round(v, 2) for k, v in timings.items()},
+    }
 
 
 def run_projection(
@@ -334,38 +375,12 @@ def run_projection(
         mix_chart(mix, labels, "mode", figures / "mode_mix.png")
         mix_chart(mix, labels, "region", figures / "region_mix.png")
         seconds = time.perf_counter() - start
-        manifest = {
-            "command": "sim project",
-            "scenario": scenario.name,
-            "scenario_file": str(Path(scenario_path).resolve()),
-            "seed": scenario.seed,
-            "record_years": [int(world.years[0]), int(world.years[-1])],
-            "origin": prep.origin,
-            "indicators_after_origin": spec.indicators,
-            "projected_years": [ex.years[0], ex.years[-1]],
-            "futures": n_futures,
-            "replications": n_reps,
-            "strategies": {
-                s.label: {"policy": s.policy, "params": s.params, "firm": s.firm}
-                for s in strategies
-            },
-            "start_from": spec.start_from,
-            "uncertainties": spec.uncertainties.ranges(),
-            "robustness": {
-                "outcome": rules.outcome,
-                "direction": rules.direction,
-                "satisficing": criterion_text(rules),
-            },
-            "random_numbers": "run r of strategy L in a future: SeedSequence(seed, spawn_key="
-            "(stream_key(L), future_point(values), r)); futures: EMA LHS seeded with seed",
-            "versions": _versions(),
-            "timings_s": {"runs": round(runs_s, 2), "total": round(seconds, 2)},
-        }
+        manifest = _manifest(
+            prep, scenario_path, ex, n_futures, n_reps, {"runs": runs_s, "total": seconds}
+        )
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
         (tmp / "report.md").write_text(
-            report_text(
-                scenario, spec, ex, robust, boxes, carried, rules, n_reps, seconds, yearly
-            ),
+            report_text(scenario, spec, ex, robust, boxes, carried, rules, n_reps, seconds, yearly),
             encoding="utf-8",
         )
     return ProjectionRun(target, robust, boxes, ex, seconds)

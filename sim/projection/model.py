@@ -173,8 +173,8 @@ def outcomes(
         of held markets, mean over runs and projected years), ``markets_entered``
         (markets with no completed deal in the record that get one), mode and region shares,
         and arrays ``deals_by_year``, ``exits_by_year`` and ``greenfield_by_year`` (runs x
-        years: the per-run counts ``sim backtest`` scores), ``mode_by_year`` (years x modes, mean per
-        run), ``region_by_year`` (years x regions) and ``deals_by_market`` (markets).
+        years: the per-run counts ``sim backtest`` scores), ``mode_by_year`` (years x modes,
+        mean per run), ``region_by_year`` (years x regions) and ``deals_by_market`` (markets).
     """
     n_years = world.n_years - start
     t = events["year"].astype(np.int64) - int(world.years[start])

@@ -9,8 +9,8 @@ dropped too when the projection asks for it (``indicators: carry_forward``, whic
 always uses): the table's later values are observations or projections made after ``O``.
 
 Revenue is dated as the world reads it: a fiscal year counts for the calendar year holding most
-of its months (:func:`sim.world.calendar_revenue`), so the Alibaba year to March 2022 is 2021's
-revenue. That is the one place a figure published a few months after ``O`` may enter, and it is
+of its months (:func:`sim.world.calendar_revenue`), so a fiscal year ending in March counts for
+the calendar year before. That is the one place a figure published a few months after ``O`` may enter, and it is
 the figure the record years themselves use.
 
 Parameters must not have seen the years they forecast: the strategies' fitted values come from a
