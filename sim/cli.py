@@ -519,7 +519,10 @@ def cmd_scenario_check(args: argparse.Namespace) -> int:
     world = build_world(scenario.load_data(source), scenario, source=source)
     if scenario.projection is not None:
         from sim.projection.job import check_projection
+        from sim.projection.origin import check_origin
 
+        spec = scenario.projection
+        check_origin(scenario, spec.origin or scenario.years[1], spec.horizon, source)
         check_projection(scenario, world.iso3, source)
     labels = ", ".join(f"{s.label} ({s.policy})" for s in scenario.strategies)
     print(

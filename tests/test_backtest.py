@@ -229,3 +229,12 @@ def test_bad_origin_is_one_line_with_exit_2(tmp_path, capsys, origin, message):
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(f"sim: error: {path}: {message}")
+
+
+def test_scenario_check_refuses_an_origin_before_the_fitted_window_ends(tmp_path, capsys):
+    raw = raw_scenario(horizon=2020, origin=2016)
+    raw["projection"]["uncertainties"]["barriers"][0]["from_year"] = 2018
+    code = main(["scenario", "check", str(write(tmp_path, raw))])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "field 'projection.origin': the strategies' values were fitted on a calibration " in err

@@ -10,8 +10,8 @@ always uses): the table's later values are observations or projections made afte
 
 Revenue is dated as the world reads it: a fiscal year counts for the calendar year holding most
 of its months (:func:`sim.world.calendar_revenue`), so a fiscal year ending in March counts for
-the calendar year before. That is the one place a figure published a few months after ``O`` may enter, and it is
-the figure the record years themselves use.
+the calendar year before. That is the one place a figure published a few months after ``O`` may
+enter, and it is the figure the record years themselves use.
 
 Parameters must not have seen the years they forecast: the strategies' fitted values come from a
 calibration window (the ``start_from`` file's, else the scenario's own ``calibration.window``),
