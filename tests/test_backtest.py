@@ -12,7 +12,13 @@ import yaml
 
 from sim.cli import main
 from sim.data import DataPaths, load_dataset, load_profile
-from sim.projection.backtest import COLUMNS, PERSISTENCE, forecast, record_counts
+from sim.projection.backtest import (
+    COLUMNS,
+    PERSISTENCE,
+    forecast,
+    record_counts,
+    summary_table,
+)
 from sim.projection.report import degenerate_years
 from sim.scenario import parse_scenario
 
@@ -238,3 +244,38 @@ def test_scenario_check_refuses_an_origin_before_the_fitted_window_ends(tmp_path
     err = capsys.readouterr().err
     assert code == 2
     assert "field 'projection.origin': the strategies' values were fitted on a calibration " in err
+
+
+def test_a_band_that_covers_by_width_is_counted_as_wide():
+    def row(strategy, year, low, high, observed, vs_persistence):
+        return {
+            "strategy": strategy,
+            "origin": 2021,
+            "year": year,
+            "mode": "entries",
+            "score": -2.0,
+            "se": 0.1,
+            "diff_vs_persistence": 0.0,
+            "diff_se": 0.1,
+            "band_low": low,
+            "band_high": high,
+            "width": high - low,
+            "covered": low <= observed <= high,
+            "observed": observed,
+            "width_vs_persistence": vs_persistence,
+        }
+
+    table = pd.DataFrame(
+        [
+            row("narrow", "2022", 2, 5, 3, 0.5),  # covers, narrow: skill
+            row("narrow", "2023", 0, 2, 7, 0.5),  # misses
+            row("narrow", "all", 0, 9, 10, 0.5),
+            row("wide", "2022", 0, 40, 3, 1.2),  # covers with a band 13 times the count
+            row("wide", "2023", 0, 40, 7, 3.0),  # covers with twice persistence's width
+            row("wide", "all", 0, 80, 10, 1.2),
+        ]
+    )
+    summary = summary_table(table).set_index("strategy")
+    assert summary.loc["narrow", "covered"] == "1/2" and summary.loc["narrow", "wide_covers"] == 0
+    assert summary.loc["wide", "covered"] == "2/2" and summary.loc["wide", "wide_covers"] == 2
+    assert summary.loc["wide", "mean_width"] == 40 and summary.loc["wide", "record_mean"] == 5

@@ -68,6 +68,11 @@ COLUMNS = [
 PERSISTENCE = "persistence"
 #: Band quantiles (the projection's 90 % band).
 BAND = (0.05, 0.95)
+#: A covering band is "wide" when it is this many times as wide as persistence's band ...
+WIDE_VS_PERSISTENCE = 2.0
+#: ... or this many times the record's count that year (at least 1): a band of 0-12 around a
+#: count of 3 says little, whatever the baseline does (persistence's own band can be that wide).
+WIDE_VS_RECORD = 4.0
 
 
 @dataclass(frozen=True)
@@ -239,10 +244,14 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     """One row per origin, strategy and mode: window score, difference, coverage and width.
 
     ``covered`` counts the years whose band holds the record; ``wide_covers`` the covered years
-    whose band is at least twice as wide as persistence's (coverage bought by width).
+    whose band is at least ``WIDE_VS_PERSISTENCE`` times as wide as persistence's or at least
+    ``WIDE_VS_RECORD`` times the record's count (at least 1): coverage bought by width.
     """
     years = table[table["year"] != "all"]
-    years = years.assign(wide=years["covered"] & (years["width_vs_persistence"] >= 2))
+    wide = (years["width_vs_persistence"] >= WIDE_VS_PERSISTENCE) | (
+        years["width"] >= WIDE_VS_RECORD * np.maximum(years["observed"], 1.0)
+    )
+    years = years.assign(wide=years["covered"] & wide)
     window = table[table["year"] == "all"].set_index(["origin", "strategy", "mode"])
     grouped = years.groupby(["origin", "strategy", "mode"], sort=False)
     out = pd.DataFrame(
@@ -262,6 +271,20 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _width_note(rows: pd.DataFrame) -> str:
+    """The sentence naming the forecasts whose coverage is bought by width."""
+    wide = rows[rows["wide_covers"] > 0]
+    if wide.empty:
+        return "No covered year is covered by a wide band."
+    items = ", ".join(
+        f"{strategy} {mode} ({n} of {str(covered).split('/')[0]})"
+        for strategy, mode, n, covered in zip(
+            wide["strategy"], wide["mode"], wide["wide_covers"], wide["covered"], strict=True
+        )
+    )
+    return f"**Covered by width** (wide covered years of all covered years): {items}."
+
+
 def report_text(scenario: Scenario, table: pd.DataFrame, meta: dict[str, object]) -> str:
     """The backtest's Markdown report."""
     parts = [
@@ -274,7 +297,8 @@ def report_text(scenario: Scenario, table: pd.DataFrame, meta: dict[str, object]
         "Carlo SE; `covered` counts the years whose 90 % band holds the record; `mean_width` is "
         "the band's mean width (events), `record_mean` the record's mean count per year; "
         "`wide_covers` counts covered years whose band is at "
-        "least twice persistence's: coverage bought by width, not skill.",
+        "least twice persistence's or four times the record's count (at least 1): coverage "
+        "bought by width, not skill.",
     ]
     summary = summary_table(table)
     for origin, rows in summary.groupby("origin", sort=True):
@@ -284,6 +308,8 @@ def report_text(scenario: Scenario, table: pd.DataFrame, meta: dict[str, object]
             f"## From {origin}: {years[0]}-{years[-1]}",
             "",
             rows.drop(columns="origin").to_markdown(index=False, floatfmt=".3g"),
+            "",
+            _width_note(rows),
         ]
     parts += [
         "",
