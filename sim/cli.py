@@ -321,8 +321,38 @@ def _add_project(commands: argparse._SubParsersAction) -> None:
         help="runs per strategy and future (overrides the file)",
     )
     proj.add_argument("--workers", type=_within(*WORKERS), default=1, help="processes (default: 1)")
+    proj.add_argument(
+        "--origin",
+        type=_field("sim.projection.spec:Projection", "origin"),
+        help="last year of data the projection may use (default: projection.origin, else the "
+        "scenario's last year)",
+    )
     _add_overwrite(proj)
     _add_plugin(proj)
+
+
+def _add_backtest(commands: argparse._SubParsersAction) -> None:
+    """``sim backtest``: blind forecasts from the windows' ends, scored against the record."""
+    back = commands.add_parser(
+        "backtest",
+        help="forecast blind from the calibration and validation windows' ends and score the "
+        "forecasts against the record beside persistence (needs the 'project' extra)",
+    )
+    back.add_argument("scenario", type=Path, help="scenario YAML with a projection: section")
+    back.add_argument("--out", type=Path, help="directory (default: results/<name>-backtest)")
+    back.add_argument(
+        "--futures",
+        type=_field("sim.projection.spec:Projection", "futures"),
+        help="futures sampled (overrides the file)",
+    )
+    back.add_argument(
+        "--replications",
+        type=_field("sim.projection.spec:Projection", "replications"),
+        help="runs per strategy and future (overrides the file)",
+    )
+    back.add_argument("--workers", type=_within(*WORKERS), default=1, help="processes (default: 1)")
+    _add_overwrite(back)
+    _add_plugin(back)
 
 
 def _add_infer(commands: argparse._SubParsersAction) -> None:
@@ -425,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plugin(sens)
     _add_execution(sens, "design")
     _add_project(commands)
+    _add_backtest(commands)
     _add_infer(commands)
     _common_everywhere(parser)
     return parser
@@ -848,9 +879,29 @@ def cmd_project(args: argparse.Namespace) -> int:
         replications=args.replications,
         workers=args.workers,
         overwrite=args.overwrite,
+        origin=args.origin,
     )
     print(result.robustness.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     print(f"\nWrote {result.out_dir} ({result.seconds:.0f} s); see {result.out_dir / 'report.md'}")
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Forecast blind from past origins and score the forecasts (the 'project' extra)."""
+    from sim.projection.backtest import BACKTEST_OUTPUTS, run_backtest, summary_table
+
+    _load_plugins(args)
+    _check_out(args, BACKTEST_OUTPUTS)
+    out, table, seconds = run_backtest(
+        args.scenario,
+        out_dir=args.out,
+        futures=args.futures,
+        replications=args.replications,
+        workers=args.workers,
+        overwrite=args.overwrite,
+    )
+    print(summary_table(table).to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    print(f"\nWrote {out} ({seconds:.0f} s); see {out / 'report.md'}")
     return 0
 
 
@@ -948,6 +999,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("sensitivity", None): cmd_sensitivity,
         ("dashboard", None): cmd_dashboard,
         ("project", None): cmd_project,
+        ("backtest", None): cmd_backtest,
         ("infer", None): cmd_infer,
     }
     key = (args.command, getattr(args, f"{args.command}_command", None))

@@ -672,7 +672,7 @@ class Scenario(Strict):
     def _projection_after_record(self) -> Scenario:
         if self.projection is None:
             return self
-        last = self.years[1]
+        last = self.projection.origin or self.years[1]
         if self.projection.horizon <= last:
             raise ValueError(
                 f"projection.horizon: {self.projection.horizon} must be after the last simulated "
@@ -701,8 +701,13 @@ class Scenario(Strict):
         return load_profile(self.firm.profile)
 
     def record(self, data: Dataset) -> pd.DataFrame:
-        """The record events this scenario compares with (scope, coding and modes applied)."""
-        return record_history(data, self.scope, self.history.coding, self.history.modes)
+        """The record events this scenario compares with (scope, coding, modes and years applied).
+
+        Only the simulated years: a record may run on after them (a scenario may simulate a
+        study's period of a longer record), and a run is compared with its own years.
+        """
+        events = record_history(data, self.scope, self.history.coding, self.history.modes)
+        return events[events["year"].between(*self.years)]
 
     def data_paths(self) -> DataPaths:
         """The data files the scenario names (blanks: the firm's own, then the packaged ones)."""

@@ -45,6 +45,7 @@ def scenario(**calibration):
     return parse_scenario(
         {
             "name": "rec",
+            "years": [2010, 2021],  # the paper's period, as calibrate_all.yaml
             "seed": 9,
             "firm": {
                 "climate_noise": 0.0,

@@ -112,8 +112,8 @@ def test_unknown_column(data_copy):
         ("confidence", "low", "'low' is not one of: high, medium"),
         ("year", "twenty", "'twenty' is not a number"),
         ("year", "2015.5", "'2015.5' is not a whole number"),
-        ("year", "2009", "2009 is outside the record's years 2010-2021 (profile)"),
-        ("year", "2022", "2022 is outside the record's years 2010-2021 (profile)"),
+        ("year", "2009", "2009 is outside the record's years 2010-2025 (profile)"),
+        ("year", "2026", "2026 is outside the record's years 2010-2025 (profile)"),
         ("amount_usd_m", "-5", "-5 is below the minimum 0"),
         ("stake_pct", "140", "140 is above the maximum 100"),
         (

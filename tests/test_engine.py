@@ -28,7 +28,12 @@ def dataset():
 
 
 def scenario(**extra):
-    raw = {"name": "t", "seed": 3, "strategies": [{"label": "x", "policy": "dual_track"}]}
+    raw = {
+        "name": "t",
+        "years": [2010, 2021],  # the paper's period, as the shipped scenarios
+        "seed": 3,
+        "strategies": [{"label": "x", "policy": "dual_track"}],
+    }
     raw.update(extra)
     return parse_scenario(raw, "test.yaml")
 

@@ -51,6 +51,7 @@ def dataset():
 def scenario(**extra):
     raw = {
         "name": "p",
+        "years": [2010, 2021],  # the projections below start after 2021
         "seed": 5,
         "strategies": [
             {"label": "grav", "policy": "gravity", "firm": {"hurdle": 1.0}},
@@ -248,6 +249,7 @@ def _write(tmp_path, **projection):
     section.update(projection)
     raw = {
         "name": "tiny",
+        "years": [2010, 2021],
         "seed": 2,
         "strategies": [
             {"label": "grav", "policy": "gravity", "firm": {"hurdle": 1.0}},

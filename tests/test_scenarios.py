@@ -138,7 +138,7 @@ BASE = "name: t\nreplications: 2\nstrategies:\n  - {label: a, policy: dual_track
         (BASE + "shocks:\n  - {type: earthquake, market: IND}\n", None),
         (
             BASE + "years: [2009, 2021]\n",
-            "field 'years': 2009-2021 is outside the years 2010-2021 that the record of alibaba",
+            "field 'years': 2009-2021 is outside the years 2010-2025 that the record of alibaba",
         ),
         (BASE + "years: [1800, 2021]\n", "field 'years': 1800-2021 is outside the years"),
         ("name: t\nstrategies: [\n", "line"),

@@ -579,7 +579,8 @@ def run_sensitivity(
 ) -> Path:
     """Screen one strategy's parameters and the firm's inputs; write table, figure, design.
 
-    The design points run like ``sim run``'s: chunks are stored under ``<out parent>/.chunks``,
+    The design points run like ``sim run``'s: chunks are stored under ``<out>/.sim-cache``
+    until the command succeeds,
     so the same command again reuses them and an interrupted one resumes.
 
     ``overwrite``: replace ``out_dir`` even if it holds files that are not a ``sim`` result.

@@ -140,7 +140,7 @@ def screen(
         progress: A progress bar on stderr when ``options`` is not given (callers pass whether
             stderr is a terminal, so logs and tests stay clean).
         options: How to execute (executor, workers, chunk size, fresh); never changes results.
-        chunk_root: Where the chunk store lives (``<out parent>/.chunks`` for the command);
+        chunk_root: Where the chunk store lives (``<out>/.sim-cache`` for the command);
             a re-run of the same design reuses its chunks, an interrupted one resumes. ``None``:
             a temporary store, discarded afterwards.
     """

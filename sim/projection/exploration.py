@@ -29,6 +29,11 @@ MISSING_EMA = (
 )
 
 
+#: Per-run counts by projected year (runs x years) kept for every experiment: deals (the fan
+#: chart), exits and greenfield operations (scored by ``sim backtest``).
+RUN_ARRAYS: tuple[str, ...] = ("deals_by_year", "exits_by_year", "greenfield_by_year")
+
+
 @contextmanager
 def quiet() -> Iterator[None]:
     """Silence the warnings EMA emits on import and from its pandas calls (not ours)."""
@@ -58,8 +63,8 @@ class Experiments:
     Attributes:
         table: One row per future and strategy: ``future`` (0-based), ``strategy``, the
             uncertainties' values and the scalar outcomes.
-        arrays: Array outcomes, aligned with ``table``'s rows (``deals_by_year`` has shape
-            experiments x runs x years).
+        arrays: Array outcomes, aligned with ``table``'s rows (each of ``RUN_ARRAYS`` has
+            shape experiments x runs x years).
         uncertainties: The uncertainties' names (columns of ``table``).
         years: The projected years.
     """
@@ -92,7 +97,10 @@ def explore(
         emodel.levers = [ema.CategoricalParameter("strategy", labels)]
         emodel.outcomes = [
             *(ema.ScalarOutcome(name) for name in outcome_names(world)),
-            ema.ArrayOutcome("deals_by_year", shape=(model.replications, n_years), dtype=float),
+            *(
+                ema.ArrayOutcome(name, shape=(model.replications, n_years), dtype=float)
+                for name in RUN_ARRAYS
+            ),
             ema.ArrayOutcome("mode_by_year", shape=(n_years, len(MODE_NAMES)), dtype=float),
             ema.ArrayOutcome("region_by_year", shape=(n_years, len(world.regions)), dtype=float),
             ema.ArrayOutcome("deals_by_market", shape=(world.n_markets,), dtype=float),
@@ -124,6 +132,6 @@ def explore(
         table[name] = np.asarray(outcomes[name], dtype=float)
     arrays = {
         k: np.asarray(outcomes[k], dtype=float)
-        for k in ("deals_by_year", "mode_by_year", "region_by_year", "deals_by_market")
+        for k in (*RUN_ARRAYS, "mode_by_year", "region_by_year", "deals_by_market")
     }
     return Experiments(table=table, arrays=arrays, uncertainties=names, years=model.years)

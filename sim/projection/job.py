@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.ensemble import encode_record
+from sim.data.loaders import Dataset
 from sim.data.record import history as record_history
 from sim.data.taxonomy import MODES
 from sim.errors import SimInputError
@@ -27,12 +28,13 @@ from sim.projection.discovery import discover
 from sim.projection.exploration import Experiments, explore, require_ema
 from sim.projection.futures import carried_forward, unknown_markets
 from sim.projection.model import Lever, ProjectionModel
+from sim.projection.origin import at_origin, check_origin, data_as_of
 from sim.projection.plots import fan_chart, mix_chart
 from sim.projection.report import report_text
 from sim.projection.robustness import criterion_text, robustness_table, satisfices
 from sim.projection.spec import Projection
 from sim.scenario import Scenario, Strategy, load_scenario
-from sim.world import build_world
+from sim.world import World, build_world
 
 #: What ``sim project`` writes into its folder.
 PROJECTION_OUTPUTS = frozenset(
@@ -192,6 +194,111 @@ def _versions() -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A projection ready to explore: the scenario and data as of its origin, world and model."""
+
+    scenario: Scenario
+    data: Dataset
+    world: World
+    strategies: list[Strategy]
+    model: ProjectionModel
+    origin: int
+    projection: Projection
+
+
+def prepare_projection(
+    scenario: Scenario,
+    source: str,
+    origin: int | None = None,
+    replications: int | None = None,
+    spec: Projection | None = None,
+) -> Prepared:
+    """Build the world and model of a projection from ``origin`` (see :mod:`.origin`).
+
+    Args:
+        scenario: The loaded scenario (with a projection section).
+        source: The scenario file, for messages.
+        origin: Last year of data used (default: the section's ``origin``, else the scenario's
+            last year).
+        replications: Runs per strategy and future (default: the section's).
+        spec: A projection section replacing the scenario's (the backtest shifts it).
+
+    Raises:
+        SimInputError: bad origin, start_from, strategies or barrier markets.
+    """
+    spec = spec or scenario.projection
+    if spec is None:
+        raise SimInputError(
+            source, "has no projection: section (see README, Projections)", field="projection"
+        )
+    origin = origin or spec.origin or scenario.years[1]
+    check_origin(scenario.model_copy(update={"projection": spec}), origin, spec.horizon, source)
+    scenario = at_origin(scenario, origin)
+    data = data_as_of(scenario.load_data(source), origin, spec.indicators)
+    world = build_world(data, scenario, source=source)
+    strategies = _strategies(scenario, spec, source)
+    check_projection(scenario, world.iso3, source, strategies)
+    # The warm start replays everything the firm did (greenfield operations and exits too).
+    everything = record_history(data, scenario.scope, scenario.history.coding, modes=MODES)
+    levers = [
+        Lever(s.label, s.policy_class()(s.make_params()), s.firm_for(scenario.firm))
+        for s in strategies
+    ]
+    model = ProjectionModel(
+        world,
+        encode_record(everything, world),
+        levers,
+        scenario.firm,
+        spec.uncertainties,
+        spec.horizon,
+        scenario.seed,
+        replications or spec.replications,
+        data.indicators,
+    )
+    return Prepared(scenario, data, world, strategies, model, origin, spec)
+
+
+def _manifest(
+    prep: Prepared,
+    scenario_path: str | Path,
+    ex: Experiments,
+    n_futures: int,
+    n_reps: int,
+    timings: dict[str, float],
+) -> dict[str, object]:
+    """manifest.json of a projection: what was run, from which origin, with which versions."""
+    spec = prep.projection
+    rules = spec.robustness
+    return {
+        "command": "sim project",
+        "scenario": prep.scenario.name,
+        "scenario_file": str(Path(scenario_path).resolve()),
+        "seed": prep.scenario.seed,
+        "record_years": [int(prep.world.years[0]), int(prep.world.years[-1])],
+        "origin": prep.origin,
+        "indicators_after_origin": spec.indicators,
+        "projected_years": [ex.years[0], ex.years[-1]],
+        "futures": n_futures,
+        "replications": n_reps,
+        "strategies": {
+            s.label: {"policy": s.policy, "params": s.params, "firm": s.firm}
+            for s in prep.strategies
+        },
+        "start_from": spec.start_from,
+        "uncertainties": spec.uncertainties.ranges(),
+        "robustness": {
+            "outcome": rules.outcome,
+            "direction": rules.direction,
+            "satisficing": criterion_text(rules),
+        },
+        "random_numbers": "run r of strategy L in a future: SeedSequence(seed, spawn_key="
+        "(stream_key(L), future_point(values), r)); futures: EMA LHS seeded with seed",
+        "versions": _versions(),
+        "timings_s": {k: round(v, 2) for k, v in timings.items()},
+    }
+
+
 def run_projection(
     scenario_path: str | Path,
     out_dir: str | Path | None = None,
@@ -200,11 +307,13 @@ def run_projection(
     workers: int = 1,
     overwrite: bool = False,
     results_root: str | Path = "results",
+    origin: int | None = None,
 ) -> ProjectionRun:
     """Run ``sim project`` (see the module docstring); returns the tables it wrote.
 
     Raises:
-        SimInputError: bad scenario, projection section, output folder, or a missing extra.
+        SimInputError: bad scenario, projection section, origin, output folder, or a missing
+            extra.
     """
     start = time.perf_counter()
     source = str(scenario_path)
@@ -219,30 +328,16 @@ def run_projection(
     n_reps = replications or spec.replications
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-projection"
     check_output_dir(target, overwrite=overwrite, known=PROJECTION_OUTPUTS, protect=[scenario_path])
-    data = scenario.load_data(source)
-    world = build_world(data, scenario, source=source)
-    strategies = _strategies(scenario, spec, source)
-    check_projection(scenario, world.iso3, source, strategies)
-    # The warm start replays everything the firm did (greenfield operations and exits too); the
-    # record line of the fan chart counts the compared modes, as the projected deals do.
-    everything = record_history(data, scenario.scope, scenario.history.coding, modes=MODES)
-    record = encode_record(everything, world)
-    compared = encode_record(scenario.record(data), world)
-    levers = [
-        Lever(s.label, s.policy_class()(s.make_params()), s.firm_for(scenario.firm))
-        for s in strategies
-    ]
-    model = ProjectionModel(
-        world,
-        record,
-        levers,
-        scenario.firm,
-        spec.uncertainties,
-        spec.horizon,
-        scenario.seed,
-        n_reps,
-        data.indicators,
+    prep = prepare_projection(scenario, source, origin, n_reps)
+    scenario, data, world, strategies, model = (
+        prep.scenario,
+        prep.data,
+        prep.world,
+        prep.strategies,
+        prep.model,
     )
+    # The record line of the fan chart counts the compared modes, as the projected deals do.
+    compared = encode_record(scenario.record(data), world)
     labels = [s.label for s in strategies]
     t0 = time.perf_counter()
     ex = explore(model, labels, n_futures, scenario.seed, workers)
@@ -280,34 +375,12 @@ def run_projection(
         mix_chart(mix, labels, "mode", figures / "mode_mix.png")
         mix_chart(mix, labels, "region", figures / "region_mix.png")
         seconds = time.perf_counter() - start
-        manifest = {
-            "command": "sim project",
-            "scenario": scenario.name,
-            "scenario_file": str(Path(scenario_path).resolve()),
-            "seed": scenario.seed,
-            "record_years": [int(world.years[0]), int(world.years[-1])],
-            "projected_years": [ex.years[0], ex.years[-1]],
-            "futures": n_futures,
-            "replications": n_reps,
-            "strategies": {
-                s.label: {"policy": s.policy, "params": s.params, "firm": s.firm}
-                for s in strategies
-            },
-            "start_from": spec.start_from,
-            "uncertainties": spec.uncertainties.ranges(),
-            "robustness": {
-                "outcome": rules.outcome,
-                "direction": rules.direction,
-                "satisficing": criterion_text(rules),
-            },
-            "random_numbers": "run r of strategy L in a future: SeedSequence(seed, spawn_key="
-            "(stream_key(L), future_point(values), r)); futures: EMA LHS seeded with seed",
-            "versions": _versions(),
-            "timings_s": {"runs": round(runs_s, 2), "total": round(seconds, 2)},
-        }
+        manifest = _manifest(
+            prep, scenario_path, ex, n_futures, n_reps, {"runs": runs_s, "total": seconds}
+        )
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
         (tmp / "report.md").write_text(
-            report_text(scenario, spec, ex, robust, boxes, carried, rules, n_reps, seconds),
+            report_text(scenario, spec, ex, robust, boxes, carried, rules, n_reps, seconds, yearly),
             encoding="utf-8",
         )
     return ProjectionRun(target, robust, boxes, ex, seconds)

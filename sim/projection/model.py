@@ -172,8 +172,9 @@ def outcomes(
         the projected years), ``blocked_share`` (blocked / attempted), ``exits_per_year`` (exits
         of held markets, mean over runs and projected years), ``markets_entered``
         (markets with no completed deal in the record that get one), mode and region shares,
-        and arrays ``deals_by_year`` (runs x years), ``mode_by_year`` (years x modes, mean per
-        run), ``region_by_year`` (years x regions) and ``deals_by_market`` (markets).
+        and arrays ``deals_by_year``, ``exits_by_year`` and ``greenfield_by_year`` (runs x
+        years: the per-run counts ``sim backtest`` scores), ``mode_by_year`` (years x modes,
+        mean per run), ``region_by_year`` (years x regions) and ``deals_by_market`` (markets).
     """
     n_years = world.n_years - start
     t = events["year"].astype(np.int64) - int(world.years[start])
@@ -202,6 +203,7 @@ def outcomes(
     new[run[entry] * n_markets + market[entry]] = True
     new = new.reshape(n_runs, n_markets) & ~entered_before[None, :]
     done = int(ok.sum())
+    greenfield = entry & (mode == MODE_NAMES.index("greenfield"))
     out: dict[str, object] = {
         "deals_per_year": float(by_year.mean()),
         "deals_total": float(by_year.sum(axis=1).mean()),
@@ -217,7 +219,15 @@ def outcomes(
     for i, name in enumerate(world.regions):
         out[f"share_{name}"] = float(region_total[i] / done) if done else 0.0
     out["deals_by_year"] = by_year
+    out["exits_by_year"] = _per_run_year(run[left], t[left], n_runs, n_years)
+    out["greenfield_by_year"] = _per_run_year(run[greenfield], t[greenfield], n_runs, n_years)
     out["mode_by_year"] = mode_year.reshape(n_years, n_modes) / n_runs
     out["region_by_year"] = region_year.reshape(n_years, n_regions) / n_runs
     out["deals_by_market"] = per_market
     return out
+
+
+def _per_run_year(run: np.ndarray, t: np.ndarray, n_runs: int, n_years: int) -> np.ndarray:
+    """Events per run and projected year (runs x years), from the events' run and year index."""
+    cells = np.bincount(run * n_years + t, minlength=n_runs * n_years)
+    return cells.reshape(n_runs, n_years).astype(float)

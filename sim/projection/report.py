@@ -60,6 +60,33 @@ def _boxes_text(boxes: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def degenerate_years(yearly: pd.DataFrame) -> pd.DataFrame:
+    """Strategy-years whose 90 % band is 0-0: every future and nearly every run makes no deal.
+
+    Such a band is not a forecast of "no deals" one can trust by default: it says the strategy's
+    fitted mechanism has shut the firm down under every declared future (the report flags it).
+    """
+    runs = yearly[yearly["strategy"] != "record"]
+    return runs[(runs["p5"] == 0) & (runs["p95"] == 0)][["strategy", "year"]]
+
+
+def _degenerate_text(yearly: pd.DataFrame) -> str:
+    zero = degenerate_years(yearly)
+    if zero.empty:
+        return "No strategy has a 0-0 band (5-95 %) in any projected year."
+    lines = [
+        f"- **{label}**: {', '.join(str(int(y)) for y in rows['year'])}"
+        for label, rows in zero.groupby("strategy", sort=False)
+    ]
+    return (
+        "**Flag: 0-0 bands.** These strategies make no deal in at least 95 % of futures x runs "
+        "in the years listed (5-95 % band 0-0):\n\n"
+        + "\n".join(lines)
+        + "\n\nA 0-0 band comes from the fitted mechanism, not from chance: read it with the "
+        "carried-forward drivers (docs/projections.md, 'Zero-deal projections')."
+    )
+
+
 def report_text(
     scenario: Scenario,
     spec: Projection,
@@ -70,8 +97,9 @@ def report_text(
     rules: Robustness,
     replications: int,
     seconds: float,
+    yearly: pd.DataFrame,
 ) -> str:
-    """The report's Markdown."""
+    """The report's Markdown (``yearly``: the fan chart's quantiles, for the 0-0 flag)."""
     first, last = ex.years[0], ex.years[-1]
     n_futures = int(ex.table["future"].nunique())
     carried_rows = carried[carried["market_years_carried"] > 0]
@@ -112,6 +140,8 @@ bands. The bands mix two kinds of uncertainty — which future comes (the declar
 chance within a future (the runs) — so a wide fan says the outcome depends on things the
 scenario leaves open, not that the model is broken. Numbers: `yearly.csv`. Mode and region mix
 by year: `figures/mode_mix.png`, `figures/region_mix.png` and `mix_by_year.csv`.
+
+{_degenerate_text(yearly)}
 
 ## Robustness across futures
 

@@ -213,11 +213,25 @@ class Robustness(_Strict):
 class Projection(_Strict):
     """``sim project``: run every strategy from the end of the record under sampled futures."""
 
-    horizon: int = Field(description="last projected year (the first is the year after the record)")
+    horizon: int = Field(description="last projected year (the first is the year after the origin)")
     start_from: str | None = Field(
         None,
         description="calibrated scenario (as `sim calibrate` writes it) whose strategies' params "
         "and firm values replace the ones given here, by label; default: the strategies as given",
+    )
+    origin: int | None = Field(
+        None,
+        ge=1990,
+        le=2100,
+        description="last year of data the projection may use (record events, home regime and "
+        "barrier events, revenue, and with indicators: carry_forward the market indicators); "
+        "default: the scenario's last year. May be any year of the firm's record after its first",
+    )
+    indicators: Literal["use", "carry_forward"] = Field(
+        "use",
+        description="market indicators after the origin: 'use' reads the indicator table's "
+        "values for projected years (observed, then WEO projections) as the supplied path; "
+        "'carry_forward' keeps only what was known at the origin (`sim backtest` always does)",
     )
     futures: int = Field(50, ge=2, le=100_000, description="futures sampled (Latin hypercube)")
     replications: int = Field(
