@@ -580,10 +580,9 @@ def run_sensitivity(
     """Screen one strategy's parameters and the firm's inputs; write table, figure, design.
 
     The design points run like ``sim run``'s: chunks are stored under ``<out>/.sim-cache``
-    until the command succeeds,
-    so the same command again reuses them and an interrupted one resumes.
+    until the command succeeds, so an interrupted screening resumes (``--cache DIR`` keeps them).
 
-    ``overwrite``: replace ``out_dir`` even if it holds files that are not a ``sim`` result.
+    ``overwrite``: write into ``out_dir`` even if it holds files that are not sim's (kept).
     ``progress``: a progress bar on stderr (the command line passes whether it is a terminal);
     used when ``options`` (executor, workers, chunk size, fresh) is not given.
     """
