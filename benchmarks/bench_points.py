@@ -45,7 +45,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--tiny", action="store_true", help="20 runs, once (for the tests)")
     args = parser.parse_args()
+    if args.tiny:
+        args.runs, args.repeat = 20, 1
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     world = build_world(load_dataset(scenario.data_paths()), scenario)
     firm, seeds = scenario.firm, list(range(args.runs))

@@ -665,8 +665,14 @@ def _other_commands_refusals(
     ]
     if scenario.projection is not None:
         from sim.projection.job import check_projection
+        from sim.projection.origin import check_origin
 
+        spec = scenario.projection
+        origin = spec.origin or scenario.years[1]
         checks.append(("`sim project`", lambda: check_projection(scenario, markets, source)))
+        checks.append(
+            ("`sim project`", lambda: check_origin(scenario, origin, spec.horizon, source))
+        )
     refusals = []
     for commands, check in checks:
         try:

@@ -237,13 +237,15 @@ def test_bad_origin_is_one_line_with_exit_2(tmp_path, capsys, origin, message):
     assert err.startswith(f"sim: error: {path}: {message}")
 
 
-def test_scenario_check_refuses_an_origin_before_the_fitted_window_ends(tmp_path, capsys):
+def test_scenario_check_notes_an_origin_before_the_fitted_window_ends(tmp_path, capsys):
+    """`sim run` accepts the file, so the check does too and notes what project refuses."""
     raw = raw_scenario(horizon=2020, origin=2016)
     raw["projection"]["uncertainties"]["barriers"][0]["from_year"] = 2018
     code = main(["scenario", "check", str(write(tmp_path, raw))])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert "field 'projection.origin': the strategies' values were fitted on a calibration " in err
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "note: `sim project` would refuse it: " in out
+    assert "field 'projection.origin': the strategies' values were fitted on a calibration " in out
 
 
 def test_a_band_that_covers_by_width_is_counted_as_wide():

@@ -27,6 +27,11 @@ EXPECTED = {
         rf"^speed-up local/serial: {NUMBER}x; dask/serial: {NUMBER}x",
         rf"^peak RSS of `sim run` main process, 20 runs: {NUMBER} MB",
     ],
+    "bench_points.py": [
+        r"^20 runs, 57 markets, 12 years; best of 1 \(s\): scalar \| per-run",
+        rf"^dual_track +{NUMBER} \| {NUMBER} \(\d+ parameters\) \| {NUMBER} \| {NUMBER}$",
+        rf"^all policies +{NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER}$",
+    ],
 }
 
 

@@ -317,7 +317,7 @@ def test_validating_a_scenario_reads_no_file(monkeypatch):
     monkeypatch.setattr(profile_module, "_read_profile", no_reads)
     raw = {"name": "j", "firm": {"profile": "jd"}, "strategies": GRAVITY}
     s = scenario_module.Scenario.model_validate(raw, context={"profile": profile})
-    assert (s.firm.profile, s.years, s.scope) == ("jd", (2015, 2024), "group")
+    assert (s.firm.profile, s.years, s.scope) == ("jd", (2015, 2025), "group")
     with pytest.raises(ValidationError) as info:
         scenario_module.Scenario.model_validate(raw)  # no profile: nothing is filled
     assert {e["loc"][0] for e in info.value.errors()} == {"years", "history", "calibration"}

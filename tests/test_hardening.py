@@ -349,7 +349,7 @@ def test_scenario_check_rejects_what_run_rejects(tmp_path, capsys, extra, field)
         (
             "calibration: {window: [2005, 2012], validation: [2018, 2021]}",
             "`sim calibrate` would refuse it: {path}: field 'calibration.window': 2005-2012 lies "
-            "outside the simulated years 2010-2021",
+            "outside the simulated years 2010-2025",
         ),
         (
             "calibration: {parameters: {k: [no_such]}}",
