@@ -31,9 +31,12 @@ from mesa.visualization.utils import force_update, update_counter
 
 from sim.analysis.ensemble import COMPARE_MODES, mode_columns
 from sim.dashboard import (
+    MARKET_ATTRIBUTES,
     DashboardModel,
     compared_events,
     has_size_weight,
+    market_history,
+    market_profile,
     shipped_scenarios,
     strategy_labels,
 )
@@ -274,7 +277,19 @@ def EnsembleView(model: DashboardModel, runs: int):
 
 
 @solara.component
-def Views(model: DashboardModel, years: tuple[int, int], runs: int):
+def MarketCard(model: DashboardModel, iso3: str):
+    """The selected country's market agent: its attributes this year and the firm's history there."""
+    with solara.Card(f"Market agent {iso3}, {model.year}") as card:
+        with solara.Columns([1, 2]):
+            solara.DataFrame(market_profile(model, iso3), items_per_page=len(MARKET_ATTRIBUTES))
+            with solara.Column():
+                solara.Text(f"{model.strategy_label} in {iso3} (this run)")
+                solara.DataFrame(market_history(model, iso3), items_per_page=10)
+    return card
+
+
+@solara.component
+def Views(model: DashboardModel, years: tuple[int, int], runs: int, market: str):
     """Every view of the current run, re-rendered after every step."""
     update_counter.get()
     first, last = _range(model, years)
@@ -303,6 +318,7 @@ def Views(model: DashboardModel, years: tuple[int, int], runs: int):
                 with solara.Column():
                     solara.Text(label if label == RECORD else f"{label} (this run)")
                     solara.DataFrame(table, items_per_page=10)
+        MarketCard(model, market)
     return main
 
 
@@ -341,6 +357,7 @@ def Page(
     first, last = (int(y) for y in current.value.world.years[[0, -1]])
     years = solara.use_reactive((first, last))
     runs = solara.use_reactive(200)
+    market = solara.use_reactive(current.value.world.iso3[0])
     path_text = solara.use_reactive("")
     error = solara.use_reactive("")
     scenarios = solara.use_memo(shipped_scenarios, [])
@@ -475,8 +492,11 @@ def Page(
                 step=50,
                 thumb_label="always",
             )
+            markets = list(m.world.iso3)
+            shown = market.value if market.value in markets else markets[0]
+            solara.Select("Market agent", value=shown, values=markets, on_value=market.set)
     if show_views:
-        Views(m, years.value, runs.value)
+        Views(m, years.value, runs.value, shown)
 
 
 page = Page()
