@@ -276,16 +276,18 @@ def EnsembleView(model: DashboardModel, runs: int):
     return solara.FigureMatplotlib(fig, format="png")
 
 
-@solara.component
-def MarketCard(model: DashboardModel, iso3: str):
-    """The selected country's market agent: its attributes this year and the firm's history there."""
-    with solara.Card(f"Market agent {iso3}, {model.year}") as card:
+def market_card(model: DashboardModel, iso3: str) -> None:
+    """The selected country's market agent: its attributes and the firm's history there.
+
+    A plain function drawn inside :func:`Views`, so it is redrawn with it after every step. The
+    attributes are those of the year the next step simulates (the last once finished).
+    """
+    with solara.Card(f"Market agent {iso3}, {model.year}"):
         with solara.Columns([1, 2]):
             solara.DataFrame(market_profile(model, iso3), items_per_page=len(MARKET_ATTRIBUTES))
             with solara.Column():
                 solara.Text(f"{model.strategy_label} in {iso3} (this run)")
                 solara.DataFrame(market_history(model, iso3), items_per_page=10)
-    return card
 
 
 @solara.component
@@ -318,7 +320,7 @@ def Views(model: DashboardModel, years: tuple[int, int], runs: int, market: str)
                 with solara.Column():
                     solara.Text(label if label == RECORD else f"{label} (this run)")
                     solara.DataFrame(table, items_per_page=10)
-        MarketCard(model, market)
+        market_card(model, market)
     return main
 
 
