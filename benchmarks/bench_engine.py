@@ -71,11 +71,14 @@ def main() -> None:
     gens = [run_generator(1, label, 0, r) for r in range(n)]
     t_draw = best(
         lambda: draw_batch(
-            [run_generator(1, label, 0, r) for r in range(n)], world.n_years, firm.opportunities
+            [run_generator(1, label, 0, r) for r in range(n)],
+            world.n_years,
+            firm.opportunities,
+            world.n_markets,
         ),
         args.repeat,
     )
-    draws = draw_batch(gens, world.n_years, firm.opportunities)
+    draws = draw_batch(gens, world.n_years, firm.opportunities, world.n_markets)
     t_step = best(lambda: simulate(world, policy, firm, draws), args.repeat)
     options = world.n_markets * N_MODES
     u = np.random.default_rng(0).standard_normal((n, options))

@@ -560,10 +560,22 @@ def close_year(firm: Firm, state: BatchState, done: np.ndarray) -> None:
 HOST_FIELDS = ("host_commitment", "host_deals", "host_sensitive")
 
 
+def host_response_on(firm: Firm) -> bool:
+    """Whether any host-response weight is nonzero (in any run, for per-run weights).
+
+    Checked every year by :func:`respond`, so a scalar weight is tested without numpy.
+    """
+    for name in HOST_FIELDS:
+        weight = getattr(firm, name)
+        if weight.any() if isinstance(weight, np.ndarray) else weight:
+            return True
+    return False
+
+
 def respond(firm: Firm, state: BatchState) -> None:
     """The host markets' yearly step: each market's screening responds to the firm there.
 
-    A host's screening target is what the firm now holds there (ODD 7.11), in barrier-index
+    A host's screening target is what the firm now holds there (ODD 7.12), in barrier-index
     units: ``host_commitment * commitment / highest rung + host_deals * log(1 + deals) +
     host_sensitive * log(1 + deals in sensitive industries)``. Screening ratchets: it rises to
     the target and never falls (an exit lowers the target, not the screening in force), as
@@ -571,7 +583,7 @@ def respond(firm: Firm, state: BatchState) -> None:
     per-run weights as columns; with every weight zero it does nothing, so the model is then
     exactly the model without a host response.
     """
-    if not any(np.any(getattr(firm, name)) for name in HOST_FIELDS):
+    if not host_response_on(firm):
         return
     target = (
         _column(firm.host_commitment) * (state.commitment / MAX_COMMITMENT)

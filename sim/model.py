@@ -67,8 +67,14 @@ class FirmAgent(mesa.Agent):
         return float(self.state.load[0])
 
     def act(self, t: int) -> np.ndarray:
-        """Decide, attempt and learn in year index ``t``; the year's event rows."""
-        rows = act(
+        """Decide, attempt and learn in year index ``t``.
+
+        Returns:
+            The year's rows as the engine gives them (:func:`sim.engine.row_dtype`: a ``run``
+            index, always 0 here, then the event fields); the model turns them into events once,
+            when they are read (:attr:`InternationalizationModel.events`).
+        """
+        return act(
             self.model.world,
             self.policy,
             self.config,
@@ -78,10 +84,6 @@ class FirmAgent(mesa.Agent):
             self._climate,
             self._exits,
         )
-        out = np.empty(rows.size, dtype=EVENT_DTYPE)
-        for name in EVENT_DTYPE.names or ():
-            out[name] = rows[name]
-        return out
 
 
 class MarketAgent(mesa.Agent):
@@ -154,7 +156,7 @@ class MarketAgent(mesa.Agent):
 
     @property
     def screening(self) -> float:
-        """The host's endogenous screening so far, in barrier-index units (ODD 7.11)."""
+        """The host's endogenous screening so far, in barrier-index units (ODD 7.12)."""
         return float(self.model.firm.state.screening[0, self.index])
 
     @property
@@ -264,4 +266,8 @@ class InternationalizationModel(mesa.Model):
         """All events so far (``EVENT_DTYPE``): per year, exits then attempted deals."""
         if not self._years:
             return np.empty(0, dtype=EVENT_DTYPE)
-        return np.concatenate(self._years)
+        rows = np.concatenate(self._years)
+        out = np.empty(rows.size, dtype=EVENT_DTYPE)
+        for name in EVENT_DTYPE.names or ():
+            out[name] = rows[name]
+        return out

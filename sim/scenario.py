@@ -243,7 +243,7 @@ class Firm(Strict):
         0.0,
         ge=0.0,
         le=2.0,
-        description="host response (docs/ODD.md 7.11): screening a host adds per unit of the "
+        description="host response (docs/ODD.md 7.12): screening a host adds per unit of the "
         "firm's commitment there (rung / highest rung); 0 with the other host weights: off",
     )
     host_deals: float = Field(
@@ -272,7 +272,7 @@ class Firm(Strict):
         "climate_noise": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
     }
 
-    #: Priors of the host response (docs/ODD.md 7.11), declared apart from ``priors`` so that no
+    #: Priors of the host response (docs/ODD.md 7.12), declared apart from ``priors`` so that no
     #: theory integrates over them until the inference takes them in (``choose(Firm, choice,
     #: "host_priors")``). Screening is in barrier-index units, where one dated investment
     #: screening event aimed at the firm's home adds 0.3 (sim.world.BARRIER_EVENT_WEIGHT).

@@ -50,11 +50,11 @@ INDUSTRIES: tuple[str, ...] = (
 )
 
 #: Industries a host's investment screening treats as sensitive (what the host response counts,
-#: docs/ODD.md 7.11): payments and finance (``fintech``: financial infrastructure), personal data
+#: docs/ODD.md 7.12): payments and finance (``fintech``: financial infrastructure), personal data
 #: (``social``; ``enterprise_tech``: data processing and storage, cloud), media
 #: (``media_entertainment``: media pluralism) and ``cybersecurity`` (a critical technology), the
 #: factors of Article 4(1) of Regulation (EU) 2019/452 and the "sensitive personal data" and
-#: "critical technologies" of a TID U.S. business under FIRRMA (sources in docs/ODD.md 7.11).
+#: "critical technologies" of a TID U.S. business under FIRRMA (sources in docs/ODD.md 7.12).
 SENSITIVE_INDUSTRIES: tuple[str, ...] = (
     "fintech",
     "social",
