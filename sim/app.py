@@ -282,12 +282,11 @@ def market_card(model: DashboardModel, iso3: str) -> None:
     A plain function drawn inside :func:`Views`, so it is redrawn with it after every step. The
     attributes are those of the year the next step simulates (the last once finished).
     """
-    with solara.Card(f"Market agent {iso3}, {model.year}"):
-        with solara.Columns([1, 2]):
-            solara.DataFrame(market_profile(model, iso3), items_per_page=len(MARKET_ATTRIBUTES))
-            with solara.Column():
-                solara.Text(f"{model.strategy_label} in {iso3} (this run)")
-                solara.DataFrame(market_history(model, iso3), items_per_page=10)
+    with solara.Card(f"Market agent {iso3}, {model.year}"), solara.Columns([1, 2]):
+        solara.DataFrame(market_profile(model, iso3), items_per_page=len(MARKET_ATTRIBUTES))
+        with solara.Column():
+            solara.Text(f"{model.strategy_label} in {iso3} (this run)")
+            solara.DataFrame(market_history(model, iso3), items_per_page=10)
 
 
 @solara.component

@@ -186,7 +186,9 @@ def _blocking(p_block: np.ndarray, runs: np.ndarray, markets: np.ndarray) -> np.
     return p_block[runs, markets] if p_block.ndim == 2 else p_block[markets]
 
 
-def host_blocking(world: World, firm: Firm, state: BatchState, t: int) -> tuple[np.ndarray, np.ndarray]:
+def host_blocking(
+    world: World, firm: Firm, state: BatchState, t: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Year ``t``'s block probability and log success probability, after the hosts' screening.
 
     A host's screening adds to its barrier index, so it adds ``block_slope * screening`` to the
@@ -289,9 +291,7 @@ def _utilities(
     u = np.broadcast_to(base, (state.n_runs, world.n_markets, N_MODES))
     # Deterrence: the firm anticipates blocking (log of the success probability, scaled);
     # depletion: each completed deal in a market uses up part of its pool of targets.
-    market_terms = (
-        _column(firm.deterrence) * success - _column(firm.depletion) * state.deals
-    )
+    market_terms = _column(firm.deterrence) * success - _column(firm.depletion) * state.deals
     u = u + market_terms[:, :, None]
     if world.any_excluded[t]:
         u[:, world.excluded[t], :] = -np.inf

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from sim.data import load_dataset
-from sim.experiment.runner import run_generator, run_strategies, stream_key
 from sim.engine import BatchState, close_year, host_blocking, row_dtype
-from sim.experiment.runner import run_block
+from sim.experiment.runner import run_block, run_generator, run_strategies, stream_key
 from sim.model import FirmAgent, InternationalizationModel, MarketAgent
 from sim.modes import CONTROL, COOPERATION, EXIT, GREENFIELD, RANK
 from sim.policies import get_policy, policy_names
