@@ -22,6 +22,10 @@ A year, for every run at once:
    record counts failed and abandoned deals).
 5. Completed deals raise commitment, experience, the integration load and the per-market and
    per-industry deal counts.
+6. The host markets respond (:func:`respond`, after the firm: :func:`step` is :func:`act` then
+   :func:`respond`): each raises its screening to what the firm now holds there, which adds to
+   its barriers, and so to the block probability the firm meets from the next year on
+   (:func:`host_blocking`). Off by default (every host-response weight 0): then it does nothing.
 
 Before the year's deals, every market where the firm holds a commitment from earlier years may be
 exited (divested or closed) with a yearly hazard, logistic in the host's blocking probability,

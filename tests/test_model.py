@@ -294,3 +294,15 @@ def test_screening_deters_and_blocks_deals_where_the_firm_is_present():
     deals_on, deals_off = on["mode"] != EXIT, off["mode"] != EXIT
     assert deals_on.sum() < 0.9 * deals_off.sum()
     assert seen_on[deals_on].mean() < seen_off[deals_off].mean()
+
+
+def test_the_host_response_priors_are_declared_apart_inside_their_bounds():
+    from sim.priors import choose
+
+    host = choose(Firm, "declared", "host_priors")
+    assert set(host) == {"host_commitment", "host_deals", "host_sensitive"}
+    assert all(0.0 == p.low < p.high <= 2.0 for p in host.values())
+    # No theory integrates over them yet: the priors every theory uses do not name them.
+    assert not set(host) & set(choose(Firm))
+    centred = choose(Firm, "centred", "host_priors")
+    assert centred["host_deals"].low == 0.0 and centred["host_deals"].high == 0.3
