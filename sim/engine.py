@@ -199,13 +199,14 @@ def host_blocking(
     block probability the world holds, up to ``max_block`` (:func:`sim.world.block_probability`
     on the raised barriers). Until any host has screened, the world's own arrays are returned
     unchanged (shape (N,), or (runs, N) in a batch with per-run block parameters); after, the
-    arrays are per run, (runs, N), and a cell with no screening keeps the world's value exactly.
+    arrays are per run, (runs, N), and a cell with no screening keeps the world's value exactly
+    (the cap is never below it), so a run's block probabilities do not depend on its batch.
     """
     if not state.screened:
         return world.p_block[t], world.log_success[t]
-    p_block = np.minimum(
-        world.p_block[t] + _column(firm.block_slope) * state.screening, _column(firm.max_block)
-    )
+    p_world = world.p_block[t]
+    cap = np.maximum(_column(firm.max_block), p_world)
+    p_block = np.minimum(p_world + _column(firm.block_slope) * state.screening, cap)
     return p_block, log_success(p_block)
 
 

@@ -256,3 +256,17 @@ def test_batch_and_mesa_give_identical_events_with_the_host_response_on(dataset,
     # The response acts: the same runs with it off give other events.
     off = _block(world, name, scenario(shocks=SHOCKS).firm, range(5), "batch")
     assert off.tobytes() != whole.tobytes()
+
+
+def test_a_run_without_the_response_is_unchanged_in_a_batch_where_others_respond(dataset):
+    s = scenario(shocks=SHOCKS)
+    world = build_world(dataset, s)
+    policy = get_policy("dual_track")(get_policy("dual_track").Params())
+    seeds = [11, 12, 13, 14]
+    table = {"host_deals": np.array([0.0, 1.0, 0.0, 0.5])}
+    events, run = simulate_points(world, policy, s.firm, table, seeds)
+    off, off_run = simulate_points(world, policy, s.firm, {}, seeds)
+    for r in (0, 2):
+        assert events[run == r].tobytes() == off[off_run == r].tobytes()
+    for r in (1, 3):
+        assert events[run == r].tobytes() != off[off_run == r].tobytes()
