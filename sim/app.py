@@ -31,9 +31,12 @@ from mesa.visualization.utils import force_update, update_counter
 
 from sim.analysis.ensemble import COMPARE_MODES, mode_columns
 from sim.dashboard import (
+    MARKET_ATTRIBUTES,
     DashboardModel,
     compared_events,
     has_size_weight,
+    market_history,
+    market_profile,
     shipped_scenarios,
     strategy_labels,
 )
@@ -273,8 +276,21 @@ def EnsembleView(model: DashboardModel, runs: int):
     return solara.FigureMatplotlib(fig, format="png")
 
 
+def market_card(model: DashboardModel, iso3: str) -> None:
+    """The selected country's market agent: its attributes and the firm's history there.
+
+    A plain function drawn inside :func:`Views`, so it is redrawn with it after every step. The
+    attributes are those of the year the next step simulates (the last once finished).
+    """
+    with solara.Card(f"Market agent {iso3}, {model.year}"), solara.Columns([1, 2]):
+        solara.DataFrame(market_profile(model, iso3), items_per_page=len(MARKET_ATTRIBUTES))
+        with solara.Column():
+            solara.Text(f"{model.strategy_label} in {iso3} (this run)")
+            solara.DataFrame(market_history(model, iso3), items_per_page=10)
+
+
 @solara.component
-def Views(model: DashboardModel, years: tuple[int, int], runs: int):
+def Views(model: DashboardModel, years: tuple[int, int], runs: int, market: str):
     """Every view of the current run, re-rendered after every step."""
     update_counter.get()
     first, last = _range(model, years)
@@ -303,6 +319,7 @@ def Views(model: DashboardModel, years: tuple[int, int], runs: int):
                 with solara.Column():
                     solara.Text(label if label == RECORD else f"{label} (this run)")
                     solara.DataFrame(table, items_per_page=10)
+        market_card(model, market)
     return main
 
 
@@ -341,6 +358,7 @@ def Page(
     first, last = (int(y) for y in current.value.world.years[[0, -1]])
     years = solara.use_reactive((first, last))
     runs = solara.use_reactive(200)
+    market = solara.use_reactive(current.value.world.iso3[0])
     path_text = solara.use_reactive("")
     error = solara.use_reactive("")
     scenarios = solara.use_memo(shipped_scenarios, [])
@@ -475,8 +493,11 @@ def Page(
                 step=50,
                 thumb_label="always",
             )
+            markets = list(m.world.iso3)
+            shown = market.value if market.value in markets else markets[0]
+            solara.Select("Market agent", value=shown, values=markets, on_value=market.set)
     if show_views:
-        Views(m, years.value, runs.value)
+        Views(m, years.value, runs.value, shown)
 
 
 page = Page()

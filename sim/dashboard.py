@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim.analysis.ensemble import compared_mask
 from sim.data import Dataset
-from sim.model import FirmAgent, InternationalizationModel
+from sim.model import FirmAgent, InternationalizationModel, MarketAgent
 from sim.policies import policy_names
 from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm, Scenario, Strategy, load_plugin, load_scenario, parse_scenario
@@ -238,6 +238,50 @@ class DashboardModel(InternationalizationModel):
     def ensemble_yearly(self, runs: int = 200) -> dict[str, np.ndarray]:
         """Deals per year of ``runs`` batched runs of each shown strategy, (runs, years) each."""
         return _ensemble(self.scenario_file, self.settings, runs)
+
+
+#: What the market view shows of a market agent: its attribute and how it is labelled.
+MARKET_ATTRIBUTES = (
+    ("region", "region"),
+    ("mature", "mature (else emerging)"),
+    ("distance", "geographic distance from home (0-1)"),
+    ("culture", "cultural distance from home (0-1)"),
+    ("maturity", "maturity (0-1)"),
+    ("growth", "growth (scaled)"),
+    ("size", "size (log GDP / largest)"),
+    ("barriers", "barriers (data and dated events)"),
+    ("screening", "host screening (response to the firm)"),
+    ("block_probability", "P(a deal is blocked)"),
+    ("commitment", "firm's commitment (0 none ... 4 greenfield)"),
+    ("experience", "firm's experience"),
+    ("deals", "firm's completed deals"),
+    ("sensitive_deals", "of which in sensitive industries"),
+)
+
+
+def market_agent(model: InternationalizationModel, iso3: str) -> MarketAgent:
+    """The market agent of a country, from the model's own agent set of markets."""
+    return next(a for a in model.markets if a.iso3 == iso3)
+
+
+def market_profile(model: InternationalizationModel, iso3: str) -> pd.DataFrame:
+    """A market agent's attributes in the model's current year, one row each, as text."""
+    agent = market_agent(model, iso3)
+    rows = []
+    for name, label in MARKET_ATTRIBUTES:
+        value = getattr(agent, name)
+        rows.append((label, f"{value:.3f}" if isinstance(value, float) else str(value)))
+    return pd.DataFrame(rows, columns=["attribute", "value"])
+
+
+def market_history(model: DashboardModel, iso3: str) -> pd.DataFrame:
+    """The firm's events in a market so far (deal attempts and exits), readable."""
+    from sim.analysis.ensemble import tidy_events
+    from sim.events import with_run_ids
+
+    ev = market_agent(model, iso3).history
+    rows = with_run_ids(ev, 0, 0, np.zeros(ev.size, dtype=np.int32))
+    return tidy_events(rows, (model.strategy_label,), model.world)
 
 
 def compared_events(model: InternationalizationModel) -> np.ndarray:

@@ -22,6 +22,10 @@ A year, for every run at once:
    record counts failed and abandoned deals).
 5. Completed deals raise commitment, experience, the integration load and the per-market and
    per-industry deal counts.
+6. The host markets respond (:func:`respond`, after the firm: :func:`step` is :func:`act` then
+   :func:`respond`): each raises its screening to what the firm now holds there, which adds to
+   its barriers, and so to the block probability the firm meets from the next year on
+   (:func:`host_blocking`). Off by default (every host-response weight 0): then it does nothing.
 
 Before the year's deals, every market where the firm holds a commitment from earlier years may be
 exited (divested or closed) with a yearly hazard, logistic in the host's blocking probability,
@@ -56,11 +60,22 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pydantic.fields import FieldInfo
 
+from sim.data.taxonomy import SENSITIVE_INDUSTRIES
 from sim.events import EVENT_DTYPE
-from sim.modes import CONTROL, CONTROLLED, EXIT, LEARNING, LOAD, N_MODES, RANK, RUNG_REVERSIBILITY
+from sim.modes import (
+    CONTROL,
+    CONTROLLED,
+    EXIT,
+    LEARNING,
+    LOAD,
+    MAX_COMMITMENT,
+    N_MODES,
+    RANK,
+    RUNG_REVERSIBILITY,
+)
 from sim.policies.base import FirmView, Policy
 from sim.scenario import Firm
-from sim.world import World, block_probability
+from sim.world import World, block_probability, log_success
 
 _GRID = float(2**32)
 _ROW = np.int64(2**33)
@@ -110,7 +125,7 @@ def draw_batch(
 
 
 class BatchState:
-    """The firm's state in every run of a batch (rows are runs).
+    """The state of every run of a batch (rows are runs): the firm's, then the host markets'.
 
     Attributes:
         commitment: Highest rung held per run and market (0 none ... 4 greenfield); an exit
@@ -120,6 +135,13 @@ class BatchState:
         mode_deals: Completed deals per run and mode.
         industry_deals: Completed deals per run and industry.
         load: Integration load per run (decays each year; see :func:`step`).
+        sensitive_deals: Completed deals per run and market in a sensitive industry
+            (:data:`sim.data.taxonomy.SENSITIVE_INDUSTRIES`), what the hosts respond to.
+        screening: Each host market's endogenous screening per run (:func:`respond`), in
+            barrier-index units on top of the world's barriers; 0 while the response is off.
+        screened: Whether any host has screened yet (until then the world's block
+            probabilities are used as they are).
+        sensitive: Which of the world's industries are sensitive, shape (industries,).
     """
 
     def __init__(self, world: World, n_runs: int, spillover: float | np.ndarray) -> None:
@@ -130,6 +152,10 @@ class BatchState:
         self.mode_deals = np.zeros((n_runs, N_MODES), dtype=np.int32)
         self.industry_deals = np.zeros((n_runs, i), dtype=np.int32)
         self.load = np.zeros(n_runs)
+        self.sensitive_deals = np.zeros((n_runs, n), dtype=np.int32)
+        self.screening = np.zeros((n_runs, n))
+        self.screened = False
+        self.sensitive = np.isin(world.industries, SENSITIVE_INDUSTRIES)
         self.view = FirmView(
             year=int(world.years[0]),
             step=0,
@@ -159,10 +185,29 @@ def _cells(value: float | np.ndarray, runs: np.ndarray) -> float | np.ndarray:
     return value[runs] if isinstance(value, np.ndarray) else value
 
 
-def _blocking(world: World, t: int, runs: np.ndarray, markets: np.ndarray) -> np.ndarray:
-    """Year ``t``'s block probability at some (run, market) cells, shared or per run."""
-    p_block = world.p_block[t]
+def _blocking(p_block: np.ndarray, runs: np.ndarray, markets: np.ndarray) -> np.ndarray:
+    """A year's block probability at some (run, market) cells, shared (N,) or per run (runs, N)."""
     return p_block[runs, markets] if p_block.ndim == 2 else p_block[markets]
+
+
+def host_blocking(
+    world: World, firm: Firm, state: BatchState, t: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Year ``t``'s block probability and log success probability, after the hosts' screening.
+
+    A host's screening adds to its barrier index, so it adds ``block_slope * screening`` to the
+    block probability the world holds, up to ``max_block`` (:func:`sim.world.block_probability`
+    on the raised barriers). Until any host has screened, the world's own arrays are returned
+    unchanged (shape (N,), or (runs, N) in a batch with per-run block parameters); after, the
+    arrays are per run, (runs, N), and a cell with no screening keeps the world's value exactly
+    (the cap is never below it), so a run's block probabilities do not depend on its batch.
+    """
+    if not state.screened:
+        return world.p_block[t], world.log_success[t]
+    p_world = world.p_block[t]
+    cap = np.maximum(_column(firm.max_block), p_world)
+    p_block = np.minimum(p_world + _column(firm.block_slope) * state.screening, cap)
+    return p_block, log_success(p_block)
 
 
 def _pick(weights: np.ndarray, rows: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -240,15 +285,18 @@ def _first_controls(rows: np.ndarray, markets: np.ndarray, modes: np.ndarray) ->
     return keep
 
 
-def _utilities(world: World, policy: Policy, firm: Firm, state: BatchState, t: int) -> np.ndarray:
-    """This year's log-utilities of every option with the firm-level terms, (runs, N, M)."""
+def _utilities(
+    world: World, policy: Policy, firm: Firm, state: BatchState, t: int, success: np.ndarray
+) -> np.ndarray:
+    """This year's log-utilities of every option with the firm-level terms, (runs, N, M).
+
+    ``success`` is the year's log probability that a deal is not blocked (:func:`host_blocking`).
+    """
     base = policy.utilities(world.views[t], state.view)
     u = np.broadcast_to(base, (state.n_runs, world.n_markets, N_MODES))
     # Deterrence: the firm anticipates blocking (log of the success probability, scaled);
     # depletion: each completed deal in a market uses up part of its pool of targets.
-    market_terms = (
-        _column(firm.deterrence) * world.log_success[t] - _column(firm.depletion) * state.deals
-    )
+    market_terms = _column(firm.deterrence) * success - _column(firm.depletion) * state.deals
     u = u + market_terms[:, :, None]
     if world.any_excluded[t]:
         u[:, world.excluded[t], :] = -np.inf
@@ -268,7 +316,28 @@ def step(
     climate: np.ndarray,
     exits: np.ndarray,
 ) -> np.ndarray:
-    """Advance every run of the batch by year index ``t``; return the year's event rows.
+    """Advance every run of the batch by year index ``t``: the firm acts, then the hosts respond.
+
+    The order of ODD section 3: the firm's exits and deals of the year (:func:`act`), then every
+    host market's screening responds to what the firm now holds there (:func:`respond`), which
+    the firm meets from the next year on. Arguments and rows as :func:`act`.
+    """
+    rows = act(world, policy, firm, state, t, uniforms, climate, exits)
+    respond(firm, state)
+    return rows
+
+
+def act(
+    world: World,
+    policy: Policy,
+    firm: Firm,
+    state: BatchState,
+    t: int,
+    uniforms: np.ndarray,
+    climate: np.ndarray,
+    exits: np.ndarray,
+) -> np.ndarray:
+    """The firm's part of year index ``t`` in every run: exits, then deals; the year's event rows.
 
     Args:
         world: The shared year x market arrays.
@@ -287,8 +356,9 @@ def step(
     """
     state.view.year = int(world.years[t])
     state.view.step = t
-    left = _exits(world, firm, state, t, exits)
-    deals = _deals(world, policy, firm, state, t, uniforms, climate)
+    p_block, success = host_blocking(world, firm, state, t)
+    left = _exits(world, firm, state, t, exits, p_block)
+    deals = _deals(world, policy, firm, state, t, uniforms, climate, (p_block, success))
     if left.size == 0:
         return deals
     if deals.size == 0:
@@ -297,7 +367,9 @@ def step(
     return rows[np.argsort(rows["run"], kind="stable")]
 
 
-def _exits(world: World, firm: Firm, state: BatchState, t: int, exits: np.ndarray) -> np.ndarray:
+def _exits(
+    world: World, firm: Firm, state: BatchState, t: int, exits: np.ndarray, p_block: np.ndarray
+) -> np.ndarray:
     """This year's exits: each held market is left with the hazard of ODD 7.10.
 
     The hazard's log-odds are ``exit_propensity + EXIT_BARRIER_WEIGHT * p_block
@@ -312,7 +384,7 @@ def _exits(world: World, firm: Firm, state: BatchState, t: int, exits: np.ndarra
     held = state.commitment[runs, markets]
     log_odds = (
         _cells(firm.exit_propensity, runs)
-        + EXIT_BARRIER_WEIGHT * _blocking(world, t, runs, markets)
+        + EXIT_BARRIER_WEIGHT * _blocking(p_block, runs, markets)
         - np.log1p(state.experience[runs, markets])
         + _LOG_RUNG_REVERSIBILITY[held]
     )
@@ -341,10 +413,16 @@ def _deals(
     t: int,
     uniforms: np.ndarray,
     climate: np.ndarray,
+    blocking: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """This year's deal attempts (steps 1-5 of the module docstring), run then opportunity order."""
+    """This year's deal attempts (steps 1-5 of the module docstring), run then opportunity order.
+
+    ``blocking`` is the year's block probability and log success probability
+    (:func:`host_blocking`).
+    """
     n_runs = state.n_runs
-    u = _utilities(world, policy, firm, state, t)
+    p_block, success = blocking
+    u = _utilities(world, policy, firm, state, t, success)
     with np.errstate(over="ignore"):
         weights = np.exp(u)
     market_weights = _mode_sum(weights)
@@ -394,7 +472,7 @@ def _deals(
     out["year"] = world.years[t]
     out["market"] = markets
     out["mode"] = modes
-    out["blocked"] = uniforms[rows, 2, t, cols] < _blocking(world, t, rows, markets)
+    out["blocked"] = uniforms[rows, 2, t, cols] < _blocking(p_block, rows, markets)
     industry_weights = _industry_weights(policy, firm, state, world)
     out["industry"], _ = _pick(industry_weights, rows, uniforms[rows, 3, t, cols])
     _decay(firm, state)
@@ -458,6 +536,11 @@ def _learn(state: BatchState, done: np.ndarray) -> None:
         run * n_ind + done["industry"].astype(np.int64), minlength=n_runs * n_ind
     ).astype(np.int32)
     state.load += np.bincount(run, weights=LOAD[mode], minlength=n_runs)
+    sensitive = state.sensitive[done["industry"]]
+    if sensitive.any():
+        state.sensitive_deals.reshape(-1)[:] += np.bincount(
+            cell[sensitive], minlength=n_runs * n
+        ).astype(np.int32)
 
 
 def close_year(firm: Firm, state: BatchState, done: np.ndarray) -> None:
@@ -467,13 +550,53 @@ def close_year(firm: Firm, state: BatchState, done: np.ndarray) -> None:
     then completed deals teach the firm — for a year whose deals are given rather than chosen
     (a projection's warm start replays the record through it, :mod:`sim.projection.warm`).
     Exit rows reset their market's commitment first, as :func:`_exits` does at the start of
-    :func:`step`; only the entry deals teach.
+    :func:`step`; only the entry deals teach; then the hosts respond, as at the end of
+    :func:`step`.
     """
     left = done[done["mode"] == EXIT]
     if left.size:
         state.commitment[left["run"].astype(np.int64), left["market"].astype(np.int64)] = 0
     _decay(firm, state)
     _learn(state, done[done["mode"] != EXIT])
+    respond(firm, state)
+
+
+#: Firm fields of the host response (:func:`respond`); all zero, the response is off.
+HOST_FIELDS = ("host_commitment", "host_deals", "host_sensitive")
+
+
+def host_response_on(firm: Firm) -> bool:
+    """Whether any host-response weight is nonzero (in any run, for per-run weights).
+
+    Checked every year by :func:`respond`, so a scalar weight is tested without numpy.
+    """
+    for name in HOST_FIELDS:
+        weight = getattr(firm, name)
+        if weight.any() if isinstance(weight, np.ndarray) else weight:
+            return True
+    return False
+
+
+def respond(firm: Firm, state: BatchState) -> None:
+    """The host markets' yearly step: each market's screening responds to the firm there.
+
+    A host's screening target is what the firm now holds there (ODD 7.12), in barrier-index
+    units: ``host_commitment * commitment / highest rung + host_deals * log(1 + deals) +
+    host_sensitive * log(1 + deals in sensitive industries)``. Screening ratchets: it rises to
+    the target and never falls (an exit lowers the target, not the screening in force), as
+    restrictive screening reforms have rarely been reversed. Every market and run at once, with
+    per-run weights as columns; with every weight zero it does nothing, so the model is then
+    exactly the model without a host response.
+    """
+    if not host_response_on(firm):
+        return
+    target = (
+        _column(firm.host_commitment) * (state.commitment / MAX_COMMITMENT)
+        + _column(firm.host_deals) * np.log1p(state.deals)
+        + _column(firm.host_sensitive) * np.log1p(state.sensitive_deals)
+    )
+    np.maximum(state.screening, target, out=state.screening)
+    state.screened = state.screened or bool(state.screening.any())
 
 
 def simulate(

@@ -1,8 +1,10 @@
-"""What the firm sees of the markets in one year: environment state, shared by every run.
+"""What the firm sees of the markets in one year: the world's attributes, shared by every run.
 
-Markets are not agents here: they do not act, so their attributes are year x market arrays
-(:class:`sim.world.World`) and each year's slice is one :class:`MarketView` that every run and
-every policy reads (the array-backed style of Mesa's fast examples).
+The markets' attributes are year x market arrays (:class:`sim.world.World`) and each year's slice
+is one :class:`MarketView` that every run and every policy reads (the array-backed style of Mesa's
+fast examples). The Mesa model's market agents (:class:`sim.model.MarketAgent`) are live views of
+the same arrays; what a host does in response to the firm (its screening, ODD 7.12) is run state
+(:class:`sim.engine.BatchState`), not part of this shared view.
 """
 
 from __future__ import annotations

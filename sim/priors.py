@@ -55,20 +55,26 @@ def prior(low: float, high: float, why: str) -> Prior:
     return Prior(float(low), float(high), why)
 
 
-def declared_priors(model: type[BaseModel]) -> dict[str, Prior]:
-    """The priors a parameter class declares (empty when it declares none)."""
-    return dict(getattr(model, "priors", {}))
+def declared_priors(model: type[BaseModel], group: str = "priors") -> dict[str, Prior]:
+    """The priors a parameter class declares in its ``group`` mapping (empty without one).
+
+    A class may keep a mechanism's priors apart from its ``priors`` until the inference takes
+    them in (:class:`sim.scenario.Firm` keeps the host response's in ``host_priors``).
+    """
+    return dict(getattr(model, group, {}))
 
 
-def choose(model: type[BaseModel], choice: PriorChoice = "declared") -> dict[str, Prior]:
-    """The priors of ``model`` under a prior choice (see the module docstring).
+def choose(
+    model: type[BaseModel], choice: PriorChoice = "declared", group: str = "priors"
+) -> dict[str, Prior]:
+    """The priors of ``model``'s ``group`` under a prior choice (see the module docstring).
 
     Raises:
         ValueError: a declared prior outside its field's bounds, or on a field without bounds.
     """
     bounds = float_bounds(model)
     out: dict[str, Prior] = {}
-    for name, p in declared_priors(model).items():
+    for name, p in declared_priors(model, group).items():
         if name not in bounds:
             raise ValueError(f"{model.__name__}.{name}: a prior needs a bounded float field")
         lo, hi = bounds[name]

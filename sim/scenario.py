@@ -238,6 +238,27 @@ class Firm(Strict):
         description="log-odds of exiting a held market per year before its barrier, experience "
         "and reversibility terms (docs/ODD.md 7.10; -3 gives a few per cent a year)",
     )
+    host_commitment: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="host response (docs/ODD.md 7.12): screening a host adds per unit of the "
+        "firm's commitment there (rung / highest rung); 0 with the other host weights: off",
+    )
+    host_deals: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="host response: screening added per unit of log(1 + the firm's completed "
+        "deals in the market)",
+    )
+    host_sensitive: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="host response: screening added per unit of log(1 + completed deals in the "
+        "market in sensitive industries: payments, data, media, cybersecurity)",
+    )
     #: The count machinery shared by every theory, with the same prior in each (so theories
     #: differ only in their own mechanism). The other fields are fixed at their defaults:
     #: deterrence 2, depletion 0.1, load half-life 2 years, core-industry bonus 1, K = 60
@@ -248,6 +269,25 @@ class Firm(Strict):
         "load_penalty": prior(0.0, 3.0, "integration load slows growth (Penrose effect): >= 0"),
         "home_policy_effect": prior(0.0, 3.0, "an easing home regime lowers the hurdle: >= 0"),
         "climate_noise": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
+    }
+
+    #: Priors of the host response (docs/ODD.md 7.12), declared apart from ``priors`` so that no
+    #: theory integrates over them until the inference takes them in (``choose(Firm, choice,
+    #: "host_priors")``). Screening is in barrier-index units, where one dated investment
+    #: screening event aimed at the firm's home adds 0.3 (sim.world.BARRIER_EVENT_WEIGHT).
+    host_priors: ClassVar[dict[str, Prior]] = {
+        "host_commitment": prior(
+            0.0, 0.3, "a controlled or built operation adds up to one dated screening event"
+        ),
+        "host_deals": prior(
+            0.0, 0.3, "ten deals (log 11 = 2.4) add up to 0.72: two dated screening events"
+        ),
+        "host_sensitive": prior(
+            0.0,
+            0.5,
+            "stronger than all deals: strategic-sector FDI, not total FDI, predicts support "
+            "for screening (Chan and Meunier 2021)",
+        ),
     }
 
     @classmethod

@@ -129,9 +129,9 @@ class World:
         )
         object.__setattr__(self, "views", views)
         object.__setattr__(self, "any_excluded", self.excluded.any(axis=1))
-        log_success = np.log1p(-np.minimum(self.p_block, 1.0 - 1e-9))
-        log_success.setflags(write=False)
-        object.__setattr__(self, "log_success", log_success)
+        success = log_success(self.p_block)
+        success.setflags(write=False)
+        object.__setattr__(self, "log_success", success)
 
     @property
     def n_markets(self) -> int:
@@ -157,6 +157,11 @@ def block_probability(
     runs have their own block parameters (arrays that broadcast against ``barriers``).
     """
     return np.minimum(base + slope * barriers, cap)
+
+
+def log_success(p_block: np.ndarray) -> np.ndarray:
+    """Log probability that a deal is not blocked (the deterrence term's input), finite at 1."""
+    return np.log1p(-np.minimum(p_block, 1.0 - 1e-9))
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:

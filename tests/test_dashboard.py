@@ -408,3 +408,33 @@ def test_a_small_record_is_flagged(tmp_path):
     assert note is not None
     assert note.startswith(f"Small record: {n} events in 2012-2015 (fewer than 30)")
     assert record_note(DashboardModel(scenario_file=str(BASELINE))) is None
+
+
+def test_the_selected_countrys_market_agent_and_the_firms_history_there(render_page):
+    from solara.components.datatable import DataTableWidget
+
+    from sim.dashboard import market_agent
+
+    model, box, rc = render_page()
+    rc.find(v.Select, label="Market agent").widget.v_model = "USA"
+    for _ in range(3):
+        rc.find(v.Btn, children=["Step"]).widget.click()
+    text = texts(box)
+    assert "Market agent USA, 2013" in text and "dual_track in USA (this run)" in text
+    agent = market_agent(model.value, "USA")
+    assert agent.maturity == model.value.world.maturity[3, model.value.world.iso3.index("USA")]
+    tables = rc.find(DataTableWidget).widgets
+    profile = next(t for t in tables if t.items and "attribute" in t.items[0])
+    shown = {row["attribute"]: row["value"] for row in profile.items}
+    assert shown["maturity (0-1)"] == f"{agent.maturity:.3f}"
+    assert shown["barriers (data and dated events)"] == f"{agent.barriers:.3f}"
+    assert shown["firm's completed deals"] == str(agent.deals)
+    assert shown["host screening (response to the firm)"] == "0.000"  # off in baseline.yaml
+    # The history table: every one of the firm's events in the USA so far, and nothing else.
+    assert agent.history.size > 0
+    (history,) = [t for t in tables if t.items and {r.get("iso3") for r in t.items} == {"USA"}]
+    assert history.total_length == agent.history.size
+    assert [int(r["year"]) for r in history.items] == agent.history["year"][:10].tolist()
+    # Another country: its own agent.
+    rc.find(v.Select, label="Market agent").widget.v_model = "DEU"
+    assert "Market agent DEU, 2013" in texts(box)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import numpy as np
 import pytest
 
 from sim.data import load_dataset
-from sim.engine import FIXED_FIRM_FIELDS, simulate_points
+from sim.engine import FIXED_FIRM_FIELDS, HOST_FIELDS, simulate_points
 from sim.experiment.runner import run_block, run_once
 from sim.policies import get_policy, policy_names
 from sim.scenario import Firm, parse_scenario
 from sim.world import build_world
+from tests.toy import toy_world
 
 SHOCKS = [
     {"type": "exclude", "market": "IND", "from_year": 2014},
@@ -219,3 +221,57 @@ def test_a_parameter_table_is_checked_before_any_run(dataset):
     assert message({"beta_culture": [0.1, 0.2]}).startswith(
         "params_table: 'beta_culture' is not a parameter; known: alpha_control, alpha_greenfield,"
     )
+
+
+#: sha256 (first 16 hex digits) of the events of 20 runs of every policy at its default
+#: parameters on the toy world (block probability 0.2), measured before the host response was
+#: added: with the response off (its default), the model is exactly the model before it.
+TOY_HASHES = {
+    "diversification": "1bda19ed1f85654c",
+    "dual_track": "cf78aa543923f31e",
+    "gravity": "8200dc135cda04ad",
+    "kojima": "db492b84245e7472",
+    "oli_logit": "92600eeb2ab605a4",
+    "random": "6832fb7c58dec4c5",
+    "random_location": "fd49a154001d3609",
+    "springboard": "7b9288d8d4cdbc67",
+    "uppsala": "b05ceb392f961d48",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TOY_HASHES))
+def test_with_the_host_response_off_every_policy_gives_the_events_of_before(name):
+    assert all(getattr(Firm(), f) == 0.0 for f in HOST_FIELDS)  # off by default
+    world = toy_world(p_block=0.2)
+    for engine in ("batch", "mesa"):
+        events = _block(world, name, Firm(), range(20), engine)
+        assert hashlib.sha256(events.tobytes()).hexdigest()[:16] == TOY_HASHES[name]
+
+
+HOST_ON = {"host_commitment": 0.3, "host_deals": 0.4, "host_sensitive": 0.5}
+
+
+@pytest.mark.parametrize("name", policy_names())
+def test_batch_and_mesa_give_identical_events_with_the_host_response_on(dataset, name):
+    s = scenario(shocks=SHOCKS, firm=HOST_ON)
+    world = build_world(dataset, s)
+    mesa = _block(world, name, s.firm, range(5), "mesa")
+    whole = _block(world, name, s.firm, range(5), "batch")
+    assert mesa.size > 0 and mesa.tobytes() == whole.tobytes()
+    # The response acts: the same runs with it off give other events.
+    off = _block(world, name, scenario(shocks=SHOCKS).firm, range(5), "batch")
+    assert off.tobytes() != whole.tobytes()
+
+
+def test_a_run_without_the_response_is_unchanged_in_a_batch_where_others_respond(dataset):
+    s = scenario(shocks=SHOCKS)
+    world = build_world(dataset, s)
+    policy = get_policy("dual_track")(get_policy("dual_track").Params())
+    seeds = [11, 12, 13, 14]
+    table = {"host_deals": np.array([0.0, 1.0, 0.0, 0.5])}
+    events, run = simulate_points(world, policy, s.firm, table, seeds)
+    off, off_run = simulate_points(world, policy, s.firm, {}, seeds)
+    for r in (0, 2):
+        assert events[run == r].tobytes() == off[off_run == r].tobytes()
+    for r in (1, 3):
+        assert events[run == r].tobytes() != off[off_run == r].tobytes()

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 
 from sim.data import load_dataset
-from sim.experiment.runner import run_generator, run_strategies, stream_key
-from sim.model import InternationalizationModel
-from sim.modes import CONTROL, EXIT, RANK
+from sim.engine import BatchState, close_year, host_blocking, row_dtype
+from sim.experiment.runner import run_block, run_generator, run_strategies, stream_key
+from sim.model import FirmAgent, InternationalizationModel, MarketAgent
+from sim.modes import CONTROL, COOPERATION, EXIT, GREENFIELD, RANK
 from sim.policies import get_policy, policy_names
-from sim.scenario import parse_scenario
+from sim.scenario import Firm, parse_scenario
 from sim.world import build_world
+from tests.toy import toy_world
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +147,7 @@ def test_mesa_steps_and_running_stop_at_the_last_year(dataset):
     model.step()  # stepping past the end adds nothing
     assert model.events.size == n
     np.testing.assert_array_equal(model.events[: first_two.size], first_two)
-    assert len(model.agents) == 1  # markets are environment state, not agents
+    assert len(model.agents) == 1 + world.n_markets  # the firm and one agent per market
 
 
 def test_india_barriers_rise_in_2020_and_move_with_the_shock(dataset):
@@ -187,3 +189,121 @@ def test_model_is_garbage_collected_after_a_run(dataset):
     del model
     gc.collect()
     assert ref() is None
+
+
+def test_the_model_holds_the_firm_and_one_market_agent_per_market_as_live_views(dataset):
+    s = scenario(firm={"host_deals": 0.3})
+    world = build_world(dataset, s)
+    policy = get_policy("dual_track")(get_policy("dual_track").Params())
+    model = InternationalizationModel(world, policy, s.firm, rng=3)
+    assert list(model.agents_by_type[FirmAgent]) == [model.firm]
+    markets = list(model.agents_by_type[MarketAgent])
+    assert markets == list(model.markets)
+    assert [a.index for a in markets] == list(range(world.n_markets))
+    assert tuple(a.iso3 for a in markets) == world.iso3
+    for _ in range(4):
+        model.step()
+    t, state = model.now, model.firm.state
+    assert t == 4
+    for a in markets:
+        j = a.index
+        assert (a.distance, a.culture, a.mature) == (
+            world.distance[j],
+            world.culture[j],
+            world.mature[j],
+        )
+        assert a.region == world.regions[world.region[j]]
+        assert (a.maturity, a.barriers, a.growth, a.size) == (
+            world.maturity[t, j],
+            world.barriers[t, j],
+            world.growth[t, j],
+            world.size[t, j],
+        )
+        assert (a.commitment, a.experience, a.deals, a.sensitive_deals) == (
+            state.commitment[0, j],
+            state.experience[0, j],
+            state.deals[0, j],
+            state.sensitive_deals[0, j],
+        )
+        # Only the deals weight is on, and deals never fall: screening = 0.3 log(1 + deals).
+        assert a.screening == pytest.approx(0.3 * np.log1p(a.deals))
+        assert a.block_probability == pytest.approx(
+            min(world.p_block[t, j] + s.firm.block_slope * a.screening, s.firm.max_block)
+        )
+        assert a.history.tobytes() == model.events[model.events["market"] == j].tobytes()
+    assert sum(a.deals for a in markets) > 0
+    # Live: the next step moves the views with the year and the firm, no copy is kept.
+    entered = next(a for a in markets if a.deals)
+    model.step()
+    assert entered.maturity == world.maturity[5, entered.index]
+    assert entered.deals == state.deals[0, entered.index]
+
+
+def test_a_known_presence_raises_screening_as_specified():
+    world = toy_world(p_block=0.1)
+    firm = Firm(host_commitment=0.2, host_deals=0.1, host_sensitive=0.3)
+    state = BatchState(world, 2, firm.region_spillover)
+    # Run 0 completes ten deals in market 2 in one year: nine cooperations and a greenfield
+    # operation; three of them in sensitive industries (payments, social data, media).
+    done = np.zeros(10, dtype=row_dtype())
+    done["market"] = 2
+    done["mode"] = [COOPERATION] * 9 + [GREENFIELD]
+    industries = ["fintech", "social", "media_entertainment"] + ["ecommerce"] * 7
+    done["industry"] = [world.industries.index(i) for i in industries]
+    close_year(firm, state, done)
+    expected = 0.2 * 1.0 + 0.1 * np.log(11.0) + 0.3 * np.log(4.0)
+    assert state.sensitive_deals[0, 2] == 3
+    assert state.screening[0, 2] == pytest.approx(expected)
+    assert np.count_nonzero(state.screening) == 1  # no other market, no other run
+    # Screening ratchets: exiting the market lowers the target, not the screening in force.
+    exit_row = np.zeros(1, dtype=row_dtype())
+    exit_row["market"], exit_row["mode"] = 2, EXIT
+    close_year(firm, state, exit_row)
+    assert state.commitment[0, 2] == 0 and state.screening[0, 2] == pytest.approx(expected)
+    # It raises the block probability by block_slope per unit, and the deterrence term with it.
+    p_block, success = host_blocking(world, firm, state, 0)
+    assert p_block[0, 2] == pytest.approx(0.1 + firm.block_slope * expected)
+    assert np.all(np.delete(p_block[0], 2) == 0.1) and np.all(p_block[1] == 0.1)
+    assert success[0, 2] == pytest.approx(np.log(1.0 - p_block[0, 2]))
+
+
+def _in_entered_markets(events):
+    """Per event: whether its run completed a deal in its market in an earlier year."""
+    out = np.zeros(events.size, dtype=bool)
+    for r in np.unique(events["replication"]):
+        entered: dict[int, int] = {}
+        for i in np.flatnonzero(events["replication"] == r):
+            market, year = int(events["market"][i]), int(events["year"][i])
+            out[i] = entered.get(market, year) < year
+            if not events["blocked"][i] and events["mode"][i] != EXIT:
+                entered.setdefault(market, year)
+    return out
+
+
+def test_screening_deters_and_blocks_deals_where_the_firm_is_present():
+    world = toy_world(p_block=0.0)  # no host blocks anything by itself
+    policy = get_policy("uppsala")(get_policy("uppsala").Params())
+    off = run_block(world, policy, Firm(), 5, 0, 0, range(100), "x", "batch")
+    on = run_block(world, policy, Firm(host_deals=1.0), 5, 0, 0, range(100), "x", "batch")
+    assert not off["blocked"].any()
+    # With the response on, hosts block only where the run completed a deal in an earlier year.
+    seen_on, seen_off = _in_entered_markets(on), _in_entered_markets(off)
+    assert on["blocked"].sum() > 50 and seen_on[on["blocked"] == 1].all()
+    # Deterrence: anticipating the screening, the firm attempts fewer deals (the screened
+    # markets' utilities fall, and with them the value of taking an opportunity), and a smaller
+    # share of them in markets it entered.
+    deals_on, deals_off = on["mode"] != EXIT, off["mode"] != EXIT
+    assert deals_on.sum() < 0.9 * deals_off.sum()
+    assert seen_on[deals_on].mean() < seen_off[deals_off].mean()
+
+
+def test_the_host_response_priors_are_declared_apart_inside_their_bounds():
+    from sim.priors import choose
+
+    host = choose(Firm, "declared", "host_priors")
+    assert set(host) == {"host_commitment", "host_deals", "host_sensitive"}
+    assert all(0.0 == p.low < p.high <= 2.0 for p in host.values())
+    # No theory integrates over them yet: the priors every theory uses do not name them.
+    assert not set(host) & set(choose(Firm))
+    centred = choose(Firm, "centred", "host_priors")
+    assert centred["host_deals"].low == 0.0 and centred["host_deals"].high == 0.3

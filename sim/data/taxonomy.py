@@ -49,6 +49,20 @@ INDUSTRIES: tuple[str, ...] = (
     "other",
 )
 
+#: Industries a host's investment screening treats as sensitive (what the host response counts,
+#: docs/ODD.md 7.12): payments and finance (``fintech``: financial infrastructure), personal data
+#: (``social``; ``enterprise_tech``: data processing and storage, cloud), media
+#: (``media_entertainment``: media pluralism) and ``cybersecurity`` (a critical technology), the
+#: factors of Article 4(1) of Regulation (EU) 2019/452 and the "sensitive personal data" and
+#: "critical technologies" of a TID U.S. business under FIRRMA (sources in docs/ODD.md 7.12).
+SENSITIVE_INDUSTRIES: tuple[str, ...] = (
+    "fintech",
+    "social",
+    "media_entertainment",
+    "enterprise_tech",
+    "cybersecurity",
+)
+
 #: Regions used for shares and diversification; every market belongs to exactly one.
 REGIONS: tuple[str, ...] = (
     "north_america",
