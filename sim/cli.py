@@ -377,6 +377,11 @@ def _add_infer(commands: argparse._SubParsersAction) -> None:
         help="prior choice(s): as declared, 30 %% of the bounds around the defaults, or both "
         "side by side (default)",
     )
+    infer.add_argument(
+        "--host-response",
+        action="store_true",
+        help="integrate over the host markets' screening response too (off by default)",
+    )
     _add_overwrite(infer)
     _add_plugin(infer)
 
@@ -938,6 +943,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
         draws=args.draws,
         priors=choices,
         overwrite=args.overwrite,
+        host_response=args.host_response,
     )
     probs = pd_read(out / "model_probabilities.csv")
     print(probs.to_string(index=False, float_format=lambda x: f"{x:.3g}"))

@@ -170,3 +170,19 @@ def test_infer_reports_bad_input_in_one_line(tmp_path, capsys):
         "(see sim infer --help)\n"
     )
     assert not (tmp_path / "results").exists()
+
+
+def test_the_host_response_can_be_integrated_over(tmp_path):
+    from sim.inference.job import run_inference
+
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(SMALL)
+    out = run_inference(
+        scenario, tmp_path / "host", quick=True, priors=("declared",), host_response=True
+    )
+    contraction = pd.read_csv(out / "contraction.csv")
+    host = {"host_commitment", "host_deals", "host_sensitive"}
+    by_model = contraction.groupby("model")["parameter"].agg(set)
+    assert host <= by_model["gravity"] and host <= by_model["kojima"]
+    assert not host & by_model["no_theory"]
+    assert "screening response: integrated over its priors" in (out / "report.md").read_text()

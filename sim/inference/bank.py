@@ -67,13 +67,21 @@ class Model:
     events: Simulator
 
 
-def theory_model(label: str, scenario: Scenario, choice: PriorChoice) -> Model:
-    """A strategy of the scenario as a model: its declared priors over policy and count block."""
+def theory_model(
+    label: str, scenario: Scenario, choice: PriorChoice, host_response: bool = False
+) -> Model:
+    """A strategy of the scenario as a model: its declared priors over policy and count block.
+
+    With ``host_response`` the host markets' screening response (off by default, ODD 7.12) is
+    integrated over too, with the priors ``Firm.host_priors`` declares.
+    """
     strategy = next(s for s in scenario.strategies if s.label == label)
     cls = strategy.policy_class()
     policy = cls(strategy.make_params())
     firm = strategy.firm_for(scenario.firm)
     priors = {**choose(cls.Params, choice), **choose(Firm, choice)}
+    if host_response:
+        priors |= choose(Firm, choice, "host_priors")
 
     def run(
         world: World, table: dict[str, np.ndarray], gens: list[np.random.Generator]

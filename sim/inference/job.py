@@ -117,10 +117,11 @@ def window_world(scenario: Scenario, data, source: str) -> World:
     return build_world(data, scenario.model_copy(update={"years": (first, last)}), source=source)
 
 
-def models_of(scenario: Scenario, choice: PriorChoice) -> list[Model]:
+def models_of(scenario: Scenario, choice: PriorChoice, host_response: bool = False) -> list[Model]:
     """Every strategy of the scenario except the record-copying oracle, and the no-theory model."""
     labels = [s.label for s in scenario.strategies if s.policy != "random"]
-    return [theory_model(label, scenario, choice) for label in labels] + [no_theory_model()]
+    theories = [theory_model(label, scenario, choice, host_response) for label in labels]
+    return [*theories, no_theory_model()]
 
 
 def _model_probabilities(bank: Bank, budget: dict[str, int], record: np.ndarray, seed: int):
@@ -198,9 +199,10 @@ def study(
     budget: dict[str, int],
     stored: Path | None,
     source: str,
+    host_response: bool = False,
 ) -> Study:
     """Bank, model probabilities, diagnostics and parameter posteriors under one prior choice."""
-    models = models_of(scenario, choice)
+    models = models_of(scenario, choice, host_response)
     key = fingerprint(scenario, choice, models)
     total = len(models) * -(-budget["draws"] // CHUNK) * CHUNK
     with tqdm(
@@ -359,7 +361,13 @@ def reading(studies: list[Study]) -> list[str]:
     return lines
 
 
-def report(scenario: Scenario, studies: list[Study], budget: dict[str, int], seconds: float) -> str:
+def report(
+    scenario: Scenario,
+    studies: list[Study],
+    budget: dict[str, int],
+    seconds: float,
+    host_response: bool = False,
+) -> str:
     """The report: the reading first, then the tables behind it, per prior choice."""
     first, last = scenario.calibration.window
     lines = [
@@ -369,7 +377,9 @@ def report(scenario: Scenario, studies: list[Study], budget: dict[str, int], sec
         f"{budget['draws']:,} draws from its priors (chunks of 500), {budget['heldout']:,} of "
         f"them held out for the checks; {budget['estimators']} classifiers on bootstrap "
         f"resamples for the spread; ABC cross-check on {budget['abc_records']} held-out "
-        f"simulations. Took {seconds:.0f} s.",
+        f"simulations. Host markets' screening response: "
+        f"{'integrated over its priors' if host_response else 'off (its default)'}. "
+        f"Took {seconds:.0f} s.",
         "",
         "## Reading",
         "",
@@ -397,8 +407,14 @@ def run_inference(
     priors: tuple[PriorChoice, ...] = PRIOR_CHOICES,
     overwrite: bool = False,
     results_root: str | Path = "results",
+    host_response: bool = False,
 ) -> Path:
-    """Run ``sim infer`` (module docstring) and write its tables, figures, bank and report."""
+    """Run ``sim infer`` (module docstring) and write its tables, figures, bank and report.
+
+    ``host_response``: integrate over the host markets' screening response too (its priors,
+    ``Firm.host_priors``), to see whether its parameters are identified and whether the model
+    probabilities move with it.
+    """
     start = time.perf_counter()
     scenario = load_scenario(scenario_path)
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-inference"
@@ -413,7 +429,14 @@ def run_inference(
     ) as folder:
         studies = [
             study(
-                scenario, data, world, choice, budget, target / "bank" / choice, str(scenario_path)
+                scenario,
+                data,
+                world,
+                choice,
+                budget,
+                target / "bank" / choice,
+                str(scenario_path),
+                host_response,
             )
             for choice in priors
         ]
@@ -429,6 +452,7 @@ def run_inference(
             for label, frame in s.bank_frames.items():
                 store(frame, out / "bank" / s.choice, label, s.bank_key)
         (out / "report.md").write_text(
-            report(scenario, studies, budget, time.perf_counter() - start), encoding="utf-8"
+            report(scenario, studies, budget, time.perf_counter() - start, host_response),
+            encoding="utf-8",
         )
     return target
