@@ -245,3 +245,12 @@ def test_schema_and_policies_commands(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "dual_track:" in text and "mature_control = -3.0 [-8.0, 3.0]" in text
     assert main(["scenario", "check", str(ROOT / "scenarios" / "baseline.yaml")]) == 0
+
+
+def test_figures_leave_the_oracle_out():
+    from sim.experiment.job import _figure_groups
+
+    fit = pd.DataFrame(
+        {"strategy": ["dual_track", "random", "gravity"], "count_score": [-4.0, -1.0, -5.0]}
+    )
+    assert _figure_groups(fit, {"random"}) == ["dual_track", "gravity"]

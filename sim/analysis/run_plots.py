@@ -20,10 +20,37 @@ def _colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def plot_deals_per_year(yearly: pd.DataFrame, labels: tuple[str, ...], target: Path) -> Path:
-    """Median and 5-95 % band of deals per year for each strategy, with the record over them."""
+def plot_deals_per_year(
+    yearly: pd.DataFrame,
+    labels: tuple[str, ...],
+    target: Path,
+    windows: tuple[tuple[int, int], tuple[int, int]] | None = None,
+) -> Path:
+    """Median and 5-95 % band of deals per year for each strategy, with the record over them.
+
+    ``windows`` (calibration, validation) are shaded and named, so that in-sample and
+    out-of-sample years can be told apart at a glance.
+    """
     fig = Figure(figsize=(8.5, 4.5))
     ax = fig.subplots()
+    if windows is not None:
+        for (first, last), name, shade in zip(
+            windows,
+            ("calibration window", "validation window"),
+            ("#f2f2f2", "#fde9d9"),
+            strict=True,
+        ):
+            ax.axvspan(first - 0.5, last + 0.5, color=shade, zorder=0)
+            ax.text(
+                (first + last) / 2,
+                1.0,
+                name,
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color="#555555",
+            )
     for i, label in enumerate(labels):
         part = yearly[yearly["strategy"] == label]
         ax.fill_between(
@@ -34,12 +61,18 @@ def plot_deals_per_year(yearly: pd.DataFrame, labels: tuple[str, ...], target: P
         )
     record = yearly[yearly["strategy"] == RECORD]
     ax.plot(
-        record["year"], record["median"], color="black", lw=2.2, marker="o", label="actual record"
+        record["year"],
+        record["median"],
+        color="black",
+        lw=2.2,
+        marker="o",
+        label="actual record",
+        zorder=10,  # the record on top of every band
     )
     ax.set_xticks(sorted(record["year"].unique()))
     ax.set_xlabel("year")
     ax.set_ylabel("deal events per year")
-    ax.set_title("Simulated vs actual deals per year")
+    ax.set_title("Simulated vs actual deals per year", pad=18)
     ax.legend(frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     return save_figure(fig, target)

@@ -166,8 +166,13 @@ class EventExport:
             self.writer.close()
 
 
-def _figure_groups(fit: pd.DataFrame) -> list[str]:
-    """The groups drawn in figures: all, or the best by count likelihood when there are many."""
+def _figure_groups(fit: pd.DataFrame, oracles: set[str]) -> list[str]:
+    """The groups drawn in figures: all but the oracles, or the best by count likelihood.
+
+    An oracle copies the record's yearly counts, so drawn beside the record it hides it and
+    says nothing; it stays in the tables, labelled.
+    """
+    fit = fit[~fit["strategy"].isin(oracles)]
     if len(fit) <= MAX_FIGURE_GROUPS:
         return fit["strategy"].tolist()
     return fit.nlargest(MAX_FIGURE_GROUPS, "count_score")["strategy"].tolist()
@@ -205,19 +210,28 @@ def write_tables(tables: RunTables, out: Path) -> None:
         tables.sweep.to_csv(out / "sweep.csv", index=False, float_format="%.6g")
 
 
-def draw_figures(tables: RunTables, out: Path) -> list[str]:
+def draw_figures(tables: RunTables, out: Path, scenario: Scenario) -> list[str]:
     """Draw the four figures into ``out/figures`` (at most ``MAX_FIGURE_GROUPS`` strategies).
+
+    The deals-per-year figure marks the scenario's calibration and validation windows, so a
+    reader sees which years a fitted strategy was fitted on and which it forecasts.
 
     Returns:
         The figure file names, in the order the report shows them.
     """
-    drawn = tables.comparison.subset(_figure_groups(tables.fit))
+    oracles = {s.label for s in scenario.strategies if s.policy_class().matches_record_counts}
+    drawn = tables.comparison.subset(_figure_groups(tables.fit, oracles))
     # Imported here: matplotlib is only needed once the runs are done.
     from sim.analysis.run_plots import plot_deals_per_year, plot_mix, plot_top_countries
 
     figures = out / "figures"
     return [
-        plot_deals_per_year(tables.yearly, drawn.labels, figures / "deals_per_year.png").name,
+        plot_deals_per_year(
+            tables.yearly,
+            drawn.labels,
+            figures / "deals_per_year.png",
+            (scenario.calibration.window, scenario.calibration.validation),
+        ).name,
         plot_mix("mode", drawn, figures / "mode_mix.png").name,
         plot_mix("region", drawn, figures / "region_mix.png").name,
         plot_top_countries(drawn, figures / "top_countries.png").name,
@@ -409,7 +423,7 @@ def _write_run(
     tmp = folder.staging
     tables = analyse_and_export_events(experiment, history, tmp)
     write_tables(tables, tmp)
-    figures = draw_figures(tables, tmp)
+    figures = draw_figures(tables, tmp, experiment.scenario)
     timings["analysis_and_output_s"] = time.perf_counter() - t2
     report = build_run_report(experiment, scenario_path, history, tables, figures)
     (tmp / "report.md").write_text(report, encoding="utf-8")
