@@ -301,58 +301,56 @@ def _add_recover(commands: argparse._SubParsersAction) -> None:
     _add_overwrite(rec)
 
 
-def _add_project(commands: argparse._SubParsersAction) -> None:
-    """``sim project``: its flags take the projection section's bounds."""
-    proj = commands.add_parser(
-        "project",
-        help="run every strategy from the end of the record under sampled futures (needs the "
-        "'project' extra)",
-    )
-    proj.add_argument("scenario", type=Path, help="scenario YAML with a projection: section")
-    proj.add_argument("--out", type=Path, help="directory (default: results/<name>-projection)")
-    proj.add_argument(
+def _add_futures_command(
+    commands: argparse._SubParsersAction, name: str, help_text: str, default_out: str
+) -> argparse.ArgumentParser:
+    """A command that runs the strategies under the projection section's futures.
+
+    ``sim project`` and ``sim backtest`` share these flags, each taking the section's bounds.
+    """
+    parser = commands.add_parser(name, help=help_text)
+    parser.add_argument("scenario", type=Path, help="scenario YAML with a projection: section")
+    parser.add_argument("--out", type=Path, help=f"directory (default: {default_out})")
+    parser.add_argument(
         "--futures",
         type=_field("sim.projection.spec:Projection", "futures"),
         help="futures sampled (overrides the file)",
     )
-    proj.add_argument(
+    parser.add_argument(
         "--replications",
         type=_field("sim.projection.spec:Projection", "replications"),
         help="runs per strategy and future (overrides the file)",
     )
-    proj.add_argument("--workers", type=_within(*WORKERS), default=1, help="processes (default: 1)")
+    parser.add_argument(
+        "--workers", type=_within(*WORKERS), default=1, help="processes (default: 1)"
+    )
+    _add_overwrite(parser)
+    _add_plugin(parser)
+    return parser
+
+
+def _add_project(commands: argparse._SubParsersAction) -> None:
+    """``sim project`` and ``sim backtest``."""
+    proj = _add_futures_command(
+        commands,
+        "project",
+        "run every strategy from the end of the record under sampled futures (needs the "
+        "'project' extra)",
+        "results/<name>-projection",
+    )
     proj.add_argument(
         "--origin",
         type=_field("sim.projection.spec:Projection", "origin"),
         help="last year of data the projection may use (default: projection.origin, else the "
         "scenario's last year)",
     )
-    _add_overwrite(proj)
-    _add_plugin(proj)
-
-
-def _add_backtest(commands: argparse._SubParsersAction) -> None:
-    """``sim backtest``: blind forecasts from the windows' ends, scored against the record."""
-    back = commands.add_parser(
+    _add_futures_command(
+        commands,
         "backtest",
-        help="forecast blind from the calibration and validation windows' ends and score the "
+        "forecast blind from the calibration and validation windows' ends and score the "
         "forecasts against the record beside persistence (needs the 'project' extra)",
+        "results/<name>-backtest",
     )
-    back.add_argument("scenario", type=Path, help="scenario YAML with a projection: section")
-    back.add_argument("--out", type=Path, help="directory (default: results/<name>-backtest)")
-    back.add_argument(
-        "--futures",
-        type=_field("sim.projection.spec:Projection", "futures"),
-        help="futures sampled (overrides the file)",
-    )
-    back.add_argument(
-        "--replications",
-        type=_field("sim.projection.spec:Projection", "replications"),
-        help="runs per strategy and future (overrides the file)",
-    )
-    back.add_argument("--workers", type=_within(*WORKERS), default=1, help="processes (default: 1)")
-    _add_overwrite(back)
-    _add_plugin(back)
 
 
 def _add_infer(commands: argparse._SubParsersAction) -> None:
@@ -460,7 +458,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plugin(sens)
     _add_execution(sens, "design")
     _add_project(commands)
-    _add_backtest(commands)
     _add_infer(commands)
     _common_everywhere(parser)
     return parser
