@@ -474,7 +474,7 @@ def _common_everywhere(parser: argparse.ArgumentParser) -> None:
 
 def _load_plugins(args: argparse.Namespace) -> None:
     """Register the --plugin classes (the user's explicit opt-in to run that code)."""
-    from sim.scenario import PluginError, load_plugin
+    from sim.policies.registry import PluginError, load_plugin
 
     for spec in getattr(args, "plugin", None) or []:
         try:

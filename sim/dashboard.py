@@ -23,7 +23,8 @@ from sim.data import Dataset
 from sim.model import FirmAgent, InternationalizationModel, MarketAgent
 from sim.policies import policy_names
 from sim.policies.base import Policy, PolicyParams
-from sim.scenario import Firm, Scenario, Strategy, load_plugin, load_scenario, parse_scenario
+from sim.policies.registry import load_plugin
+from sim.scenario import Firm, Scenario, Strategy, load_scenario, parse_scenario
 from sim.world import World, build_world
 
 SCENARIO_ENV = "SIM_DASHBOARD_SCENARIO"

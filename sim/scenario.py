@@ -12,10 +12,8 @@ on the command line (:func:`load_plugin`). Duplicate keys are errors.
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
-from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -41,90 +39,11 @@ from sim.data.profile import (
 from sim.data.record import history as record_history
 from sim.data.taxonomy import DEAL_MODES, RecordMode
 from sim.errors import SimInputError
-from sim.policies import Policy, PolicyParams, get_policy, policy_names, register
+from sim.policies import Policy, PolicyParams
+from sim.policies.registry import ENTRY_POINT_GROUP, PluginError, find_policy
 from sim.priors import Prior, prior
 from sim.projection.spec import Projection
 from sim.yamlfile import read_yaml
-
-#: Entry-point group through which installed packages contribute policies (name = policy name).
-ENTRY_POINT_GROUP = "sim.policies"
-PLUGIN_ROUTES = (
-    "scenario files name registered policies only; to use a policy from other code, install it "
-    f"as a package with a '{ENTRY_POINT_GROUP}' entry point, or pass --plugin module:Class on "
-    "the command line"
-)
-
-
-class PluginError(ValueError):
-    """A plug-in policy could not be loaded (message in plain words, one line)."""
-
-
-def _as_policy(obj: object, what: str) -> type[Policy]:
-    if not (isinstance(obj, type) and issubclass(obj, Policy)) or obj is Policy:
-        raise PluginError(f"{what} is not a Policy class (a subclass of sim.policies.Policy)")
-    if not isinstance(getattr(obj, "name", None), str) or not obj.name:
-        raise PluginError(f"{what} has no policy name (class attribute 'name')")
-    return obj
-
-
-def _register(cls: type[Policy], what: str) -> type[Policy]:
-    try:
-        return register(cls)
-    except ValueError:
-        raise PluginError(
-            f"{what}: policy name {cls.name!r} is already taken by another policy"
-        ) from None
-
-
-def load_plugin(spec: str) -> type[Policy]:
-    """Import ``module:Class`` (the user's explicit opt-in) and register it by its name.
-
-    Raises:
-        PluginError: when the spec is malformed, the import fails, or it is not a Policy class.
-    """
-    module, sep, attr = spec.partition(":")
-    if not sep or not module or not attr or module.startswith("."):
-        raise PluginError(f"{spec!r} is not of the form package.module:Class (absolute import)")
-    try:
-        obj = getattr(importlib.import_module(module), attr)
-    except (Exception, SystemExit) as exc:  # importing user code can raise anything
-        raise PluginError(f"cannot import {spec!r} ({type(exc).__name__}: {exc})") from None
-    return _register(_as_policy(obj, repr(spec)), repr(spec))
-
-
-def entry_point_policy(name: str) -> type[Policy] | None:
-    """The policy an installed package offers under ``name`` in :data:`ENTRY_POINT_GROUP`."""
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP, name=name):
-        what = f"entry point {ep.name!r} ({ep.value})"
-        try:
-            obj = ep.load()
-        except (Exception, SystemExit) as exc:
-            raise PluginError(f"cannot load {what} ({type(exc).__name__}: {exc})") from None
-        cls = _as_policy(obj, what)
-        if cls.name != name:
-            raise PluginError(f"{what} names a policy called {cls.name!r}")
-        return _register(cls, what)
-    return None
-
-
-def find_policy(name: str) -> type[Policy]:
-    """The registered policy ``name``, loading an installed entry point if needed.
-
-    Raises:
-        KeyError: unknown name (message lists the known ones and the plug-in routes).
-        PluginError: an entry point of that name exists but does not load.
-    """
-    if name in policy_names():
-        return get_policy(name)
-    if ":" in name:
-        raise KeyError(f"policy {name!r} names code to import; {PLUGIN_ROUTES}")
-    found = entry_point_policy(name)
-    if found is None:
-        raise KeyError(
-            f"unknown policy {name!r}; known: {', '.join(policy_names())} "
-            f"(plug-ins: a '{ENTRY_POINT_GROUP}' entry point or --plugin module:Class)"
-        )
-    return found
 
 
 class Strict(BaseModel):

@@ -145,7 +145,7 @@ def test_failing_run_is_reported_with_its_seed_and_keeps_finished_chunks(engine,
 
 def test_failing_run_on_worker_processes_stops_cleanly(tmp_path, monkeypatch):
     from sim.errors import RunFailed
-    from sim.scenario import load_plugin
+    from sim.policies.registry import load_plugin
 
     monkeypatch.setattr("sim.experiment.experiment.SMALL_ENSEMBLE", 0)
     load_plugin("tests.failing_policy:FailingPolicy")  # what `sim run --plugin` does

@@ -193,7 +193,7 @@ class PlugPolicy(Policy):
 def test_entry_point_policy_is_found_by_name(tmp_path, capsys, monkeypatch):
     ep = EntryPoint("plugdemo", "tests.test_hardening:PlugPolicy", "sim.policies")
     monkeypatch.setattr(
-        "sim.scenario.metadata.entry_points",
+        "sim.policies.registry.metadata.entry_points",
         lambda group, name: [ep] if (group, name) == ("sim.policies", "plugdemo") else [],
     )
     path = tmp_path / "s.yaml"
