@@ -63,7 +63,7 @@ def predictive(
 
 def _row(label: str, table: str, s: WindowScores, base: WindowScores) -> dict[str, object]:
     def diff_se(a: float, b: float) -> float:
-        return float(np.hypot(a, b))
+        return 0.0 if s is base else float(np.hypot(a, b))  # independent ensembles
 
     return {
         "model": label,
