@@ -299,6 +299,22 @@ def _manifest(
     }
 
 
+def _write_outputs(
+    tmp: Path, tables: dict[str, pd.DataFrame], labels: list[str], name: str
+) -> None:
+    """The projection's tables (CSV, the robustness table also as Markdown) and figures."""
+    for stem, frame in tables.items():
+        frame.to_csv(tmp / f"{stem}.csv", index=False)
+    (tmp / "robustness.md").write_text(
+        tables["robustness"].to_markdown(index=False, floatfmt=".3g") + "\n", encoding="utf-8"
+    )
+    figures = tmp / "figures"
+    figures.mkdir()
+    fan_chart(tables["yearly"], labels, figures / "fan_chart.png", name)
+    mix_chart(tables["mix_by_year"], labels, "mode", figures / "mode_mix.png")
+    mix_chart(tables["mix_by_year"], labels, "region", figures / "region_mix.png")
+
+
 def run_projection(
     scenario_path: str | Path,
     out_dir: str | Path | None = None,
@@ -360,20 +376,15 @@ def run_projection(
         protect=[scenario_path],
     ) as folder:
         tmp = folder.staging
-        table.to_csv(tmp / "experiments.csv", index=False)
-        yearly.to_csv(tmp / "yearly.csv", index=False)
-        mix.to_csv(tmp / "mix_by_year.csv", index=False)
-        robust.to_csv(tmp / "robustness.csv", index=False)
-        (tmp / "robustness.md").write_text(
-            robust.to_markdown(index=False, floatfmt=".3g") + "\n", encoding="utf-8"
-        )
-        boxes.to_csv(tmp / "prim_boxes.csv", index=False)
-        carried.to_csv(tmp / "carried_forward.csv", index=False)
-        figures = tmp / "figures"
-        figures.mkdir()
-        fan_chart(yearly, labels, figures / "fan_chart.png", scenario.name)
-        mix_chart(mix, labels, "mode", figures / "mode_mix.png")
-        mix_chart(mix, labels, "region", figures / "region_mix.png")
+        tables = {
+            "experiments": table,
+            "yearly": yearly,
+            "mix_by_year": mix,
+            "robustness": robust,
+            "prim_boxes": boxes,
+            "carried_forward": carried,
+        }
+        _write_outputs(tmp, tables, labels, scenario.name)
         seconds = time.perf_counter() - start
         manifest = _manifest(
             prep, scenario_path, ex, n_futures, n_reps, {"runs": runs_s, "total": seconds}
