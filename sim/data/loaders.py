@@ -139,6 +139,44 @@ def load_markets(
     return markets
 
 
+def _check_amounts(df: pd.DataFrame, path: Path) -> None:
+    """Stakes that contradict their mode, amounts above their round, and repeated rows."""
+    stake = df["stake_pct"]
+    control_low = (df["mode"] == "control") & stake.notna() & (stake <= 50)
+    reject_first(
+        control_low,
+        path,
+        "stake_pct",
+        lambda i: f"a control deal needs a stake above 50 % (got {stake[i]:g})",
+    )
+    minority_high = (df["mode"] == "minority") & stake.notna() & (stake > 50)
+    reject_first(
+        minority_high,
+        path,
+        "stake_pct",
+        lambda i: f"a minority deal needs a stake of at most 50 % (got {stake[i]:g})",
+    )
+    over_round = (
+        df["amount_usd_m"].notna()
+        & df["round_size_usd_m"].notna()
+        & (df["amount_usd_m"] > df["round_size_usd_m"] + 1e-9)
+    )
+    reject_first(
+        over_round, path, "amount_usd_m", lambda i: "the firm's amount exceeds the round size"
+    )
+
+    same = df.duplicated(subset=["target", "date", "mode", "entity"], keep="first")
+    reject_first(
+        same,
+        path,
+        "target",
+        lambda i: (
+            f"same target, date, mode and entity as an earlier row "
+            f"({df.loc[i, 'target']}, {df.loc[i, 'date']})"
+        ),
+    )
+
+
 def load_events(
     path: Path | None = None,
     markets: pd.DataFrame | None = None,
@@ -201,40 +239,7 @@ def load_events(
         ),
     )
 
-    stake = df["stake_pct"]
-    control_low = (df["mode"] == "control") & stake.notna() & (stake <= 50)
-    reject_first(
-        control_low,
-        path,
-        "stake_pct",
-        lambda i: f"a control deal needs a stake above 50 % (got {stake[i]:g})",
-    )
-    minority_high = (df["mode"] == "minority") & stake.notna() & (stake > 50)
-    reject_first(
-        minority_high,
-        path,
-        "stake_pct",
-        lambda i: f"a minority deal needs a stake of at most 50 % (got {stake[i]:g})",
-    )
-    over_round = (
-        df["amount_usd_m"].notna()
-        & df["round_size_usd_m"].notna()
-        & (df["amount_usd_m"] > df["round_size_usd_m"] + 1e-9)
-    )
-    reject_first(
-        over_round, path, "amount_usd_m", lambda i: "the firm's amount exceeds the round size"
-    )
-
-    same = df.duplicated(subset=["target", "date", "mode", "entity"], keep="first")
-    reject_first(
-        same,
-        path,
-        "target",
-        lambda i: (
-            f"same target, date, mode and entity as an earlier row "
-            f"({df.loc[i, 'target']}, {df.loc[i, 'date']})"
-        ),
-    )
+    _check_amounts(df, path)
     return df.reset_index(drop=True)
 
 
