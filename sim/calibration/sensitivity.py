@@ -113,6 +113,33 @@ def _outcomes(experiment: Experiment, scenario: Scenario, history: pd.DataFrame)
     return outcomes
 
 
+def _indices(
+    problem: dict,
+    design: np.ndarray,
+    outcomes: np.ndarray,
+    kinds: list[str],
+    levels: int,
+    seed: int,
+) -> list[dict[str, object]]:
+    """Morris mu*, mu, sigma and mu*'s confidence per outcome and input (SALib)."""
+    rows = []
+    for j, outcome in enumerate(OUTCOMES):
+        res = morris_analyze.analyze(problem, design, outcomes[:, j], num_levels=levels, seed=seed)
+        for k, name in enumerate(problem["names"]):
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "input": name,
+                    "kind": kinds[k],
+                    "mu_star": res["mu_star"][k],
+                    "mu": res["mu"][k],
+                    "sigma": res["sigma"][k],
+                    "mu_star_conf": res["mu_star_conf"][k],
+                }
+            )
+    return rows
+
+
 def screen(
     scenario: Scenario,
     data: Dataset,
@@ -183,23 +210,7 @@ def screen(
             experiment.executor,
         )
         outcomes = _outcomes(experiment, scenario, scenario.record(data))
-    rows = []
-    for j, outcome in enumerate(OUTCOMES):
-        res = morris_analyze.analyze(
-            problem, design, outcomes[:, j], num_levels=cfg.levels, seed=scenario.seed
-        )
-        for k, name in enumerate(names):
-            rows.append(
-                {
-                    "outcome": outcome,
-                    "input": name,
-                    "kind": kinds[k],
-                    "mu_star": res["mu_star"][k],
-                    "mu": res["mu"][k],
-                    "sigma": res["sigma"][k],
-                    "mu_star_conf": res["mu_star_conf"][k],
-                }
-            )
+    rows = _indices(problem, design, outcomes, kinds, cfg.levels, scenario.seed)
     design_df = pd.DataFrame(design, columns=names)
     for j, outcome in enumerate(OUTCOMES):
         design_df[outcome] = outcomes[:, j]
