@@ -87,6 +87,37 @@ def _degenerate_text(yearly: pd.DataFrame) -> str:
     )
 
 
+def _robustness_text(
+    scenario: Scenario, robust: pd.DataFrame, boxes: pd.DataFrame, rules: Robustness
+) -> str:
+    """The report's robustness and scenario-discovery sections."""
+    return f"""## Robustness across futures
+
+Regret on `{rules.outcome}` ({"more" if rules.direction == "max" else "less"} is better): in each
+future, the best strategy's value minus this strategy's; satisficing: the share of futures in
+which {criterion_text(rules)} (outcomes are means over a future's runs).
+
+{robust.to_markdown(index=False, floatfmt=".3g")}
+
+**How to read it.** Rows are sorted by maximum regret (minimax regret): the top strategy is the
+one whose worst shortfall against the best choice in hindsight is smallest. `best_share` is how
+often a strategy is the best; `satisficing_share` is how often it meets the criterion. A
+strategy can be best on average and still fail the criterion in many futures; the two columns
+answer different questions. Every value is conditional on the declared ranges and on the
+calibrated mechanisms holding after {scenario.years[1]}.
+
+## Which futures make a strategy fail (PRIM)
+
+{_boxes_text(boxes)}
+
+A box restricts some uncertainties to a sub-range; *coverage* is the share of the strategy's
+failures inside the box, *density* the share of futures inside the box that fail. Of PRIM's
+peeling trajectory the densest box covering at least half of the failures is reported
+(`prim_boxes.csv`). A restriction marked *weak* has quasi-p-values of 0.05 or more: it may be
+chance, and a box restricting most uncertainties a little says the failure has no simple cause
+in the declared ranges. With few futures, treat boxes as hypotheses; more futures sharpen them."""
+
+
 def report_text(
     scenario: Scenario,
     spec: Projection,
@@ -143,31 +174,7 @@ by year: `figures/mode_mix.png`, `figures/region_mix.png` and `mix_by_year.csv`.
 
 {_degenerate_text(yearly)}
 
-## Robustness across futures
-
-Regret on `{rules.outcome}` ({"more" if rules.direction == "max" else "less"} is better): in each
-future, the best strategy's value minus this strategy's; satisficing: the share of futures in
-which {criterion_text(rules)} (outcomes are means over a future's runs).
-
-{robust.to_markdown(index=False, floatfmt=".3g")}
-
-**How to read it.** Rows are sorted by maximum regret (minimax regret): the top strategy is the
-one whose worst shortfall against the best choice in hindsight is smallest. `best_share` is how
-often a strategy is the best; `satisficing_share` is how often it meets the criterion. A
-strategy can be best on average and still fail the criterion in many futures; the two columns
-answer different questions. Every value is conditional on the declared ranges and on the
-calibrated mechanisms holding after {scenario.years[1]}.
-
-## Which futures make a strategy fail (PRIM)
-
-{_boxes_text(boxes)}
-
-A box restricts some uncertainties to a sub-range; *coverage* is the share of the strategy's
-failures inside the box, *density* the share of futures inside the box that fail. Of PRIM's
-peeling trajectory the densest box covering at least half of the failures is reported
-(`prim_boxes.csv`). A restriction marked *weak* has quasi-p-values of 0.05 or more: it may be
-chance, and a box restricting most uncertainties a little says the failure has no simple cause
-in the declared ranges. With few futures, treat boxes as hypotheses; more futures sharpen them.
+{_robustness_text(scenario, robust, boxes, rules)}
 
 ## Files
 
