@@ -154,6 +154,24 @@ def _span(years: list[int]) -> str:
     return f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
 
 
+def _future_barriers(
+    world: World, years: np.ndarray, future: Future
+) -> tuple[np.ndarray, np.ndarray]:
+    """Barrier index and shocked flags of the projected years.
+
+    The last record year's, times each future barrier factor from its first year on.
+    """
+    barriers = np.tile(world.barriers[-1], (len(years), 1))
+    shocked = np.tile(world.shocked[-1], (len(years), 1))
+    for codes, first, factor in future.barriers:
+        active = years >= first
+        for c in market_columns(world.iso3, codes):
+            barriers[active, c] *= factor
+            if factor != 1.0:
+                shocked[active, c] = True
+    return barriers, shocked
+
+
 def extend_world(
     world: World,
     years: Sequence[int],
@@ -201,16 +219,8 @@ def extend_world(
         maturity = np.tile(world.maturity[-1], (k, 1))
         size = np.tile(world.size[-1], (k, 1))
         growth = np.tile(world.growth[-1], (k, 1))
-    barriers = np.tile(world.barriers[-1], (k, 1))
-    shocked = np.tile(world.shocked[-1], (k, 1))
     yr = np.asarray(years)
-    for codes, first, factor in future.barriers:
-        cols = market_columns(iso3, codes)
-        active = yr >= first
-        for c in cols:
-            barriers[active, c] *= factor
-            if factor != 1.0:
-                shocked[active, c] = True
+    barriers, shocked = _future_barriers(world, yr, future)
     p_block = block_probability(firm.block_base, firm.block_slope, firm.max_block, barriers)
     steps = np.arange(1, k + 1, dtype=float)
     log_resources = world.log_resources[-1] + np.log1p(future.revenue_growth) * steps
