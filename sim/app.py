@@ -14,6 +14,7 @@ runs and of the record side by side.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -337,6 +338,106 @@ def _params_of(model: DashboardModel) -> dict[str, Any]:
     }
 
 
+def _scenario_controls(
+    scenarios: dict[str, str],
+    current_file: str | None,
+    path_text: solara.Reactive[str],
+    pick: Callable[[str], None],
+    error: str,
+) -> None:
+    """A shipped scenario, or any file typed in; a bad file is reported, the run kept."""
+    names = {v: k for k, v in scenarios.items()}
+    choice = names.get(str(Path(current_file).resolve()) if current_file else "")
+    solara.Select(
+        "Scenario",
+        value=choice,
+        values=list(scenarios),
+        on_value=lambda name: pick(scenarios[name]),
+    )
+    solara.InputText(
+        "or a scenario file (press Enter)",
+        value=path_text,
+        on_value=lambda text: pick(text.strip()) if text.strip() else None,
+    )
+    if error:
+        solara.Error(error)
+
+
+def _strategy_controls(
+    m: DashboardModel, labels: list[str], params: dict[str, Any], rebuild: Callable[..., None]
+) -> None:
+    """The strategy pickers and the run's settings; any change starts a new run."""
+    solara.Select(
+        "Strategy", value=m.strategy_label, values=labels, on_value=lambda v: rebuild(strategy=v)
+    )
+    solara.Select(
+        "Compared with",
+        value=m.compare_label,
+        values=labels,
+        on_value=lambda v: rebuild(compare=v),
+    )
+    solara.SliderFloat(
+        "Hurdle of a deal (higher: fewer deals)",
+        value=float(m.firm.config.hurdle),
+        min=-2.0,
+        max=8.0,
+        step=0.25,
+        on_value=lambda v: rebuild(hurdle=v),
+        thumb_label="always",
+    )
+    if has_size_weight(m):
+        solara.SliderFloat(
+            "Weight on market size",
+            value=float(getattr(m.firm.policy.params, "beta_size", 1.0)),
+            min=0.0,
+            max=3.0,
+            step=0.1,
+            on_value=lambda v: rebuild(beta_size=v),
+            thumb_label="always",
+        )
+    else:
+        solara.Text(f"{m.strategy_label} has no weight on market size.")
+    solara.Checkbox(
+        label="Barrier events and shocks",
+        value=bool(params["shocks"]),
+        on_value=lambda v: rebuild(shocks=v),
+    )
+    solara.SliderInt(
+        "Seed",
+        value=int(params["seed"]),
+        min=0,
+        max=999,
+        on_value=lambda v: rebuild(seed=v),
+        thumb_label="always",
+    )
+
+
+def _view_controls(
+    years: solara.Reactive[tuple[int, int]],
+    runs: solara.Reactive[int],
+    span: tuple[int, int],
+    market: solara.Reactive[str],
+    markets: list[str],
+) -> str:
+    """What the views show: years, runs of the ensemble view, and the market agent.
+
+    Returns the market agent shown: the chosen one, or the first when it is not a market here.
+    """
+    solara.SliderRangeInt(
+        "Years on the map and in the tables",
+        value=years,
+        min=span[0],
+        max=span[1],
+        thumb_label="always",
+    )
+    solara.SliderInt(
+        "Runs in the ensemble view", value=runs, min=50, max=1000, step=50, thumb_label="always"
+    )
+    shown = market.value if market.value in markets else markets[0]
+    solara.Select("Market agent", value=shown, values=markets, on_value=market.set)
+    return shown
+
+
 @solara.component
 def Page(
     model: solara.Reactive[DashboardModel] | None = None,
@@ -393,14 +494,8 @@ def Page(
     def pick_scenario(path: str) -> None:
         rebuild(scenario_file=path, strategy=None, compare=None, hurdle=None, beta_size=None)
 
-    def pick_path(text: str) -> None:
-        if text.strip():
-            pick_scenario(text.strip())
-
     m = current.value
     labels = strategy_labels(m.scenario_file)
-    names = {v: k for k, v in scenarios.items()}
-    scenario_choice = names.get(str(Path(m.scenario_file).resolve()) if m.scenario_file else "")
 
     solara.Style(CSS)
     with solara.AppBar():
@@ -417,85 +512,11 @@ def Page(
             ).key(f"controller-{generation.value}")
             solara.Text("Changing a setting below starts a new run.")
         with solara.Card("Scenario"):
-            solara.Select(
-                "Scenario",
-                value=scenario_choice,
-                values=list(scenarios),
-                on_value=lambda name: pick_scenario(scenarios[name]),
-            )
-            solara.InputText(
-                "or a scenario file (press Enter)",
-                value=path_text,
-                on_value=pick_path,
-            )
-            if error.value:
-                solara.Error(error.value)
+            _scenario_controls(scenarios, m.scenario_file, path_text, pick_scenario, error.value)
         with solara.Card("Strategies"):
-            solara.Select(
-                "Strategy",
-                value=m.strategy_label,
-                values=labels,
-                on_value=lambda v: rebuild(strategy=v),
-            )
-            solara.Select(
-                "Compared with",
-                value=m.compare_label,
-                values=labels,
-                on_value=lambda v: rebuild(compare=v),
-            )
-            solara.SliderFloat(
-                "Hurdle of a deal (higher: fewer deals)",
-                value=float(m.firm.config.hurdle),
-                min=-2.0,
-                max=8.0,
-                step=0.25,
-                on_value=lambda v: rebuild(hurdle=v),
-                thumb_label="always",
-            )
-            if has_size_weight(m):
-                solara.SliderFloat(
-                    "Weight on market size",
-                    value=float(getattr(m.firm.policy.params, "beta_size", 1.0)),
-                    min=0.0,
-                    max=3.0,
-                    step=0.1,
-                    on_value=lambda v: rebuild(beta_size=v),
-                    thumb_label="always",
-                )
-            else:
-                solara.Text(f"{m.strategy_label} has no weight on market size.")
-            solara.Checkbox(
-                label="Barrier events and shocks",
-                value=bool(params.value["shocks"]),
-                on_value=lambda v: rebuild(shocks=v),
-            )
-            solara.SliderInt(
-                "Seed",
-                value=int(params.value["seed"]),
-                min=0,
-                max=999,
-                on_value=lambda v: rebuild(seed=v),
-                thumb_label="always",
-            )
+            _strategy_controls(m, labels, params.value, rebuild)
         with solara.Card("Views"):
-            solara.SliderRangeInt(
-                "Years on the map and in the tables",
-                value=years,
-                min=first,
-                max=last,
-                thumb_label="always",
-            )
-            solara.SliderInt(
-                "Runs in the ensemble view",
-                value=runs,
-                min=50,
-                max=1000,
-                step=50,
-                thumb_label="always",
-            )
-            markets = list(m.world.iso3)
-            shown = market.value if market.value in markets else markets[0]
-            solara.Select("Market agent", value=shown, values=markets, on_value=market.set)
+            shown = _view_controls(years, runs, (first, last), market, list(m.world.iso3))
     if show_views:
         Views(m, years.value, runs.value, shown)
 
