@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -254,3 +255,26 @@ def test_figures_leave_the_oracle_out():
         {"strategy": ["dual_track", "random", "gravity"], "count_score": [-4.0, -1.0, -5.0]}
     )
     assert _figure_groups(fit, {"random"}) == ["dual_track", "gravity"]
+
+
+def test_runs_score_counts_in_and_out_of_sample(tmp_path):
+    """The per-year count score of all years is the year-weighted mean of the two windows'."""
+    from sim.experiment.job import run_scenario, terminal_table
+
+    result = run_scenario(
+        ROOT / "scenarios" / "fitted.yaml", out_dir=tmp_path / "o", replications=20
+    )
+    fit = result.fit.set_index("strategy")
+    mixed = (8 * fit["count_score_calibration"] + 4 * fit["count_score_validation"]) / 12
+    np.testing.assert_allclose(fit["count_score"], mixed, rtol=1e-9)
+    assert (fit["count_score_validation_se"] > 0).drop("random").all()
+    header = terminal_table(result).splitlines()[0]
+    assert "counts in-sample" in header and "counts out-of-sample" in header
+    short = tmp_path / "short.yaml"
+    short.write_text(
+        "name: short\nyears: [2010, 2016]\nreplications: 5\nstrategies:\n"
+        "  - {label: g, policy: gravity}\n"
+    )
+    only = run_scenario(short, out_dir=tmp_path / "s")
+    assert "count_score_validation" not in only.fit
+    assert "count score" in terminal_table(only).splitlines()[0]

@@ -107,17 +107,26 @@ def fit_summary(
     simulated: RunStats,
     rng: np.random.Generator,
     mode_columns: np.ndarray | None = None,
+    windows: dict[str, np.ndarray] | None = None,
 ) -> dict:
     """Proper scores of the record under the ensemble, with Monte Carlo standard errors.
 
     ``count_score``: log score of the yearly counts, per year. ``mix_score``: the region, mode
     and country Dirichlet-multinomial log scores summed, per event. Higher is better. The mode
     mix is scored on ``mode_columns`` only (the history's compared modes; all when ``None``).
+    ``windows`` (name -> year columns, e.g. the calibration and validation windows) add the
+    count score of those years alone, ``count_score_<name>``: in and out of sample at a glance.
     """
     n_runs = simulated.yearly.shape[0]
     weights = bootstrap_weights(n_runs, N_BOOT, rng).astype(float) if n_runs > 1 else None
     n_boot = N_BOOT if weights is not None else 0
     counts = count_log_score(simulated.yearly, observed.yearly[0], n_boot=n_boot, weights=weights)
+    per_window: dict[str, float] = {}
+    for name, years in (windows or {}).items():
+        part = count_log_score(
+            simulated.yearly[:, years], observed.yearly[0, years], n_boot=n_boot, weights=weights
+        )
+        per_window |= {f"count_score_{name}": part.value, f"count_score_{name}_se": part.se}
     cols = slice(None) if mode_columns is None else mode_columns
     mixes = [
         mix_log_score(simulated.regions, observed.regions[0], n_boot=n_boot, weights=weights),
@@ -126,7 +135,7 @@ def fit_summary(
         ),
         mix_log_score(simulated.countries, observed.countries[0], n_boot=n_boot, weights=weights),
     ]
-    out = {"count_score": counts.value, "count_score_se": counts.se}
+    out = {"count_score": counts.value, "count_score_se": counts.se, **per_window}
     if any(m.empty for m in mixes):
         return out | {"mix_score": np.nan, "mix_score_se": np.nan}
     replicates = np.sum([m.replicates for m in mixes], axis=0)
@@ -134,8 +143,13 @@ def fit_summary(
     return out | {"mix_score": float(sum(m.value for m in mixes)), "mix_score_se": se}
 
 
-def compare_strategies(c: Comparison, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit table (one row per strategy) and pattern table (strategy x pattern)."""
+def compare_strategies(
+    c: Comparison, seed: int = 0, windows: dict[str, np.ndarray] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fit table (one row per strategy) and pattern table (strategy x pattern).
+
+    ``windows``: year columns scored apart as well (see :func:`fit_summary`).
+    """
     obs_scalars = c.observed.scalars(c.world).iloc[0]
     sim_scalars = c.simulated.scalars(c.world)
     fits, patterns = [], []
@@ -150,7 +164,7 @@ def compare_strategies(c: Comparison, seed: int = 0) -> tuple[pd.DataFrame, pd.D
         fit = {
             "strategy": label,
             "runs": len(rows),
-            **fit_summary(c.observed, stats, rng, mode_columns(c.world)),
+            **fit_summary(c.observed, stats, rng, mode_columns(c.world), windows),
         }
         fit["patterns_joint_p"] = joint_p
         fits.append(fit)

@@ -55,6 +55,10 @@ def p_text(value: float, spec: str = ".3f") -> str:
     return ONE_RUN if pd.isna(value) else format(value, spec)
 
 
+def _scores(fit: pd.DataFrame, column: str) -> list[str]:
+    return [score_text(v, e) for v, e in zip(fit[column], fit[f"{column}_se"], strict=True)]
+
+
 def fit_markdown(fit: pd.DataFrame, record_empty: bool = False) -> str:
     """The fit table as markdown, best count score first.
 
@@ -65,10 +69,12 @@ def fit_markdown(fit: pd.DataFrame, record_empty: bool = False) -> str:
         {
             "strategy": fit["strategy"],
             "runs": fit["runs"],
-            "count score (per year) ± MC SE": [
-                score_text(v, e)
-                for v, e in zip(fit["count_score"], fit["count_score_se"], strict=True)
-            ],
+            "count score (per year) ± MC SE": _scores(fit, "count_score"),
+            **{
+                f"counts {name} ± MC SE": _scores(fit, f"count_score_{key}")
+                for key, name in (("calibration", "in-sample"), ("validation", "out-of-sample"))
+                if f"count_score_{key}" in fit
+            },
             "mix score (per event) ± MC SE": [
                 NO_RECORD if record_empty else score_text(v, e)
                 for v, e in zip(fit["mix_score"], fit["mix_score_se"], strict=True)

@@ -276,6 +276,22 @@ class Tables:
     sweep: pd.DataFrame | None
 
 
+def score_windows(scenario: Scenario, world: World) -> dict[str, np.ndarray]:
+    """The calibration and validation windows' year columns, when both lie in the run's years.
+
+    Scored apart in the fit table so that a run shows in- and out-of-sample counts side by side
+    (empty when the scenario's years do not hold both windows).
+    """
+    cal = scenario.calibration
+    windows = {"calibration": cal.window, "validation": cal.validation}
+    cols = {
+        name: np.flatnonzero((world.years >= a) & (world.years <= b))
+        for name, (a, b) in windows.items()
+    }
+    inside = all(world.years[0] <= a and b <= world.years[-1] for a, b in windows.values())
+    return cols if inside else {}
+
+
 def analyse(
     experiment: Experiment,
     history: pd.DataFrame,
@@ -287,7 +303,9 @@ def analyse(
     ``sink`` receives every chunk as it is read (see :func:`compare`).
     """
     comparison = compare(experiment, history, sink)
-    fit, patterns = compare_strategies(comparison, experiment.scenario.seed)
+    fit, patterns = compare_strategies(
+        comparison, experiment.scenario.seed, score_windows(experiment.scenario, comparison.world)
+    )
     summary = summary_table(comparison)
     return Tables(
         comparison=comparison,

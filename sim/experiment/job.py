@@ -99,7 +99,11 @@ def _versions() -> dict[str, str]:
 
 
 def _fit_long(fit: pd.DataFrame, patterns: pd.DataFrame) -> pd.DataFrame:
-    measures = ["count_score", "count_score_se", "mix_score", "mix_score_se", "patterns_joint_p"]
+    measures = [
+        c
+        for c in fit.columns
+        if c.startswith(("count_score", "mix_score")) or c == "patterns_joint_p"
+    ]
     fit_rows = fit.melt(id_vars="strategy", value_vars=measures, var_name="metric")
     fit_rows.insert(1, "kind", "fit")
     pat = patterns.rename(columns={"pattern": "metric"}).drop(columns="description")
@@ -451,6 +455,20 @@ def _sweep_markdown(sweep: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _count_columns(f: dict[str, Any]) -> dict[str, str]:
+    """Count scores in and out of sample when the run holds both windows, else over all years."""
+    if "count_score_calibration" in f and pd.notna(f["count_score_calibration"]):
+        return {
+            "counts in-sample": score_text(
+                f["count_score_calibration"], f["count_score_calibration_se"]
+            ),
+            "counts out-of-sample": score_text(
+                f["count_score_validation"], f["count_score_validation_se"]
+            ),
+        }
+    return {"count score": score_text(f["count_score"], f["count_score_se"])}
+
+
 def terminal_table(result: RunResult) -> str:
     """A short comparison table for the terminal."""
 
@@ -479,7 +497,7 @@ def terminal_table(result: RunResult) -> str:
                 "control": pct(s["mode_share_control"]),
                 "equity": pct(s["mode_share_control"] + s["mode_share_minority"]),
                 "top market": pct(s["top_market_share_median"]),
-                "count score": score_text(f["count_score"], f["count_score_se"]),
+                **_count_columns(f),
                 "mix score": score_text(f["mix_score"], f["mix_score_se"]),
                 "joint p": (
                     "no events in this window"
@@ -495,7 +513,7 @@ def terminal_table(result: RunResult) -> str:
             "control": pct(rec["mode_share_control"]),
             "equity": pct(rec["mode_share_control"] + rec["mode_share_minority"]),
             "top market": pct(rec["top_market_share_median"]),
-            "count score": "",
+            **{k: "" for k in (rows[0] if rows else {"count score": ""}) if k.startswith("count")},
             "mix score": "",
             "joint p": "",
         }
