@@ -942,14 +942,14 @@ def cmd_infer(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         host_response=args.host_response,
     )
-    probs = pd_read(out / "model_probabilities.csv")
+    probs = _probabilities_table(out / "model_probabilities.csv")
     print(probs.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     print(f"\nWrote {out}; see {out / 'report.md'}")
     return 0
 
 
-def pd_read(path: Path):
-    """A CSV the command wrote, for printing."""
+def _probabilities_table(path: Path):
+    """The model probabilities ``sim infer`` wrote, in the columns it prints."""
     import pandas as pd
 
     return pd.read_csv(path)[["prior", "model", "probability", "sd", "abc_probability"]]

@@ -111,7 +111,8 @@ def window_world(scenario: Scenario, data, source: str) -> World:
     if not scenario.years[0] <= first <= last <= scenario.years[1]:
         raise SimInputError(
             source,
-            f"{first}-{last} lies outside the years {scenario.years}",
+            f"{first}-{last} lies outside the simulated years "
+            f"{scenario.years[0]}-{scenario.years[1]}",
             field="calibration.window",
         )
     return build_world(data, scenario.model_copy(update={"years": (first, last)}), source=source)
