@@ -251,4 +251,5 @@ def extend_world(
         industries=world.industries,
         core_industry=world.core_industry,
         coords=world.coords,
+        earlier=world.earlier,
     )
