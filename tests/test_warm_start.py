@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import sim.api as api
+from sim.cli import main
 from sim.data.record import history as record_history
 from sim.data.taxonomy import MODES
 from sim.engine import draw_batch, simulate, simulate_points, start_state
@@ -190,3 +191,34 @@ def test_the_mesa_model_starts_from_the_same_warm_state_as_the_batch(later):
     for r, seed in enumerate((11, 12, 13)):
         alone = run_once(world, policy, firm, np.random.default_rng(seed))
         assert alone.tobytes() == batch[run == r].tobytes()
+
+
+def test_runs_with_their_own_half_lives_start_from_their_own_loads_whatever_the_batch(later):
+    # The warm start's load decays by each run's own half-life: a batch of three half-lives
+    # gives each run the events it has simulated alone at its value.
+    scenario, data = later
+    label = scenario.strategies[3]
+    firm = label.firm_for(scenario.firm)
+    world = build_world(data, scenario.model_copy(update={"firm": firm}))
+    policy = label.policy_class()(label.make_params())
+    halflives = np.array([0.5, 2.0, 8.0])
+    loads = start_state(world, firm.model_copy(update={"load_halflife": halflives}), 3).load
+    assert loads[0] < loads[1] < loads[2]
+    batch, run = simulate_points(world, policy, firm, {"load_halflife": halflives}, [5, 6, 7])
+    for r, h in enumerate(halflives.tolist()):
+        alone, _ = simulate_points(
+            world, policy, firm.model_copy(update={"load_halflife": h}), {}, [5 + r]
+        )
+        assert alone.tobytes() == batch[run == r].tobytes()
+
+
+def test_a_bad_warm_start_value_exits_2_naming_the_field(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: t\nreplications: 2\nhistory: {warm_start: maybe}\n"
+        "strategies:\n  - {label: a, policy: dual_track}\n"
+    )
+    assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sim: error: {path}: field 'history.warm_start': Input should be a ")
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
