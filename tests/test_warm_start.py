@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import sim.api as api
+from sim.analysis.ensemble import encode_record
 from sim.cli import main
 from sim.data.record import history as record_history
 from sim.data.taxonomy import MODES
@@ -18,6 +19,8 @@ from sim.events import EVENT_DTYPE
 from sim.experiment.runner import run_once
 from sim.modes import CONTROL, EXIT, GREENFIELD, LOAD, MINORITY
 from sim.policies import get_policy
+from sim.projection.futures import Future, extend_world
+from sim.projection.warm import warm_state
 from sim.scenario import Firm, load_scenario
 from sim.world import build_world, calendar_revenue
 from tests.toy import toy_world
@@ -222,3 +225,39 @@ def test_a_bad_warm_start_value_exits_2_naming_the_field(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"sim: error: {path}: field 'history.warm_start': Input should be a ")
     assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+def test_a_projection_starts_from_the_same_state_whatever_the_scenarios_first_year(later):
+    # The state at the end of the record (a projection's start) is the record replayed; with the
+    # warm start it does not depend on whether the scenario starts in 2010 or in 2015.
+    scenario, data = later
+    firm = scenario.strategies[0].firm_for(scenario.firm)
+    states = []
+    for first in (2010, 2015):
+        s = scenario.model_copy(update={"years": (first, 2021), "firm": firm})
+        world = build_world(data, s)
+        record = encode_record(record_history(data, s.scope, modes=MODES), world)
+        states.append(warm_state(world, firm, record, 2, world.n_years))
+    for name in STATE:
+        assert np.array_equal(getattr(states[0], name), getattr(states[1], name)), name
+    assert (
+        states[0].deals.sum()
+        == 2
+        * (
+            record_history(data, scenario.scope, modes=MODES)
+            .query("year <= 2021 and mode not in ('other', 'exit')")
+            .shape[0]
+        )
+    )
+
+
+def test_the_projected_world_keeps_the_earlier_record_and_the_compared_modes(later):
+    scenario, data = later
+    modes = (*scenario.history.modes, "greenfield")
+    s = scenario.model_copy(
+        update={"history": scenario.history.model_copy(update={"modes": modes})}
+    )
+    world = build_world(data, s)
+    ext = extend_world(world, range(2022, 2025), Future(revenue_growth=0.1), s.firm)
+    assert ext.earlier.tobytes() == world.earlier.tobytes() and ext.earlier.size > 0
+    assert ext.history_modes == modes
