@@ -691,7 +691,9 @@ class Scenario(Strict):
         ``history.warm_start`` is off.
         """
         events = record_history(data, self.scope, self.history.coding, RECORD_MODES)
-        return events[(events["year"] < self.years[0]) & self.history.warm_start]
+        if not self.history.warm_start:
+            return events.iloc[:0]
+        return events[events["year"] < self.years[0]]
 
     def data_paths(self) -> DataPaths:
         """The data files the scenario names (blanks: the firm's own, then the packaged ones)."""
