@@ -548,7 +548,7 @@ def close_year(firm: Firm, state: BatchState, done: np.ndarray) -> None:
 
     The same two rules :func:`step` applies after its choices — the integration load decays,
     then completed deals teach the firm — for a year whose deals are given rather than chosen
-    (a projection's warm start replays the record through it, :mod:`sim.projection.warm`).
+    (the warm start replays the record through it, :func:`replay`).
     Exit rows reset their market's commitment first, as :func:`_exits` does at the start of
     :func:`step`; only the entry deals teach; then the hosts respond, as at the end of
     :func:`step`.
@@ -559,6 +559,48 @@ def close_year(firm: Firm, state: BatchState, done: np.ndarray) -> None:
     _decay(firm, state)
     _learn(state, done[done["mode"] != EXIT])
     respond(firm, state)
+
+
+def replay(firm: Firm, state: BatchState, record: np.ndarray, years: Sequence[int]) -> None:
+    """Step every run of ``state`` through given years of the record (the same deals in each run).
+
+    Each year is closed by :func:`close_year` with the year's completed record events (blocked
+    attempts teach nothing, as in the engine), so the state after is the one the engine's own
+    rules give after those deals; a year with no events still decays the integration load.
+
+    Args:
+        firm: The firm (its ``load_halflife`` and host-response weights matter here).
+        state: The batch's state, changed in place.
+        record: Record events (``EVENT_DTYPE``), in the record's order.
+        years: The calendar years to step, in order.
+    """
+    done = record[record["blocked"] == 0]
+    runs = np.arange(state.n_runs, dtype=np.int32)
+    for year in years:
+        deals = done[done["year"] == year]
+        rows = np.empty(deals.size * runs.size, dtype=_ROW_DTYPE)
+        rows["run"] = np.repeat(runs, deals.size)
+        for name in EVENT_DTYPE.names or ():
+            rows[name] = np.tile(deals[name], runs.size)
+        close_year(firm, state, rows)
+
+
+def start_state(world: World, firm: Firm, n_runs: int) -> BatchState:
+    """Every run's state at the start of the first simulated year: the warm start (ODD 5).
+
+    The record's events before the first simulated year (``world.earlier``) are replayed from
+    the first of their years to the year before the first simulated one (:func:`replay`), so a
+    firm starts holding what it held, with the experience, deal counts, depletion and decayed
+    integration load the model's own rules give those deals, not as a firm with no foreign
+    deals. The same state in every run (no random numbers); replayed per batch rather than
+    stored, because the load's decay depends on the firm's half-life, which may vary by run.
+    With no earlier events, a firm with no foreign deals.
+    """
+    state = BatchState(world, n_runs, firm.region_spillover)
+    if world.earlier.size:
+        first = int(world.earlier["year"].min())
+        replay(firm, state, world.earlier, range(first, int(world.years[0])))
+    return state
 
 
 #: Firm fields of the host response (:func:`respond`); all zero, the response is off.
@@ -615,8 +657,9 @@ def simulate(
         firm: Firm-level mechanism parameters.
         draws: The batch's random numbers, as from :func:`draw_batch` (indexed by the world's
             year index, so the years before ``start`` are drawn but not used).
-        state: The firm's state at the start of year ``start`` (changed in place); default a
-            firm with no foreign deals. A projection passes the state at the end of the record.
+        state: The firm's state at the start of year ``start`` (changed in place); default the
+            warm start (:func:`start_state`). A projection passes the state at the end of the
+            record.
         start: Index of the first year to step.
 
     Returns:
@@ -625,7 +668,7 @@ def simulate(
     """
     uniforms, climate, exits = draws
     if state is None:
-        state = BatchState(world, uniforms.shape[0], firm.region_spillover)
+        state = start_state(world, firm, uniforms.shape[0])
     years = [
         step(world, policy, firm, state, t, uniforms, climate, exits)
         for t in range(start, world.n_years)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.engine import BatchState, Draws, act, draw_batch, host_blocking, respond
+from sim.engine import Draws, act, draw_batch, host_blocking, respond, start_state
 from sim.events import EVENT_DTYPE
 from sim.policies.base import Policy, PolicyParams
 from sim.scenario import Firm
@@ -28,7 +28,8 @@ class FirmAgent(mesa.Agent):
     Attributes:
         policy: The strategy deciding market and mode utilities.
         config: The firm-level mechanism parameters (from the scenario).
-        state: The firm's state as a batch of one run (see :class:`sim.engine.BatchState`).
+        state: The firm's state as a batch of one run (see :class:`sim.engine.BatchState`),
+            from the warm start (:func:`sim.engine.start_state`).
     """
 
     model: InternationalizationModel
@@ -43,7 +44,7 @@ class FirmAgent(mesa.Agent):
         super().__init__(model)
         self.policy = policy
         self.config = config
-        self.state = BatchState(model.world, 1, config.region_spillover)
+        self.state = start_state(model.world, config, 1)
         self._uniforms, self._climate, self._exits = draws
 
     @property

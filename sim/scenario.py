@@ -38,6 +38,7 @@ from sim.data.profile import (
 )
 from sim.data.record import history as record_history
 from sim.data.taxonomy import DEAL_MODES, RecordMode
+from sim.data.taxonomy import MODES as RECORD_MODES
 from sim.errors import SimInputError
 from sim.policies import Policy, PolicyParams
 from sim.policies.registry import ENTRY_POINT_GROUP, PluginError, find_policy
@@ -73,6 +74,14 @@ class History(Strict):
         description="record modes that count; simulated events are filtered to the same modes "
         "(default: the paper's deal modes; add greenfield and exit to compare them too)",
     )
+    warm_start: bool = Field(
+        True,
+        description="start the firm where its record left it: the record's events (every mode, "
+        "in this scope and coding) dated before the first simulated year set its starting "
+        "commitment, experience, deal counts and integration load, and its resources are "
+        "revenue relative to the record's first year; false starts a firm with no foreign "
+        "deals whose resources are relative to the first simulated year",
+    )
 
 
 class Firm(Strict):
@@ -80,11 +89,13 @@ class Firm(Strict):
 
     Each year the firm screens ``opportunities`` deal opportunities; each is taken with the logit
     probability of its options against an outside option (no deal) whose utility, the hurdle, is
-    ``hurdle - resource_elasticity * log(revenue / first-year revenue)
+    ``hurdle - resource_elasticity * log(revenue / reference-year revenue)
     - home_policy_effect * home regime index + load_penalty * integration load
-    + climate_noise * N(0, 1)`` (docs/ODD.md, 7. Submodels). Every default is a prior guess inside
-    a documented range, not a value read off the record; ``sim calibrate`` fits them on the
-    calibration window.
+    + climate_noise * N(0, 1)`` (docs/ODD.md, 7. Submodels). The reference year is the record's
+    first year (the first simulated year without the warm start, ``history.warm_start``), so a
+    scenario that starts later meets the same hurdle at the same revenue. Every default is a
+    prior guess inside a documented range, not a value read off the record; ``sim calibrate``
+    fits them on the calibration window.
     """
 
     profile: str | None = Field(
@@ -99,7 +110,11 @@ class Firm(Strict):
         description="deal opportunities screened per year (deals per year cannot exceed it)",
     )
     hurdle: float = Field(
-        3.0, ge=-10.0, le=15.0, description="utility of no deal at the first year's resources"
+        3.0,
+        ge=-10.0,
+        le=15.0,
+        description="utility of no deal at the resources of the record's first year (of the "
+        "first simulated year when history.warm_start is off)",
     )
     resource_elasticity: float = Field(
         0.5, ge=0.0, le=3.0, description="how much log revenue lowers the hurdle"
@@ -667,6 +682,18 @@ class Scenario(Strict):
         """
         events = record_history(data, self.scope, self.history.coding, self.history.modes)
         return events[events["year"].between(*self.years)]
+
+    def earlier_record(self, data: Dataset) -> pd.DataFrame:
+        """The record events the warm start replays: before the first simulated year, every mode.
+
+        Every mode, greenfield operations and exits too (what the firm holds depends on them,
+        whichever modes a comparison counts), in the comparison's scope and coding; none when
+        ``history.warm_start`` is off.
+        """
+        events = record_history(data, self.scope, self.history.coding, RECORD_MODES)
+        if not self.history.warm_start:
+            return events.iloc[:0]
+        return events[events["year"] < self.years[0]]
 
     def data_paths(self) -> DataPaths:
         """The data files the scenario names (blanks: the firm's own, then the packaged ones)."""

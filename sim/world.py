@@ -8,6 +8,7 @@ them runs another firm.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +17,9 @@ import pandas as pd
 from sim.data import Dataset
 from sim.data.taxonomy import COUNTRY_GROUPS, DEAL_MODES, INDUSTRIES, REGIONS
 from sim.errors import SimInputError
+from sim.events import EVENT_DTYPE
 from sim.markets import MarketView
+from sim.modes import EVENT_MODE_NAMES
 from sim.scenario import Scenario
 
 #: Barrier added to a market by one dated barrier event of each kind: full weight when the event
@@ -57,8 +60,9 @@ class World:
         p_block: Probability that the host blocks an attempted deal, shape (T, N); (T, runs, N)
             in the world of a batch whose runs have their own block parameters
             (:func:`sim.engine.simulate_points`).
-        log_resources: Log of the firm's revenue relative to the first simulated year, plus the
-            log of any capital shock in force, shape (T,); it lowers the outside option's hurdle.
+        log_resources: Log of the firm's revenue relative to the reference year (the record's
+            first year with the warm start, else the first simulated year), plus the log of any
+            capital shock in force, shape (T,); it lowers the outside option's hurdle.
         home_regime: Home outbound-regime index (cumulative easing minus tightening events,
             month-weighted in the year of the event), shape (T,).
         record_counts: The record's events per year (in the scenario's scope and compared
@@ -68,6 +72,9 @@ class World:
         industries: Industry names (the second-stage choice).
         core_industry: Index of the firm's core industry in ``industries``.
         coords: Capital latitude and longitude per market, shape (N, 2) (for maps).
+        earlier: The record's events dated before the first simulated year (``EVENT_DTYPE``,
+            every mode, in record order): the warm start replays them into every run's starting
+            state (:func:`sim.engine.start_state`); empty without a warm start.
     """
 
     years: np.ndarray
@@ -92,6 +99,7 @@ class World:
     industries: tuple[str, ...] = field(default=INDUSTRIES)
     core_industry: int = 0
     coords: np.ndarray | None = None
+    earlier: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=EVENT_DTYPE))
     views: tuple[MarketView, ...] = field(init=False, repr=False)
     any_excluded: np.ndarray = field(init=False, repr=False)
     log_success: np.ndarray = field(init=False, repr=False)
@@ -111,6 +119,7 @@ class World:
             "mature",
             "region",
             "record_counts",
+            "earlier",
         ):
             getattr(self, name).setflags(write=False)
         views = tuple(
@@ -263,11 +272,19 @@ def calendar_revenue(finance: pd.DataFrame, years: np.ndarray) -> np.ndarray:
     return series.reindex(nearest).to_numpy(dtype=float)
 
 
-def resource_series(finance: pd.DataFrame, scenario: Scenario) -> np.ndarray:
-    """Log revenue relative to the first simulated year, plus the log of capital shocks."""
+def resource_series(
+    finance: pd.DataFrame, scenario: Scenario, reference: int | None = None
+) -> np.ndarray:
+    """Log revenue relative to a reference year, plus the log of capital shocks.
+
+    The reference is the year the hurdle is stated at: the record's first year with the warm
+    start (so a scenario starting later meets the hurdle its firm had grown into), else (and by
+    default) the first simulated year.
+    """
     years = np.asarray(list(scenario.year_range))
-    revenue = calendar_revenue(finance, years)
-    out = np.log(revenue / revenue[0])
+    start = scenario.years[0] if reference is None else reference
+    revenue = calendar_revenue(finance, np.concatenate([[start], years]))
+    out = np.log(revenue[1:] / revenue[0])
     for shock in scenario.shocks:
         if shock.type == "capital":
             last = shock.to_year if shock.to_year is not None else years[-1]
@@ -314,6 +331,8 @@ def build_world(data: Dataset, scenario: Scenario, source: str = "scenario") -> 
     culture, imputed = _imputed_culture(markets)
     barriers, shocked = _barriers(data, scenario, iso3, years, source)
     history = scenario.record(data)
+    warm = scenario.history.warm_start
+    reference = data.firm.record.years_covered[0] if warm else years[0]
     counts = history["year"].value_counts().reindex(years, fill_value=0).to_numpy(dtype=int)
     region_names = tuple(REGIONS)
     return World(
@@ -334,10 +353,29 @@ def build_world(data: Dataset, scenario: Scenario, source: str = "scenario") -> 
         p_block=block_probability(
             scenario.firm.block_base, scenario.firm.block_slope, scenario.firm.max_block, barriers
         ),
-        log_resources=resource_series(data.finance, scenario),
+        log_resources=resource_series(data.finance, scenario, reference),
         home_regime=home_regime_series(data.home_policy, np.asarray(years)),
         record_counts=counts,
         history_modes=tuple(scenario.history.modes),
         core_industry=INDUSTRIES.index(data.firm.core_industry),
         coords=markets[["capital_lat", "capital_lon"]].to_numpy(dtype=float),
+        earlier=encode_events(scenario.earlier_record(data), iso3, INDUSTRIES),
     )
+
+
+def encode_events(
+    events: pd.DataFrame, iso3: Sequence[str], industries: Sequence[str]
+) -> np.ndarray:
+    """Record rows as a model event table (``EVENT_DTYPE``), in the rows' order.
+
+    Record rows with mode ``other`` become blocked deals of mode cooperation (the mode is not
+    used once blocked); ``greenfield`` and ``exit`` rows get their event codes.
+    """
+    out = np.empty(len(events), dtype=EVENT_DTYPE)
+    out["year"] = events["year"].to_numpy()
+    out["market"] = events["country_iso3"].map({c: i for i, c in enumerate(iso3)}).to_numpy()
+    codes = {m: i for i, m in enumerate(EVENT_MODE_NAMES)}
+    out["mode"] = events["mode"].map(codes).fillna(0).to_numpy()
+    out["blocked"] = (events["mode"] == "other").to_numpy()
+    out["industry"] = events["industry"].map({n: i for i, n in enumerate(industries)}).to_numpy()
+    return out

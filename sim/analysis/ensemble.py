@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim.events import EVENT_DTYPE
 from sim.modes import (
     COMPARE_MODES,
     EVENT_AMOUNT_CLASS,
@@ -24,7 +23,7 @@ from sim.modes import (
     EXIT,
     MODE_NAMES,
 )
-from sim.world import World
+from sim.world import World, encode_events
 
 #: Column of ``other`` (blocked or failed deals) in :data:`COMPARE_MODES` (the last).
 OTHER = COMPARE_MODES.index("other")
@@ -228,23 +227,12 @@ def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: Worl
 
 
 def encode_record(events: pd.DataFrame, world: World) -> np.ndarray:
-    """The historical record as a model event table (``EVENT_DTYPE``).
+    """The historical record in the simulated years as a model event table (``EVENT_DTYPE``).
 
-    Record rows with mode ``other`` become blocked deals of mode cooperation (the mode is not
-    used once blocked); ``greenfield`` and ``exit`` rows get their event codes; rows outside the
-    simulated years are dropped.
+    Rows outside the simulated years are dropped; the coding is :func:`sim.world.encode_events`.
     """
     rows = events[events["year"].between(world.years[0], world.years[-1])]
-    out = np.empty(len(rows), dtype=EVENT_DTYPE)
-    out["year"] = rows["year"].to_numpy()
-    out["market"] = rows["country_iso3"].map({c: i for i, c in enumerate(world.iso3)}).to_numpy()
-    codes = {m: i for i, m in enumerate(EVENT_MODE_NAMES)}
-    out["mode"] = rows["mode"].map(codes).fillna(0).to_numpy()
-    out["blocked"] = (rows["mode"] == "other").to_numpy()
-    out["industry"] = (
-        rows["industry"].map({n: i for i, n in enumerate(world.industries)}).to_numpy()
-    )
-    return out
+    return encode_events(rows, world.iso3, world.industries)
 
 
 def as_record(events: np.ndarray, world: World, entity: str = "synthetic") -> pd.DataFrame:

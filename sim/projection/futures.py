@@ -248,7 +248,9 @@ def extend_world(
         log_resources=cat(world.log_resources, log_resources),
         home_regime=cat(world.home_regime, home_regime),
         record_counts=cat(world.record_counts, np.zeros(k, dtype=world.record_counts.dtype)),
+        history_modes=world.history_modes,
         industries=world.industries,
         core_industry=world.core_industry,
         coords=world.coords,
+        earlier=world.earlier,
     )
