@@ -73,7 +73,9 @@ def theory_model(
     """A strategy of the scenario as a model: its declared priors over policy and count block.
 
     With ``host_response`` the host markets' screening response (off by default, ODD 7.12) is
-    integrated over too, with the priors ``Firm.host_priors`` declares.
+    integrated over too, with the priors ``Firm.host_priors`` declares. When the scenario's
+    history compares exits, so is the divestment decision (ODD 7.10, ``Firm.exit_priors``): the
+    record's exits then say something about it.
     """
     strategy = next(s for s in scenario.strategies if s.label == label)
     cls = strategy.policy_class()
@@ -82,6 +84,8 @@ def theory_model(
     priors = {**choose(cls.Params, choice), **choose(Firm, choice)}
     if host_response:
         priors |= choose(Firm, choice, "host_priors")
+    if "exit" in scenario.history.modes:
+        priors |= choose(Firm, choice, "exit_priors")
 
     def run(
         world: World, table: dict[str, np.ndarray], gens: list[np.random.Generator]

@@ -81,3 +81,13 @@ class UppsalaPolicy(Policy[UppsalaParams]):
         top = np.where(earned, commitment + 1, commitment)
         allowed = RANK[None, None, :] <= np.maximum(top, 1)[:, :, None]
         return np.where(allowed, location[:, :, None], -np.inf)
+
+    def exit_log_odds(self, market: MarketView, firm: FirmView) -> np.ndarray:
+        """De-internationalisation: markets beyond the experience-widened frontier go first.
+
+        The shift is the market's cultural distance past the frontier (negative inside it), so
+        markets the firm's knowledge covers are kept.
+        """
+        p = self.params
+        frontier = p.frontier_start + p.frontier_rate * firm.experience.sum(axis=1)[:, None]
+        return market.culture[None, :] - frontier
