@@ -83,11 +83,10 @@ class UppsalaPolicy(Policy[UppsalaParams]):
         return np.where(allowed, location[:, :, None], -np.inf)
 
     def exit_log_odds(self, market: MarketView, firm: FirmView) -> np.ndarray:
-        """De-internationalisation: markets beyond the experience-widened frontier go first.
+        """De-internationalisation: the most psychically distant markets are left first.
 
-        The shift is the market's cultural distance past the frontier (negative inside it), so
-        markets the firm's knowledge covers are kept.
+        The shift is the market's cultural distance (0-1): the establishment chain unwinds from
+        its far end, where the firm's knowledge is thinnest (low commitment already raises exit
+        through the rung's reversibility).
         """
-        p = self.params
-        frontier = p.frontier_start + p.frontier_rate * firm.experience.sum(axis=1)[:, None]
-        return market.culture[None, :] - frontier
+        return market.culture
