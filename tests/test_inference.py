@@ -196,5 +196,8 @@ def test_the_divestment_priors_join_only_when_the_record_compares_exits(tmp_path
     plain = models_of(load_scenario(path), "declared")
     assert all(not exits & set(m.priors) for m in plain)
     path.write_text(SMALL + "history:\n  modes: [control, minority, cooperation, other, exit]\n")
-    theories = [m for m in models_of(load_scenario(path), "declared") if m.label != "no_theory"]
-    assert theories and all(exits <= set(m.priors) for m in theories)
+    gravity, kojima = models_of(load_scenario(path), "declared")[:2]
+    assert exits - {"exit_theory"} <= set(gravity.priors) & set(kojima.priors)
+    assert "exit_theory" not in set(gravity.priors) | set(kojima.priors)  # no retreat term
+    path.write_text(path.read_text().replace("kojima, policy: kojima", "uppsala, policy: uppsala"))
+    assert exits <= set(models_of(load_scenario(path), "declared")[1].priors)
