@@ -422,11 +422,7 @@ EXIT_DRIVER_FIELDS = ("exit_home_regime", "exit_growth", "exit_theory")
 
 def exit_drivers_on(firm: Firm) -> bool:
     """Whether any divestment-driver weight is nonzero (in any run, for per-run weights)."""
-    for name in EXIT_DRIVER_FIELDS:
-        weight = getattr(firm, name)
-        if weight.any() if isinstance(weight, np.ndarray) else weight:
-            return True
-    return False
+    return _any_on(firm, EXIT_DRIVER_FIELDS)
 
 
 def exit_pressure(world: World, t: int) -> tuple[float, float]:
@@ -458,12 +454,11 @@ def _exit_drivers(
     """
     regime, growth = exit_pressure(world, t)
     out = -_cells(firm.exit_home_regime, runs) * regime - _cells(firm.exit_growth, runs) * growth
-    weight = firm.exit_theory
-    if weight.any() if isinstance(weight, np.ndarray) else weight:
+    if _any_on(firm, ("exit_theory",)):
         shift = policy.exit_log_odds(world.views[t], state.view)
         if shift is not None:
             shift = np.broadcast_to(shift, state.commitment.shape)
-            out = out + _cells(weight, runs) * shift[runs, markets]
+            out = out + _cells(firm.exit_theory, runs) * shift[runs, markets]
     return out
 
 
@@ -632,7 +627,12 @@ def host_response_on(firm: Firm) -> bool:
 
     Checked every year by :func:`respond`, so a scalar weight is tested without numpy.
     """
-    for name in HOST_FIELDS:
+    return _any_on(firm, HOST_FIELDS)
+
+
+def _any_on(firm: Firm, names: Sequence[str]) -> bool:
+    """Whether any of the firm's weights ``names`` is nonzero (in any run, for per-run ones)."""
+    for name in names:
         weight = getattr(firm, name)
         if weight.any() if isinstance(weight, np.ndarray) else weight:
             return True
