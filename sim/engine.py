@@ -29,7 +29,9 @@ A year, for every run at once:
 
 Before the year's deals, every market where the firm holds a commitment from earlier years may be
 exited (divested or closed) with a yearly hazard, logistic in the host's blocking probability,
-the firm's experience there and the reversibility of what it holds (:func:`_exits`, ODD 7.10). An
+the firm's experience there and the reversibility of what it holds (:func:`_exits`, ODD 7.10),
+and, when their weights are on (off by default), in the divestment drivers: the home outbound
+regime, the firm's revenue growth and the policy's own retreat term (:func:`_exit_drivers`). An
 exit resets the market's commitment to none and is an event of mode ``exit``; it is not a deal
 (no load, no learning, no deal count).
 
@@ -357,7 +359,7 @@ def act(
     state.view.year = int(world.years[t])
     state.view.step = t
     p_block, success = host_blocking(world, firm, state, t)
-    left = _exits(world, firm, state, t, exits, p_block)
+    left = _exits(world, policy, firm, state, t, exits, p_block)
     deals = _deals(world, policy, firm, state, t, uniforms, climate, (p_block, success))
     if left.size == 0:
         return deals
@@ -368,13 +370,20 @@ def act(
 
 
 def _exits(
-    world: World, firm: Firm, state: BatchState, t: int, exits: np.ndarray, p_block: np.ndarray
+    world: World,
+    policy: Policy,
+    firm: Firm,
+    state: BatchState,
+    t: int,
+    exits: np.ndarray,
+    p_block: np.ndarray,
 ) -> np.ndarray:
     """This year's exits: each held market is left with the hazard of ODD 7.10.
 
     The hazard's log-odds are ``exit_propensity + EXIT_BARRIER_WEIGHT * p_block
-    - log(1 + experience) + log(reversibility of the rung held)``, computed only on held cells
-    and elementwise, so a run's exits do not depend on its batch. An exit resets the market's
+    - log(1 + experience) + log(reversibility of the rung held)``, plus the divestment drivers
+    when any of their weights is on (:func:`_exit_drivers`), computed only on held cells and
+    elementwise, so a run's exits do not depend on its batch. An exit resets the market's
     commitment (re-entry starts again from the bottom of the ladder); experience is kept (what
     the firm learnt of the market stays with it) and so are the deal counts.
     """
@@ -388,6 +397,8 @@ def _exits(
         - np.log1p(state.experience[runs, markets])
         + _LOG_RUNG_REVERSIBILITY[held]
     )
+    if exit_drivers_on(firm):
+        log_odds = log_odds + _exit_drivers(world, policy, firm, state, t, runs, markets)
     with np.errstate(over="ignore"):
         hazard = 1.0 / (1.0 + np.exp(-log_odds))
     leave = exits[runs, t, markets] < hazard
@@ -402,6 +413,52 @@ def _exits(
     out["mode"] = EXIT
     out["blocked"] = 0
     out["industry"] = world.core_industry
+    return out
+
+
+#: Firm fields of the divestment drivers (ODD 7.10); all zero, the drivers are off.
+EXIT_DRIVER_FIELDS = ("exit_home_regime", "exit_growth", "exit_theory")
+
+
+def exit_drivers_on(firm: Firm) -> bool:
+    """Whether any divestment-driver weight is nonzero (in any run, for per-run weights)."""
+    return _any_on(firm, EXIT_DRIVER_FIELDS)
+
+
+def exit_pressure(world: World, t: int) -> tuple[float, float]:
+    """Year ``t``'s firm-wide divestment drivers: the home regime index and revenue growth.
+
+    The one place the exit hazard reads the world's dated series: the home outbound-regime
+    index H_t (easing > 0, so a tightening year lowers it) and the year's log revenue growth
+    g_t = ln R_t - ln R_{t-1} (capital shocks included; the first simulated year's growth is
+    its log resources, 0 without a shock in that year).
+    """
+    before = world.log_resources[t - 1] if t > 0 else 0.0
+    return float(world.home_regime[t]), float(world.log_resources[t] - before)
+
+
+def _exit_drivers(
+    world: World,
+    policy: Policy,
+    firm: Firm,
+    state: BatchState,
+    t: int,
+    runs: np.ndarray,
+    markets: np.ndarray,
+) -> np.ndarray | float:
+    """The drivers' log-odds at some held (run, market) cells (ODD 7.10).
+
+    ``- exit_home_regime * H_t - exit_growth * g_t + exit_theory * s_jt``, where s is the
+    policy's retreat term (:meth:`sim.policies.base.Policy.exit_log_odds`; none when it has
+    none), evaluated only when its weight is on in some run.
+    """
+    regime, growth = exit_pressure(world, t)
+    out = -_cells(firm.exit_home_regime, runs) * regime - _cells(firm.exit_growth, runs) * growth
+    if _any_on(firm, ("exit_theory",)):
+        shift = policy.exit_log_odds(world.views[t], state.view)
+        if shift is not None:
+            shift = np.broadcast_to(shift, state.commitment.shape)
+            out = out + _cells(firm.exit_theory, runs) * shift[runs, markets]
     return out
 
 
@@ -612,7 +669,12 @@ def host_response_on(firm: Firm) -> bool:
 
     Checked every year by :func:`respond`, so a scalar weight is tested without numpy.
     """
-    for name in HOST_FIELDS:
+    return _any_on(firm, HOST_FIELDS)
+
+
+def _any_on(firm: Firm, names: Sequence[str]) -> bool:
+    """Whether any of the firm's weights ``names`` is nonzero (in any run, for per-run ones)."""
+    for name in names:
         weight = getattr(firm, name)
         if weight.any() if isinstance(weight, np.ndarray) else weight:
             return True

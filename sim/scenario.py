@@ -172,6 +172,28 @@ class Firm(Strict):
         description="log-odds of exiting a held market per year before its barrier, experience "
         "and reversibility terms (docs/ODD.md 7.10; -3 gives a few per cent a year)",
     )
+    exit_home_regime: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="divestment (docs/ODD.md 7.10): log-odds of exit added per unit the home "
+        "outbound-regime index falls (one tightening event: -1); 0 with the other exit drivers: "
+        "off",
+    )
+    exit_growth: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="divestment: log-odds of exit removed per unit of the year's log revenue "
+        "growth (a slowdown raises exits)",
+    )
+    exit_theory: float = Field(
+        0.0,
+        ge=0.0,
+        le=3.0,
+        description="divestment: weight of the policy's own retreat term (Policy.exit_log_odds; "
+        "none for a theory without one)",
+    )
     host_commitment: float = Field(
         0.0,
         ge=0.0,
@@ -222,6 +244,23 @@ class Firm(Strict):
             "stronger than all deals: strategic-sector FDI, not total FDI, predicts support "
             "for screening (Chan and Meunier 2021)",
         ),
+    }
+
+    #: Priors of the divestment decision (docs/ODD.md 7.10), integrated over only when the
+    #: scenario's history compares exits (:func:`sim.inference.bank.theory_model`): without exits
+    #: in the record nothing identifies them. The level, ``exit_propensity``, joins them. The
+    #: drivers' ranges are argued here, not estimates (none is known for the reference firm).
+    exit_priors: ClassVar[dict[str, Prior]] = {
+        "exit_propensity": prior(
+            -6.0, 0.0, "a cooperation with one deal's experience is left 0.2 % to 45 % a year"
+        ),
+        "exit_home_regime": prior(
+            0.0, 0.3, "one tightening event raises the odds of exit by at most 35 % (e**0.3)"
+        ),
+        "exit_growth": prior(
+            0.0, 5.0, "revenue growth 0.3 log points lower multiplies the odds by up to 4.5"
+        ),
+        "exit_theory": prior(0.0, 2.0, "a theory's own retreat term at most doubled"),
     }
 
     @classmethod

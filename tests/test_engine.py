@@ -9,8 +9,18 @@ import numpy as np
 import pytest
 
 from sim.data import load_dataset
-from sim.engine import FIXED_FIRM_FIELDS, HOST_FIELDS, simulate_points
+from sim.engine import (
+    EXIT_DRIVER_FIELDS,
+    FIXED_FIRM_FIELDS,
+    HOST_FIELDS,
+    BatchState,
+    act,
+    draw_batch,
+    simulate_points,
+    step,
+)
 from sim.experiment.runner import run_block, run_once
+from sim.modes import EXIT, RUNG_REVERSIBILITY
 from sim.policies import get_policy, policy_names
 from sim.scenario import Firm, parse_scenario
 from sim.world import build_world
@@ -171,6 +181,7 @@ def test_runs_with_their_own_parameters_match_each_run_alone(dataset, name):
     n_runs = 6
     table = _prior_draws(cls, n_runs, np.random.default_rng(len(name)))
     assert {"hurdle", "load_halflife", "block_slope", "exit_propensity"} <= set(table)
+    assert set(EXIT_DRIVER_FIELDS) <= set(table)  # the divestment drivers vary per run too
     seeds = [100 + r for r in range(n_runs)]
     base = cls(cls.Params())
     events, run = simulate_points(world, base, s.firm, table, seeds)
@@ -275,3 +286,114 @@ def test_a_run_without_the_response_is_unchanged_in_a_batch_where_others_respond
         assert events[run == r].tobytes() == off[off_run == r].tobytes()
     for r in (1, 3):
         assert events[run == r].tobytes() != off[off_run == r].tobytes()
+
+
+#: sha256 (first 16 hex digits) of the events of 20 runs at default parameters on the real world
+#: 2010-2021 (whose home regime and revenue growth vary), measured on main before the divestment
+#: drivers were added: with their weights 0 (the default) the exits are those of before.
+REAL_HASHES = {
+    "gravity": "e721c09f449a274f",
+    "springboard": "d1afc60bca252059",
+    "uppsala": "605ba8b3cd62741c",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_HASHES))
+def test_with_the_exit_drivers_off_the_exits_are_those_of_before(dataset, name):
+    firm = scenario().firm
+    assert all(getattr(firm, f) == 0.0 for f in EXIT_DRIVER_FIELDS)  # off by default
+    events = _block(build_world(dataset, scenario()), name, firm, range(20), "batch")
+    assert (events["mode"] == EXIT).sum() > 0
+    assert hashlib.sha256(events.tobytes()).hexdigest()[:16] == REAL_HASHES[name]
+
+
+EXIT_ON = {"exit_home_regime": 0.2, "exit_growth": 2.0, "exit_theory": 1.0}
+
+
+@pytest.mark.parametrize("name", ["gravity", "springboard", "uppsala"])
+def test_batch_and_mesa_give_identical_events_with_the_exit_drivers_on(dataset, name):
+    s = scenario(shocks=SHOCKS, firm=EXIT_ON)
+    world = build_world(dataset, s)
+    mesa = _block(world, name, s.firm, range(5), "mesa")
+    whole = _block(world, name, s.firm, range(5), "batch")
+    assert mesa.size > 0 and mesa.tobytes() == whole.tobytes()
+    off = _block(world, name, scenario(shocks=SHOCKS).firm, range(5), "batch")
+    assert off.tobytes() != whole.tobytes()  # the drivers act
+
+
+def test_a_run_without_exit_drivers_is_unchanged_in_a_batch_where_others_have_them(dataset):
+    s = scenario(shocks=SHOCKS)
+    world = build_world(dataset, s)
+    policy = get_policy("uppsala")(get_policy("uppsala").Params())
+    seeds = [21, 22, 23, 24]
+    table = {"exit_home_regime": np.array([0.0, 0.3, 0.0, 0.1]), "exit_theory": np.zeros(4)}
+    table["exit_theory"][3] = 2.0
+    events, run = simulate_points(world, policy, s.firm, table, seeds)
+    off, off_run = simulate_points(world, policy, s.firm, {}, seeds)
+    for r in (0, 2):
+        assert events[run == r].tobytes() == off[off_run == r].tobytes()
+    for r in (1, 3):
+        assert events[run == r].tobytes() != off[off_run == r].tobytes()
+
+
+def _exits_against_the_formula(world, name, firm, t, n_runs=3000):
+    """Exits at the start of year index ``t`` in ``n_runs`` seeded runs, and the hazard formula's
+    expected count and Monte Carlo sd given each run's state then (ODD 7.10, written out here),
+    with and without the drivers' term."""
+    policy = get_policy(name)(get_policy(name).Params())
+    gens = [np.random.default_rng(500 + r) for r in range(n_runs)]
+    draws = draw_batch(gens, world.n_years, firm.opportunities, world.n_markets)
+    state = BatchState(world, n_runs, firm.region_spillover)
+    for year in range(t):
+        step(world, policy, firm, state, year, *draws)
+    state.view.year, state.view.step = int(world.years[t]), t
+    runs, markets = np.nonzero(state.commitment)
+    base = (
+        firm.exit_propensity
+        + 4.0 * world.p_block[t, markets]
+        - np.log1p(state.experience[runs, markets])
+        + np.log(RUNG_REVERSIBILITY[state.commitment[runs, markets]])
+    )
+    growth = world.log_resources[t] - world.log_resources[t - 1]
+    drivers = -firm.exit_home_regime * world.home_regime[t] - firm.exit_growth * growth
+    shift = policy.exit_log_odds(world.views[t], state.view)
+    if shift is not None:
+        drivers = (
+            drivers
+            + firm.exit_theory * np.broadcast_to(shift, state.commitment.shape)[runs, markets]
+        )
+    hazard = 1.0 / (1.0 + np.exp(-(base + drivers)))
+    rows = act(world, policy, firm, state, t, *draws)
+    observed = int((rows["mode"] == EXIT).sum())
+    neutral = float((1.0 / (1.0 + np.exp(-base))).sum())
+    return observed, float(hazard.sum()), float(np.sqrt((hazard * (1 - hazard)).sum())), neutral
+
+
+def test_a_tightening_home_regime_produces_the_sales_the_hazard_predicts():
+    # Three tightening events in 2016 (index 0 -> -3): with weight 0.5 the odds of exit rise
+    # by e**1.5 in 2016; in 2015, a neutral year, the drivers add nothing.
+    world = dataclasses.replace(toy_world(p_block=0.1), home_regime=np.repeat([0.0, -3.0], [6, 6]))
+    firm = Firm(exit_home_regime=0.5)
+    seen, expected, sd, neutral = _exits_against_the_formula(world, "gravity", firm, 6)
+    assert abs(seen - expected) < 4 * sd
+    assert expected - neutral > 10 * sd  # many more sales than the same year without pressure
+    seen, expected, sd, neutral = _exits_against_the_formula(world, "gravity", firm, 5)
+    assert expected == pytest.approx(neutral) and abs(seen - expected) < 4 * sd
+
+
+def test_a_revenue_slowdown_produces_the_sales_the_hazard_predicts():
+    # Revenue grows 0.4 log points a year to 2015, then stalls: exits rise from 2016.
+    log_resources = np.minimum(0.4 * np.arange(12), 2.0)
+    world = dataclasses.replace(toy_world(p_block=0.1), log_resources=log_resources)
+    firm = Firm(exit_growth=3.0)
+    seen, expected, sd, neutral = _exits_against_the_formula(world, "gravity", firm, 4)
+    assert abs(seen - expected) < 4 * sd and neutral - expected > 10 * sd  # growth holds on
+    seen, expected, sd, neutral = _exits_against_the_formula(world, "gravity", firm, 6)
+    assert abs(seen - expected) < 4 * sd and expected == pytest.approx(neutral)
+
+
+@pytest.mark.parametrize("name", ["springboard", "uppsala"])
+def test_a_theory_retreats_as_its_exit_term_says(name):
+    firm = Firm(exit_theory=2.0)
+    seen, expected, sd, neutral = _exits_against_the_formula(toy_world(p_block=0.1), name, firm, 6)
+    assert abs(seen - expected) < 4 * sd and abs(expected - neutral) > 4 * sd

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis.ensemble import COMPARE_MODES, summarise_runs
+from sim.analysis.ensemble import COMPARE_MODES, mode_columns, summarise_runs
 from sim.analysis.fit import PATTERN_COLUMNS, pattern_table, quantile_of
+from sim.data.taxonomy import DEAL_MODES
 from sim.events import EVENT_DTYPE
+from sim.modes import EXIT
 from tests.toy import toy_world
 
 
@@ -95,3 +99,35 @@ def test_record_summary_and_ensemble_statistics_agree_on_the_real_record():
         "equity_share",
     ):
         assert scalars.iloc[0][name] == pytest.approx(table[name]), name
+
+
+def test_the_count_score_is_split_into_entries_and_exits_when_exits_are_compared():
+    from sim.analysis.fit import fit_summary
+    from sim.analysis.scores import count_log_score
+
+    world = dataclasses.replace(toy_world(), history_modes=(*DEAL_MODES, "exit"))
+    rng = np.random.default_rng(4)
+    n_runs, rows, run = 40, [], []
+    for r in range(n_runs):  # a few deals (mode 1) and exits (mode 4) per run, at random years
+        for _ in range(rng.integers(3, 12)):
+            rows.append((2010 + rng.integers(12), rng.integers(8), rng.choice([1, 4]), 0, 0))
+            run.append(r)
+    events = np.array(rows, dtype=EVENT_DTYPE)
+    sim = summarise_runs(events, np.asarray(run), n_runs, world)
+    assert sim.yearly_exits.sum() == (events["mode"] == EXIT).sum()
+    record = np.array([(2012, 1, 1, 0, 0), (2012, 1, 4, 0, 0), (2015, 2, 4, 0, 0)], EVENT_DTYPE)
+    obs = summarise_runs(record, np.zeros(3, dtype=np.int64), 1, world)
+    assert obs.yearly_exits[0, [2, 5]].tolist() == [1, 1] and obs.yearly[0, 2] == 2
+    fit = fit_summary(obs, sim, np.random.default_rng(1), mode_columns(world))
+    exits = count_log_score(sim.yearly_exits, obs.yearly_exits[0], n_boot=0)
+    entries = count_log_score(
+        sim.yearly - sim.yearly_exits, obs.yearly[0] - obs.yearly_exits[0], n_boot=0
+    )
+    assert fit["count_score_exits"] == pytest.approx(exits.value)
+    assert fit["count_score_entries"] == pytest.approx(entries.value)
+    assert fit["count_score_exits_se"] > 0
+    deals_only = dataclasses.replace(world, history_modes=DEAL_MODES)
+    plain = fit_summary(
+        obs, sim, np.random.default_rng(1), mode_columns(deals_only)
+    )  # exits not compared: no split
+    assert "count_score_exits" not in plain and "count_score_entries" not in plain

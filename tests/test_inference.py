@@ -186,3 +186,18 @@ def test_the_host_response_can_be_integrated_over(tmp_path):
     assert host <= by_model["gravity"] and host <= by_model["kojima"]
     assert not host & by_model["no_theory"]
     assert "screening response: integrated over its priors" in (out / "report.md").read_text()
+
+
+def test_the_divestment_priors_join_only_when_the_record_compares_exits(tmp_path):
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    exits = set(choose(Firm, "declared", "exit_priors"))
+    assert exits == {"exit_propensity", "exit_home_regime", "exit_growth", "exit_theory"}
+    plain = models_of(load_scenario(path), "declared")
+    assert all(not exits & set(m.priors) for m in plain)
+    path.write_text(SMALL + "history:\n  modes: [control, minority, cooperation, other, exit]\n")
+    gravity, kojima = models_of(load_scenario(path), "declared")[:2]
+    assert exits - {"exit_theory"} <= set(gravity.priors) & set(kojima.priors)
+    assert "exit_theory" not in set(gravity.priors) | set(kojima.priors)  # no retreat term
+    path.write_text(path.read_text().replace("kojima, policy: kojima", "uppsala, policy: uppsala"))
+    assert exits <= set(models_of(load_scenario(path), "declared")[1].priors)

@@ -59,6 +59,8 @@ class RunStats:
 
     Attributes:
         yearly: Events per year, shape (runs, T).
+        yearly_exits: The exits among them per year, shape (runs, T) (zero unless the history
+            compares exits); ``yearly - yearly_exits`` are the entries.
         modes: Events per compared mode, shape (runs, 6), columns :data:`COMPARE_MODES` (the
             columns of modes the history leaves out are zero).
         regions: Events per region, shape (runs, n_regions).
@@ -73,6 +75,7 @@ class RunStats:
     """
 
     yearly: np.ndarray
+    yearly_exits: np.ndarray
     modes: np.ndarray
     regions: np.ndarray
     countries: np.ndarray
@@ -214,6 +217,7 @@ def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: Worl
     first[first == n_t + 1] = 0
     return RunStats(
         yearly=count(t, n_t),
+        yearly_exits=count(np.where(modes == EXIT, t, n_t), n_t + 1)[:, :n_t],
         modes=count(compare, n_c),
         regions=count(world.region[markets], n_r),
         countries=count(markets, n_m),

@@ -18,6 +18,7 @@ import pandas as pd
 from sim.analysis.ensemble import Comparison, RunStats, mode_columns
 from sim.analysis.pattern_tests import joint_pattern_test, pattern_pvalues
 from sim.analysis.scores import bootstrap_weights, count_log_score, mix_log_score
+from sim.modes import COMPARE_MODES
 
 
 def quantile_of(observed: float, values: np.ndarray) -> float:
@@ -63,6 +64,8 @@ N_BOOT = 200
 #: order). Beyond a few thousand runs the predictive distributions do not change; the bootstrap's
 #: memory grows with runs x replicates, so a 100,000-run ensemble is scored on its first 5,000.
 MAX_SCORED_RUNS = 5_000
+#: Column of the exits in the compared-mode columns (:data:`sim.modes.COMPARE_MODES`).
+_EXIT_COLUMN = COMPARE_MODES.index("exit")
 
 
 def pattern_row(pattern: Pattern, observed: float, values: np.ndarray) -> dict[str, object]:
@@ -116,17 +119,27 @@ def fit_summary(
     mix is scored on ``mode_columns`` only (the history's compared modes; all when ``None``).
     ``windows`` (name -> year columns, e.g. the calibration and validation windows) add the
     count score of those years alone, ``count_score_<name>``: in and out of sample at a glance.
+    When the compared modes include exits, ``count_score_entries`` and ``count_score_exits``
+    score the yearly counts of the other events and of the exits apart.
     """
     n_runs = simulated.yearly.shape[0]
     weights = bootstrap_weights(n_runs, N_BOOT, rng).astype(float) if n_runs > 1 else None
     n_boot = N_BOOT if weights is not None else 0
     counts = count_log_score(simulated.yearly, observed.yearly[0], n_boot=n_boot, weights=weights)
-    per_window: dict[str, float] = {}
-    for name, years in (windows or {}).items():
-        part = count_log_score(
-            simulated.yearly[:, years], observed.yearly[0, years], n_boot=n_boot, weights=weights
+    parts = {
+        name: (simulated.yearly[:, years], observed.yearly[0, years])
+        for name, years in (windows or {}).items()
+    }
+    if mode_columns is not None and _EXIT_COLUMN in mode_columns:
+        parts["entries"] = (
+            simulated.yearly - simulated.yearly_exits,
+            observed.yearly[0] - observed.yearly_exits[0],
         )
-        per_window |= {f"count_score_{name}": part.value, f"count_score_{name}_se": part.se}
+        parts["exits"] = (simulated.yearly_exits, observed.yearly_exits[0])
+    per_part: dict[str, float] = {}
+    for name, (sim, obs) in parts.items():
+        part = count_log_score(sim, obs, n_boot=n_boot, weights=weights)
+        per_part |= {f"count_score_{name}": part.value, f"count_score_{name}_se": part.se}
     cols = slice(None) if mode_columns is None else mode_columns
     mixes = [
         mix_log_score(simulated.regions, observed.regions[0], n_boot=n_boot, weights=weights),
@@ -135,7 +148,7 @@ def fit_summary(
         ),
         mix_log_score(simulated.countries, observed.countries[0], n_boot=n_boot, weights=weights),
     ]
-    out = {"count_score": counts.value, "count_score_se": counts.se, **per_window}
+    out = {"count_score": counts.value, "count_score_se": counts.se, **per_part}
     if any(m.empty for m in mixes):
         return out | {"mix_score": np.nan, "mix_score_se": np.nan}
     replicates = np.sum([m.replicates for m in mixes], axis=0)

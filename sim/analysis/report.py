@@ -72,7 +72,12 @@ def fit_markdown(fit: pd.DataFrame, record_empty: bool = False) -> str:
             "count score (per year) ± MC SE": _scores(fit, "count_score"),
             **{
                 f"counts {name} ± MC SE": _scores(fit, f"count_score_{key}")
-                for key, name in (("calibration", "in-sample"), ("validation", "out-of-sample"))
+                for key, name in (
+                    ("calibration", "in-sample"),
+                    ("validation", "out-of-sample"),
+                    ("entries", "of entries"),
+                    ("exits", "of exits"),
+                )
                 if f"count_score_{key}" in fit
             },
             "mix score (per event) ± MC SE": [

@@ -62,6 +62,7 @@ def window_stats(
     cols = np.flatnonzero((world.years >= window[0]) & (world.years <= window[1]))
     fields = {k: getattr(stats, k) for k in RunStats.__dataclass_fields__}
     fields["yearly"] = stats.yearly[:, cols]
+    fields["yearly_exits"] = stats.yearly_exits[:, cols]
     return WindowStats(RunStats(**fields), world.years[cols], mode_columns(world))
 
 

@@ -31,6 +31,7 @@ from sim.experiment.runner import stream_key
 from sim.experiment.store import code_version
 from sim.inference.summaries import summarise, summary_names
 from sim.modes import COMPARE_MODES, EVENT_MODE_NAMES
+from sim.policies.base import Policy
 from sim.priors import Prior, PriorChoice, choose, draw_table
 from sim.scenario import Firm, Scenario
 from sim.world import World
@@ -73,7 +74,10 @@ def theory_model(
     """A strategy of the scenario as a model: its declared priors over policy and count block.
 
     With ``host_response`` the host markets' screening response (off by default, ODD 7.12) is
-    integrated over too, with the priors ``Firm.host_priors`` declares.
+    integrated over too, with the priors ``Firm.host_priors`` declares. When the scenario's
+    history compares exits, so is the divestment decision (ODD 7.10, ``Firm.exit_priors``): the
+    record's exits then say something about it (the weight of the theory's own retreat term
+    only for a theory that has one).
     """
     strategy = next(s for s in scenario.strategies if s.label == label)
     cls = strategy.policy_class()
@@ -82,6 +86,11 @@ def theory_model(
     priors = {**choose(cls.Params, choice), **choose(Firm, choice)}
     if host_response:
         priors |= choose(Firm, choice, "host_priors")
+    if "exit" in scenario.history.modes:
+        exits = choose(Firm, choice, "exit_priors")
+        if cls.exit_log_odds is Policy.exit_log_odds:  # no retreat term: its weight does nothing
+            del exits["exit_theory"]
+        priors |= exits
 
     def run(
         world: World, table: dict[str, np.ndarray], gens: list[np.random.Generator]

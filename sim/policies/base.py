@@ -175,6 +175,15 @@ class Policy[P: PolicyParams]:
         """
         return None
 
+    def exit_log_odds(self, market: MarketView, firm: FirmView) -> np.ndarray | None:
+        """How this theory retreats: extra log-odds of exiting each market this year.
+
+        Shape (runs, markets) or (markets,); the engine reads it at the held markets only and
+        weighs it by the firm's ``exit_theory`` (docs/ODD.md 7.10). ``None`` (the default): the
+        theory has no retreat logic of its own, and exits follow the firm-level hazard alone.
+        """
+        return None
+
     @staticmethod
     def blank(market: MarketView) -> np.ndarray:
         """A zero utility array of the right shape."""

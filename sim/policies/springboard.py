@@ -87,3 +87,11 @@ class SpringboardPolicy(Policy[SpringboardParams]):
             mature_row=mode_row(p.mature_minority, p.mature_control, p.alpha_greenfield),
         )
         return location[..., None] + modes
+
+    def exit_log_odds(self, market: MarketView, firm: FirmView) -> np.ndarray:
+        """Asset-seeking exits: a mature-market holding whose assets are absorbed is sold.
+
+        Experience in a mature market measures what the firm has taken from it; once taken, the
+        holding has served its purpose, so there experience raises exit rather than lowering it.
+        """
+        return np.where(market.mature, np.log1p(firm.experience), 0.0)

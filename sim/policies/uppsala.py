@@ -81,3 +81,12 @@ class UppsalaPolicy(Policy[UppsalaParams]):
         top = np.where(earned, commitment + 1, commitment)
         allowed = RANK[None, None, :] <= np.maximum(top, 1)[:, :, None]
         return np.where(allowed, location[:, :, None], -np.inf)
+
+    def exit_log_odds(self, market: MarketView, firm: FirmView) -> np.ndarray:
+        """De-internationalisation: the most psychically distant markets are left first.
+
+        The shift is the market's cultural distance (0-1): the establishment chain unwinds from
+        its far end, where the firm's knowledge is thinnest (low commitment already raises exit
+        through the rung's reversibility).
+        """
+        return market.culture
