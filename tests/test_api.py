@@ -117,7 +117,7 @@ def test_api_calibrate_returns_scores_support_and_verdict():
     assert set(cal.scores["strategy"]) == {"gravity", "dual_track", "persistence"}
     assert {"out_counts", "out_counts_se", "out_mix"} <= set(cal.scores.columns)
     assert list(cal.support["strategy"]) == ["dual_track"]  # the theory, not the baselines
-    assert cal.verdict.startswith("No theory is supported")
+    assert cal.verdict.startswith("**No verdict from point fits**: the optimiser check was not")
     fitted = cal.parameters[cal.parameters["strategy"] == "dual_track"]["parameter"]
     assert "firm.hurdle" in set(fitted)
     again = api.calibrate(scenario)

@@ -307,3 +307,74 @@ def test_a_record_with_an_empty_validation_window_is_ranked_on_counts(data):
     assert per_seed["out_mix"].isna().all()  # no event to score the mix on
     assert np.isfinite(per_seed["out_total"]).all()
     assert "-" not in " ".join(summary["oos_ranks"])
+
+
+def _two_generators(parameters: dict):
+    return parse_scenario(
+        {
+            "name": "optcheck",
+            "seed": 21,
+            "strategies": [
+                {"label": "dt", "policy": "dual_track"},
+                {"label": "sb", "policy": "springboard"},
+            ],
+            "calibration": {
+                "trials": 8,
+                "replications": 20,
+                "seeds": [1],
+                "validation_replications": 40,
+                "parameters": parameters,
+            },
+        },
+        "optcheck.yaml",
+    )
+
+
+def test_optimiser_check_scores_the_true_point_like_the_fit(data):
+    # With nothing to fit, the "fitted" point is the true point: the check must then find the
+    # same in-sample score to the last digit (same window, runs and random numbers).
+    from sim.calibration.recovery import RecoveryTask, run_task
+
+    s = _two_generators({"dt": [], "sb": []})
+    out = run_task(s, data, RecoveryTask("dt", 0))
+    assert out["own_in"] == out["truth_in"]
+    assert out["truth_in_se"] > 0 and out["optimiser_ok"]
+
+
+def test_optimiser_check_is_in_the_recovery_table_and_the_verdict(data, tmp_path):
+    from sim.calibration.calibrate import verdict
+    from sim.calibration.recovery import optimiser_check, optimiser_text, recover
+
+    s = _two_generators({"dt": ["firm.hurdle"], "sb": ["firm.hurdle"]})
+    rec = recover(s, data, tmp_path / "rec", records=3)
+    reached, checked = optimiser_check(rec.results)
+    assert checked == 6
+    by_hand = rec.results["own_in"] >= rec.results["truth_in"] - 2 * rec.results["truth_in_se"]
+    assert reached == int(by_hand.sum())
+    assert rec.rates["optimiser_rate"].tolist() == [
+        by_hand[rec.results["generator"] == g].mean() for g in ("dt", "sb")
+    ]
+    assert optimiser_text(rec.results).startswith(
+        f"The optimiser check {'passes' if reached / checked >= 0.9 else 'fails'}: in {reached} "
+        f"of {checked} synthetic records"
+    )
+    per_seed = pd.DataFrame(
+        {
+            "strategy": ["dt", "rl"],
+            "seed": [1, 1],
+            "baseline": [False, True],
+            "out_counts": [-5.0, -9.0],
+            "out_counts_se": [0.1, 0.1],
+            "out_mix": [-1.0, -3.0],
+            "out_mix_se": [0.1, 0.1],
+        }
+    )
+    assert verdict(per_seed, {"dt": 1.0}, min_seeds=1).startswith(
+        "**No verdict from point fits**: the optimiser check was not run"
+    )
+    assert verdict(per_seed, {"dt": 1.0}, min_seeds=1, optimiser=(5, 32)).startswith(
+        "**No verdict from point fits**: the optimiser check fails (5 of 32 records; needed 90%)"
+    )
+    assert verdict(per_seed, {"dt": 1.0}, min_seeds=1, optimiser=(30, 32)).startswith(
+        "Supported: **dt**."
+    )

@@ -570,14 +570,34 @@ def support_table(per_seed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The optimiser check (docs/calibration.md): on synthetic records, a generator's own fitted
+#: family must reach the in-sample score of its true point, within :data:`OPTIMISER_SE` Monte
+#: Carlo standard errors of that score, in at least :data:`OPTIMISER_PASS` of the records.
+#: Below it, point fits give no verdict.
+OPTIMISER_SE = 2.0
+OPTIMISER_PASS = 0.9
+
+
+def optimiser_passes(reached: int, checked: int) -> bool:
+    """Whether the optimiser check passes: enough records checked, enough of them reached."""
+    return checked > 0 and reached / checked >= OPTIMISER_PASS
+
+
 def verdict(
-    per_seed: pd.DataFrame, recovery: dict[str, float] | None = None, min_seeds: int = 3
+    per_seed: pd.DataFrame,
+    recovery: dict[str, float] | None = None,
+    min_seeds: int = 3,
+    optimiser: tuple[int, int] | None = None,
 ) -> str:
     """What the evidence carries, by the rule in docs/calibration.md.
 
     A theory is *supported* only when, for each of at least ``min_seeds`` calibration seeds,
     its out-of-sample score beats every fair baseline by more than two Monte Carlo standard
-    errors on counts *and* on mix, and model recovery identifies it (recovery rate >= 0.8).
+    errors on counts *and* on mix, and model recovery identifies it (recovery rate >= 0.8) --
+    and only when the optimiser check passed (``optimiser``: the records where the generator's
+    own fit reached its true point's score, and the records checked; see
+    :func:`optimiser_passes`): a point fit that does not find a known truth on synthetic
+    records cannot carry a verdict on the real one.
     """
     table = support_table(per_seed)
     n_seeds = int(per_seed["seed"].nunique())
@@ -601,6 +621,14 @@ def verdict(
             else f"; recovery rate {rate:.2f}" + ("" if recovered else " (< 0.8)")
         )
         lines.append(f"- **{strategy}**: {why}.")
+    if optimiser is None or not optimiser_passes(*optimiser):
+        check = (
+            "was not run (`sim recover` runs it)"
+            if optimiser is None or optimiser[1] == 0
+            else f"fails ({optimiser[0]} of {optimiser[1]} records; needed {OPTIMISER_PASS:.0%})"
+        )
+        head = f"**No verdict from point fits**: the optimiser check {check}."
+        return head + "\n\n" + "\n".join(lines)
     head = (
         f"Supported: **{', '.join(supported)}**."
         if supported

@@ -29,7 +29,13 @@ from sim.calibration.calibrate import (
     support_table,
     verdict,
 )
-from sim.calibration.recovery import Recovery, recover, with_calibrated
+from sim.calibration.recovery import (
+    Recovery,
+    optimiser_check,
+    optimiser_text,
+    recover,
+    with_calibrated,
+)
 from sim.calibration.sensitivity import SensitivityResult, screen
 from sim.data import Dataset
 from sim.errors import SimInputError
@@ -403,7 +409,8 @@ def run_calibration(
             options=Options(workers=1 if quick else None, progress=progress),
         )
         tables = calibration_tables(result, sens)
-        text = verdict(tables.per_seed, _recovery_rates(target))
+        rates, check = _recovery_rates(target)
+        text = verdict(tables.per_seed, rates, optimiser=check)
         with ResultFolder(target / "report", "calibrate", overwrite=True) as report_folder:
             tmp = report_folder.staging
             write_calibration_tables(tables, tmp)
@@ -420,13 +427,19 @@ def run_calibration(
     return CalibrationRun(target, tables.summary, tables.per_seed, text, result, seconds)
 
 
-def _recovery_rates(target: Path) -> dict[str, float] | None:
-    """Recovery rates from a `sim recover` run written beside this calibration, if any."""
+def _recovery_rates(target: Path) -> tuple[dict[str, float] | None, tuple[int, int] | None]:
+    """Recovery rates and the optimiser check from a `sim recover` run beside this calibration.
+
+    Both are ``None`` when no study was run; the check is ``(records reached, records checked)``.
+    """
     path = target / "recovery" / "recovery.csv"
     if not path.is_file():
-        return None
+        return None, None
     table = pd.read_csv(path)
-    return dict(zip(table["generator"], table["recovery_rate"], strict=True))
+    rates = dict(zip(table["generator"], table["recovery_rate"], strict=True))
+    records = target / "recovery" / "records.csv"
+    check = optimiser_check(pd.read_csv(records)) if records.is_file() else None
+    return rates, check
 
 
 _SCORE_COLUMNS = [
@@ -735,6 +748,10 @@ def _write_recovery(
         f"(one calibration seed; {cal.validation_replications} validation runs). Winner: the "
         "best total log score (counts per year + mix per event). Took "
         f"{seconds:.0f} s.",
+        "",
+        "## Optimiser check",
+        "",
+        optimiser_text(rec.results),
         "",
         "## Recovery rate per generator (out of sample; Wilson 95 % interval)",
         "",

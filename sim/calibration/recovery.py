@@ -27,7 +27,17 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from sim.analysis.ensemble import as_record
-from sim.calibration.calibrate import calibrate, ranking
+from sim.calibration.calibrate import (
+    OPTIMISER_PASS,
+    OPTIMISER_SE,
+    CalibrationOutcome,
+    Fit,
+    calibrate,
+    optimiser_passes,
+    ranking,
+    record_held_out,
+    validate,
+)
 from sim.calibration.objective import simulate
 from sim.data import Dataset
 from sim.errors import SimInputError
@@ -39,6 +49,9 @@ log = logging.getLogger(__name__)
 
 #: Seed offset of the synthetic records (never a calibration or validation seed).
 RECORD_SEED_OFFSET = 2_000_029
+
+#: Bootstrap replicates behind the true point's Monte Carlo standard error.
+TRUTH_BOOT = 200
 
 
 @dataclass(frozen=True)
@@ -148,17 +161,44 @@ def run_task(scenario: Scenario, data: Dataset, task: RecoveryTask) -> dict[str,
     models = per_seed[per_seed["strategy"] != "persistence"]
     in_total = models["in_counts"] + models["in_mix"].fillna(0.0)
     out_total = models["out_counts"] + models["out_mix"].fillna(0.0)
+    own = float(in_total[models["strategy"] == task.generator].iloc[0])
+    truth, truth_se = truth_in_sample(candidates, result, task.generator)
     return {
         "generator": task.generator,
         "index": task.index,
         "events": len(record),
         "winner_in": str(models["strategy"].iloc[int(np.argmax(in_total.to_numpy()))]),
         "winner_out": str(models["strategy"].iloc[int(np.argmax(out_total.to_numpy()))]),
+        "own_in": own,
+        "truth_in": truth,
+        "truth_in_se": truth_se,
+        "optimiser_ok": bool(own >= truth - OPTIMISER_SE * truth_se),
         "scores": {
             row.strategy: {"in": float(i), "out": float(o)}
             for row, i, o in zip(models.itertuples(), in_total, out_total, strict=True)
         },
     }
+
+
+def truth_in_sample(
+    scenario: Scenario, result: CalibrationOutcome, label: str
+) -> tuple[float, float]:
+    """The generator's in-sample score (counts + mix) at its true point, and its MC SE.
+
+    Scored exactly as its fitted family's best point is (:func:`validate`: the same window,
+    record, validation runs and random numbers), so the two differ only by the parameters. The
+    standard error is the bootstrap over runs of the summed score.
+    """
+    s = next(i for i, st in enumerate(scenario.strategies) if st.label == label)
+    seed = scenario.calibration.seeds[0]
+    truth = Fit(label, seed, [], dict(scenario.strategies[s].params), float("nan"), pd.DataFrame())
+    world, history = result.world, result.history
+    patterns = record_held_out(history, world, np.random.default_rng([scenario.seed, 5]), 2)
+    scores = validate(scenario, world, history, truth, s, patterns, TRUTH_BOOT).in_sample
+    value, replicates = scores.counts.value, scores.counts.replicates
+    if not scores.mix.empty:
+        value, replicates = value + scores.mix.value, replicates + scores.mix.replicates
+    return float(value), float(np.std(replicates, ddof=1))
 
 
 def _run_and_save(
@@ -197,6 +237,7 @@ def summarise(results: pd.DataFrame, labels: list[str]) -> Recovery:
         else:
             low = high = float("nan")
         picked = int(counts_out[:, i].sum())
+        checked = _optimiser_ok(results[results["generator"] == g])
         rows.append(
             {
                 "generator": g,
@@ -207,9 +248,39 @@ def summarise(results: pd.DataFrame, labels: list[str]) -> Recovery:
                 "in_sample_rate": counts_in[i, i] / n if n else float("nan"),
                 "times_picked": picked,
                 "wrong_pick_rate": (picked - k) / picked if picked else float("nan"),
+                "optimiser_rate": checked.mean() if checked.size else float("nan"),
             }
         )
     return Recovery(results, confusion["in"], confusion["out"], pd.DataFrame(rows))
+
+
+def _optimiser_ok(results: pd.DataFrame) -> np.ndarray:
+    """The optimiser check's outcome per record (records from before the check: left out)."""
+    if "optimiser_ok" not in results:
+        return np.zeros(0, dtype=bool)
+    return results["optimiser_ok"].dropna().to_numpy(dtype=bool)
+
+
+def optimiser_check(results: pd.DataFrame) -> tuple[int, int]:
+    """Records where the generator's own fit reached its true point's score, and records checked."""
+    ok = _optimiser_ok(results)
+    return int(ok.sum()), int(ok.size)
+
+
+def optimiser_text(results: pd.DataFrame) -> str:
+    """The optimiser check in words, for the recovery and calibration reports."""
+    k, n = optimiser_check(results)
+    if n == 0:
+        return "The optimiser check was not run (no recovery records carry it)."
+    rate = k / n
+    verdict = "passes" if optimiser_passes(k, n) else "fails"
+    gaps = results["own_in"] - results["truth_in"]
+    return (
+        f"The optimiser check {verdict}: in {k} of {n} synthetic records ({rate:.0%}; needed: "
+        f"{OPTIMISER_PASS:.0%}) the generator's own fitted family reached the in-sample score of "
+        f"its true point within {OPTIMISER_SE:g} Monte Carlo standard errors. Median own fit "
+        f"minus truth: {gaps.median():+.2f} nats (min {gaps.min():+.2f})."
+    )
 
 
 def recover(
