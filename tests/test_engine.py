@@ -12,7 +12,7 @@ from sim.data import load_dataset
 from sim.engine import FIXED_FIRM_FIELDS, HOST_FIELDS, simulate_points
 from sim.experiment.runner import run_block, run_once
 from sim.policies import get_policy, policy_names
-from sim.scenario import Firm, parse_scenario
+from sim.scenario import REGIME_EFFECT_FIELDS, Firm, parse_scenario
 from sim.world import build_world
 from tests.toy import toy_world
 
@@ -122,14 +122,23 @@ def test_integration_load_slows_later_deal_making(dataset):
     assert b[:, 5:].mean() < 0.8 * a[:, 5:].mean()
 
 
-def test_a_restrictive_home_regime_lowers_deals(dataset):
-    on = scenario(firm={"home_policy_effect": 0.5})
-    off = scenario(firm={"home_policy_effect": 0.0})
-    world = build_world(dataset, on)
-    assert world.home_regime[-1] < world.home_regime[5]  # the 2020-21 tightening events
-    a = _yearly(_block(world, "oli_logit", on.firm, range(200), "batch"), 200)
-    b = _yearly(_block(world, "oli_logit", off.firm, range(200), "batch"), 200)
-    assert a[:, -1].mean() < 0.5 * b[:, -1].mean()
+def test_each_kind_of_home_policy_moves_deals_through_its_own_effect(dataset):
+    world = build_world(dataset, scenario())
+    outbound = world.regime_effects[:, REGIME_EFFECT_FIELDS.index("home_policy_effect")]
+    platform = world.regime_effects[:, REGIME_EFFECT_FIELDS.index("platform_regulation_effect")]
+    assert outbound[9] < outbound[5]  # the 2016-18 outbound tightenings (2019 vs 2015)
+    assert platform[-1] == pytest.approx(-97 / 12)  # the 2020-21 platform regulation, in 2021
+    assert not platform[:10].any()  # and nothing of it before 2020
+
+    def deals(home: float, platform_effect: float) -> np.ndarray:
+        firm = {"home_policy_effect": home, "platform_regulation_effect": platform_effect}
+        runs = _block(world, "oli_logit", scenario(firm=firm).firm, range(200), "batch")
+        return _yearly(runs, 200)
+
+    base, outward, regulated = deals(0.0, 0.0), deals(0.5, 0.0), deals(0.0, 0.3)
+    assert outward[:, 5].mean() > 1.5 * base[:, 5].mean()  # the 2015 easing lowers the hurdle
+    np.testing.assert_array_equal(regulated[:, :10], base[:, :10])  # same runs until 2020
+    assert regulated[:, -1].mean() < 0.5 * base[:, -1].mean()  # 2021: hurdle up by 2.4
 
 
 def test_industry_is_a_decision_that_diversification_spreads(dataset):

@@ -11,10 +11,17 @@ home-policy or host-barrier event dated later, no revenue of a fiscal year that 
 model carries the last known revenue forward) — and **conditional** — the realised covariates.
 Market indicators (GDP, population, internet use) are the realised series in both: older vintages of
 them are not in the data, a limit the report states.
+
+A home-regime effect the calibration window cannot identify (no event of its kinds in the window,
+e.g. platform regulation before 2020) is not in the posterior: each forecast run draws it from its
+declared prior (``Firm.regime_priors``), and :func:`sensitivity` repeats the forecasts with it at
+its prior's 10, 50 and 90 % quantiles, so that the reader sees how much of a conditional forecast
+is that prior. :func:`regime_notes` names the years whose regime index leaves the window's range.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -25,7 +32,7 @@ from sim.calibration.objective import WindowScores, record_window, score_window,
 from sim.data.loaders import Dataset
 from sim.inference.bank import Model
 from sim.scenario import Scenario
-from sim.world import World, build_world
+from sim.world import World, build_world, regime_outside
 
 TABLES = ("ex_ante", "conditional")
 #: Runs of each model's posterior predictive.
@@ -54,11 +61,29 @@ def predictive(
     names: list[str],
     rng: np.random.Generator,
     runs: int = PREDICTIVE_RUNS,
+    fixed: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``runs`` histories over the world's years, parameters resampled from a posterior sample."""
+    """``runs`` histories over the world's years, parameters resampled from a posterior sample.
+
+    The model's unfitted effects are drawn from their priors, or held at ``fixed`` values (the
+    draws are made either way, so that the runs are otherwise the same: common random numbers).
+    """
     rows = rng.integers(0, len(posterior), size=runs)
     table = {name: posterior[rows, j] for j, name in enumerate(names)}
+    for name, p in model.unfitted.items():
+        table[name] = p.draw(rng, runs)
+        if fixed is not None and name in fixed:
+            table[name] = np.full(runs, fixed[name])
     return model.events(world, table, rng.spawn(runs))
+
+
+def table_worlds(scenario: Scenario, data: Dataset, source: str) -> dict[str, World]:
+    """The world of each forecast table: covariates as known at the window's end, and realised."""
+    last = scenario.calibration.window[1]
+    return {
+        table: build_world(covariates, scenario, source=source)
+        for table, covariates in zip(TABLES, (ex_ante(data, last), data), strict=True)
+    }
 
 
 def _row(label: str, table: str, s: WindowScores, base: WindowScores) -> dict[str, object]:
@@ -97,11 +122,10 @@ def forecast_scores(
         probabilities: Per model, its posterior probability (weights of the model average).
         source: The scenario file, for messages.
     """
-    window, validation = scenario.calibration.window, scenario.calibration.validation
+    validation = scenario.calibration.validation
     history = scenario.record(data)
     rows = []
-    for table, covariates in zip(TABLES, (ex_ante(data, window[1]), data), strict=True):
-        world = build_world(covariates, scenario, source=source)
+    for table, world in table_worlds(scenario, data, source).items():
         observed = record_window(history, world, validation)
         base = persistence_validation(scenario, world, history, 0, N_BOOT).out_of_sample
         rng = np.random.default_rng([scenario.seed, 31, TABLES.index(table)])
@@ -120,3 +144,58 @@ def forecast_scores(
         rows.append(_row(MIXTURE, table, score_window(observed, mixed, rng, N_BOOT), base))
         rows.append(_row("persistence", table, base, base))
     return pd.DataFrame(rows)
+
+
+#: Quantiles of an unfitted effect's prior at which :func:`sensitivity` repeats the forecasts.
+SENSITIVITY_LEVELS = {"low": 0.1, "central": 0.5, "high": 0.9}
+
+
+def sensitivity(
+    scenario: Scenario,
+    data: Dataset,
+    models: list[Model],
+    posteriors: dict[str, np.ndarray],
+    source: str,
+) -> pd.DataFrame:
+    """Each model's forecast of the validation years with its unfitted effects at prior quantiles.
+
+    For every table and every model with unfitted effects (:class:`~sim.inference.bank.Model`),
+    the posterior predictive is run again with those effects held at the 10, 50 and 90 %
+    quantiles of their priors (all at the same quantile), on common random numbers, so the rows
+    differ only by that prior. The ex-ante table holds no event after the window, so its rows
+    should not move; the conditional table's spread is the forecast's dependence on the prior.
+
+    Returns:
+        One row per model, table and level: the effects' values, the simulated deals per
+        validation year (mean over runs), the record's, and the count score with its SE.
+    """
+    validation = scenario.calibration.validation
+    history = scenario.record(data)
+    rows: list[dict[str, object]] = []
+    for table, world in table_worlds(scenario, data, source).items():
+        observed = record_window(history, world, validation)
+        for model in (m for m in models if m.unfitted):
+            for level, q in SENSITIVITY_LEVELS.items():
+                fixed = {k: p.low + q * (p.high - p.low) for k, p in model.unfitted.items()}
+                rng = np.random.default_rng([scenario.seed, 37, TABLES.index(table)])
+                post = posteriors[model.label]
+                events, run = predictive(model, world, post, list(model.priors), rng, fixed=fixed)
+                sim = window_stats(events, run, PREDICTIVE_RUNS, world, validation)
+                score = score_window(observed, sim, rng, N_BOOT).counts
+                rows.append(
+                    {"model": model.label, "table": table, "level": level, "quantile": q}
+                    | fixed
+                    | {
+                        "deals_per_year": float(sim.yearly.mean()),
+                        "record_per_year": float(observed.yearly.mean()),
+                        "count_score": score.value,
+                        "count_se": score.se,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def regime_notes(scenario: Scenario, data: Dataset, source: str) -> list[str]:
+    """Years where a regime index of the conditional forecast leaves the window's range."""
+    world = build_world(data, scenario, source=source)
+    return regime_outside(world, scenario.calibration.window)

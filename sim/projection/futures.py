@@ -224,7 +224,11 @@ def extend_world(
     p_block = block_probability(firm.block_base, firm.block_slope, firm.max_block, barriers)
     steps = np.arange(1, k + 1, dtype=float)
     log_resources = world.log_resources[-1] + np.log1p(future.revenue_growth) * steps
-    home_regime = world.home_regime[-1] + future.home_regime * steps
+    regime = world.regime[-1] + np.zeros((k, 1))  # every kind's index carried forward
+    # The future's change is one of the outbound regime (home_policy_effect's kinds): easing
+    # when it rises, tightening when it falls.
+    kind = "outbound_easing" if future.home_regime >= 0 else "outbound_tightening"
+    regime[:, world.regime_kinds.index(kind)] += future.home_regime * steps
 
     def cat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.concatenate([a, b], axis=0)
@@ -246,9 +250,10 @@ def extend_world(
         shocked=cat(world.shocked, shocked),
         p_block=cat(world.p_block, p_block),
         log_resources=cat(world.log_resources, log_resources),
-        home_regime=cat(world.home_regime, home_regime),
+        regime=cat(world.regime, regime),
         record_counts=cat(world.record_counts, np.zeros(k, dtype=world.record_counts.dtype)),
         industries=world.industries,
         core_industry=world.core_industry,
         coords=world.coords,
+        regime_kinds=world.regime_kinds,
     )
