@@ -27,6 +27,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from sim.analysis.scores import count_log_score
 from sim.calibration.calibrate import persistence_validation
 from sim.calibration.objective import WindowScores, record_window, score_window, window_stats
 from sim.data.loaders import Dataset
@@ -181,7 +182,7 @@ def sensitivity(
                 post = posteriors[model.label]
                 events, run = predictive(model, world, post, list(model.priors), rng, fixed=fixed)
                 sim = window_stats(events, run, PREDICTIVE_RUNS, world, validation)
-                score = score_window(observed, sim, rng, N_BOOT).counts
+                score = count_log_score(sim.yearly, observed.yearly[0], rng, n_boot=N_BOOT)
                 rows.append(
                     {"model": model.label, "table": table, "level": level, "quantile": q}
                     | fixed

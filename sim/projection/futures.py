@@ -29,7 +29,7 @@ import pandas as pd
 from sim.data.taxonomy import COUNTRY_GROUPS
 from sim.projection.spec import Uncertainties
 from sim.scenario import Firm
-from sim.world import World, block_probability
+from sim.world import World, block_probability, regime_outside
 
 #: Indicators the world is built from (raw panels; see :func:`sim.world.build_world`).
 WORLD_INDICATORS: tuple[str, ...] = (
@@ -257,3 +257,30 @@ def extend_world(
         coords=world.coords,
         regime_kinds=world.regime_kinds,
     )
+
+
+def regime_notes(
+    world: World,
+    years: Sequence[int],
+    spec: Uncertainties,
+    firm: Firm,
+    window: tuple[int, int],
+) -> list[str]:
+    """Notes on years where a home-regime index leaves the calibration window's range.
+
+    Over the record and the projected years, with the outbound regime's future change at each
+    end of its declared range (neutral when it is not declared): a projection there extrapolates
+    the effect (:func:`sim.world.regime_outside`).
+    """
+    ends = (spec.home_regime.low, spec.home_regime.high) if spec.home_regime else (0.0,)
+    found = {
+        change: regime_outside(extend_world(world, years, Future(home_regime=change), firm), window)
+        for change in ends
+    }
+    common = [n for n in found[ends[0]] if all(n in f for f in found.values())]
+    return common + [
+        f"with the home_regime future at {change:+g} a year, {n}"
+        for change, notes in found.items()
+        for n in notes
+        if n not in common
+    ]
