@@ -12,7 +12,7 @@ import pytest
 from sim.calibration.calibrate import free_parameters
 from sim.cli import main
 from sim.data.taxonomy import HOME_POLICY_KINDS
-from sim.inference.forecast import predictive, sensitivity, table_worlds
+from sim.inference.forecast import predictive, sensitivity, sensitivity_markdown, table_worlds
 from sim.inference.job import models_of
 from sim.priors import Prior, choose
 from sim.scenario import HOME_POLICY_EFFECTS, REGIME_EFFECT_FIELDS, Firm, load_scenario
@@ -120,6 +120,11 @@ def test_the_unfitted_prior_moves_the_conditional_forecast_and_not_the_ex_ante_o
     assert ex_ante["deals_per_year"].nunique() == 1
     low, central, high = conditional["deals_per_year"]
     assert low > central > high  # a stronger deterrent, fewer deals in 2020-21
+    text = "\n".join(sensitivity_markdown(table.reset_index()))
+    assert "(low -0.06; central 0.1; high 0.26)" in text
+    assert "largest spread over the levels 0 deals a year" in text
+    row = next(x for x in text.splitlines() if x.startswith("| gravity"))
+    assert [c.strip() for c in row.split("|")[2:5]] == [f"{v:.3g}" for v in (low, central, high)]
 
 
 def test_years_outside_the_window_range_are_named():

@@ -196,6 +196,42 @@ def sensitivity(
     return pd.DataFrame(rows)
 
 
+def sensitivity_markdown(frame: pd.DataFrame) -> list[str]:
+    """The report's sensitivity section: the conditional forecasts at low, central and high.
+
+    One row per model (deals per validation year and count score at each level); the ex-ante
+    rows are summarised by their largest spread, which must be 0 (no event after the window).
+    Nothing when no model has an unfitted effect.
+    """
+    if frame.empty:
+        return []
+    effects = [c for c in frame.columns if c.endswith("_effect")]
+    levels = list(SENSITIVITY_LEVELS)
+    cond = frame[frame["table"] == "conditional"]
+    values = cond[cond["model"] == cond["model"].iloc[0]].set_index("level")[effects]
+    wide = [
+        cond.pivot(index="model", columns="level", values=column)[levels].add_prefix(prefix)
+        for column, prefix in (("deals_per_year", "deals "), ("count_score", "score "))
+    ]
+    table = pd.concat(wide, axis=1).reindex(cond["model"].unique()).reset_index()
+    spread = frame[frame["table"] == "ex_ante"].groupby("model")["deals_per_year"].agg(np.ptp)
+    at = "; ".join(
+        f"{level} {', '.join(f'{values.loc[level, e]:.3g}' for e in effects)}" for level in levels
+    )
+    return [
+        "### Sensitivity of the conditional forecast to the prior of unidentified effects",
+        "",
+        f"Effects the calibration window cannot identify ({', '.join(effects)}) held at their "
+        f"prior's 10, 50 and 90 % quantiles ({at}), common random numbers; deals per "
+        f"validation year (record: {cond['record_per_year'].iloc[0]:.3g}) and count score. "
+        f"Ex-ante forecasts: largest spread over the levels {spread.max():.3g} deals a year "
+        "(0: they cannot depend on it). All rows: `forecast_sensitivity.csv`.",
+        "",
+        table.to_markdown(index=False, floatfmt=".3g"),
+        "",
+    ]
+
+
 def regime_notes(scenario: Scenario, data: Dataset, source: str) -> list[str]:
     """Years where a regime index of the conditional forecast leaves the window's range."""
     world = build_world(data, scenario, source=source)

@@ -35,7 +35,12 @@ from sim.inference.bank import (
     store,
     theory_model,
 )
-from sim.inference.forecast import forecast_scores, regime_notes, sensitivity
+from sim.inference.forecast import (
+    forecast_scores,
+    regime_notes,
+    sensitivity,
+    sensitivity_markdown,
+)
 from sim.inference.models import (
     ECE_BINS,
     abc_probabilities,
@@ -323,14 +328,6 @@ SECTIONS = (
         None,
     ),
     (
-        "Sensitivity of the forecasts to the prior of effects the window cannot identify (home-"
-        "regime kinds with no event in it, drawn from their prior above; here held at its 10, 50 "
-        "and 90 % quantiles; deals per validation year and count score; ex-ante rows should not "
-        "move)",
-        "forecast_sensitivity",
-        None,
-    ),
-    (
         "Parameters: contraction (median over held-out draws; < 0.1 not identified)",
         "contraction",
         None,
@@ -419,6 +416,7 @@ def report(
         for title, name, columns in SECTIONS:
             table = s.tables[name].drop(columns="prior")
             lines += [f"### {title}", "", _md(table[columns] if columns else table), ""]
+        lines += sensitivity_markdown(s.tables["forecast_sensitivity"])
         lines += [
             f"![reliability](figures/reliability_{s.choice}.png) "
             f"![confusion](figures/confusion_{s.choice}.png)",
