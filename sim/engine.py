@@ -77,7 +77,7 @@ from sim.modes import (
 )
 from sim.policies.base import FirmView, Policy
 from sim.scenario import Firm
-from sim.world import World, block_probability, log_success
+from sim.world import World, block_probability, log_success, regime_pull
 
 _GRID = float(2**32)
 _ROW = np.int64(2**33)
@@ -497,7 +497,7 @@ def _deals(
     hurdle = (
         firm.hurdle
         - firm.resource_elasticity * world.log_resources[t]
-        - firm.home_policy_effect * world.home_regime[t]
+        - regime_pull(world, firm, t)
         + firm.load_penalty * state.load
         + firm.climate_noise * climate[:, t]
     )

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from sim.data import Dataset
-from sim.data.taxonomy import COUNTRY_GROUPS, DEAL_MODES, INDUSTRIES, REGIONS
+from sim.data.taxonomy import COUNTRY_GROUPS, DEAL_MODES, HOME_POLICY_KINDS, INDUSTRIES, REGIONS
 from sim.errors import SimInputError
 from sim.events import EVENT_DTYPE
 from sim.markets import MarketView
 from sim.modes import EVENT_MODE_NAMES
-from sim.scenario import Scenario
+from sim.scenario import HOME_POLICY_EFFECTS, REGIME_EFFECT_FIELDS, Firm, Scenario
 
 #: Barrier added to a market by one dated barrier event of each kind: full weight when the event
 #: targets investors from the firm's home country, half when it targets no origin, none when it
@@ -63,8 +63,9 @@ class World:
         log_resources: Log of the firm's revenue relative to the reference year (the record's
             first year with the warm start, else the first simulated year), plus the log of any
             capital shock in force, shape (T,); it lowers the outside option's hurdle.
-        home_regime: Home outbound-regime index (cumulative easing minus tightening events,
-            month-weighted in the year of the event), shape (T,).
+        regime: Home-policy index per kind of event (cumulative +1 per easing and -1 per
+            tightening event of the kind, month-weighted in the year of the event), shape
+            (T, K), kinds in ``regime_kinds`` (:func:`regime_index`).
         record_counts: The record's events per year (in the scenario's scope and compared
             modes), shape (T,); only the record-copying oracle reads it.
         history_modes: The record modes a comparison counts (the scenario's ``history: modes:``);
@@ -75,6 +76,12 @@ class World:
         earlier: The record's events dated before the first simulated year (``EVENT_DTYPE``,
             every mode, in record order): the warm start replays them into every run's starting
             state (:func:`sim.engine.start_state`); empty without a warm start.
+        regime_kinds: The kinds of home-policy event, the columns of ``regime``.
+        regime_effects: The index each effect of the hurdle multiplies (the sum of its kinds'
+            columns, :data:`sim.scenario.HOME_POLICY_EFFECTS`), shape (T, F), effects in
+            :data:`sim.scenario.REGIME_EFFECT_FIELDS` order.
+        home_regime: The total index over every kind, shape (T,) (what one effect for every
+            kind would multiply; kept for readers of the regime as a whole).
     """
 
     years: np.ndarray
@@ -93,13 +100,16 @@ class World:
     shocked: np.ndarray
     p_block: np.ndarray
     log_resources: np.ndarray
-    home_regime: np.ndarray
+    regime: np.ndarray
     record_counts: np.ndarray
     history_modes: tuple[str, ...] = DEAL_MODES
     industries: tuple[str, ...] = field(default=INDUSTRIES)
     core_industry: int = 0
     coords: np.ndarray | None = None
     earlier: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=EVENT_DTYPE))
+    regime_kinds: tuple[str, ...] = HOME_POLICY_KINDS
+    regime_effects: np.ndarray = field(init=False, repr=False)
+    home_regime: np.ndarray = field(init=False, repr=False)
     views: tuple[MarketView, ...] = field(init=False, repr=False)
     any_excluded: np.ndarray = field(init=False, repr=False)
     log_success: np.ndarray = field(init=False, repr=False)
@@ -115,7 +125,7 @@ class World:
             "excluded",
             "p_block",
             "log_resources",
-            "home_regime",
+            "regime",
             "mature",
             "region",
             "record_counts",
@@ -141,6 +151,17 @@ class World:
         success = log_success(self.p_block)
         success.setflags(write=False)
         object.__setattr__(self, "log_success", success)
+        if self.regime.shape != (self.n_years, len(self.regime_kinds)):
+            raise ValueError(
+                f"regime has shape {self.regime.shape}, not (years, kinds) = "
+                f"({self.n_years}, {len(self.regime_kinds)})"
+            )
+        effects = np.zeros((self.n_years, len(REGIME_EFFECT_FIELDS)))
+        for k, kind in enumerate(self.regime_kinds):
+            effects[:, REGIME_EFFECT_FIELDS.index(HOME_POLICY_EFFECTS[kind])] += self.regime[:, k]
+        for name, value in (("regime_effects", effects), ("home_regime", self.regime.sum(axis=1))):
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
 
     @property
     def n_markets(self) -> int:
@@ -293,21 +314,95 @@ def resource_series(
     return out
 
 
-def home_regime_series(policy_events: pd.DataFrame | None, years: np.ndarray) -> np.ndarray:
-    """Cumulative home outbound-regime index: +1 per easing event, -1 per tightening event.
+def regime_index(
+    policy_events: pd.DataFrame | None,
+    years: np.ndarray,
+    kinds: tuple[str, ...] = HOME_POLICY_KINDS,
+) -> np.ndarray:
+    """Cumulative home-policy index per kind of event, shape (years, kinds).
 
-    An event counts from its month on: in its own calendar year it weighs the share of the year
-    left (an event in September counts 4/12 that year), fully in later years.
+    Each event adds its direction (+1 easing, -1 tightening) to its kind's column from its month
+    on: in its own calendar year it weighs the share of the year left (an event in September
+    counts 4/12 that year), fully in later years. One column per kind, so that a kind the
+    calibration window never saw is not read as more of a kind it did (docs/ODD.md 7).
     """
-    out = np.zeros(years.shape[0])
+    out = np.zeros((years.shape[0], len(kinds)))
     if policy_events is None or policy_events.empty:
         return out
-    for date, direction in zip(policy_events["date"], policy_events["direction"], strict=True):
+    columns = (policy_events[c] for c in ("date", "kind", "direction"))
+    for date, kind, direction in zip(*columns, strict=True):
         year = int(str(date)[:4])
         month = int(str(date)[5:7]) if len(str(date)) >= 7 else 1
         share = np.where(years > year, 1.0, np.where(years == year, (12 - month + 1) / 12, 0.0))
-        out += float(direction) * share
+        out[:, kinds.index(str(kind))] += float(direction) * share
     return out
+
+
+def regime_pull(world: World, firm: Firm, t: int) -> float | np.ndarray:
+    """How far the home regime lowers the hurdle in year index ``t``: each effect times its index.
+
+    The firm's effects may be arrays over runs (a batch whose runs have their own parameters).
+    """
+    pull: float | np.ndarray = 0.0
+    for j, name in enumerate(REGIME_EFFECT_FIELDS):
+        pull = pull + getattr(firm, name) * world.regime_effects[t, j]
+    return pull
+
+
+def _window_rows(world: World, window: tuple[int, int]) -> np.ndarray:
+    return (world.years >= window[0]) & (world.years <= window[1])
+
+
+def identified_effects(world: World, window: tuple[int, int]) -> tuple[str, ...]:
+    """The regime effects whose index moves within the calibration ``window`` (can be fitted).
+
+    An effect whose index is constant over the window (no event of its kinds in it) cannot be
+    told from the hurdle there: it is not fitted, and takes its value from its prior
+    (``Firm.regime_priors``). Empty when the world does not hold the window's years.
+    """
+    rows = _window_rows(world, window)
+    if not rows.any():
+        return ()
+    index = world.regime_effects[rows]
+    return tuple(n for j, n in enumerate(REGIME_EFFECT_FIELDS) if np.ptp(index[:, j]) > 0)
+
+
+def regime_outside(world: World, window: tuple[int, int]) -> list[str]:
+    """Notes on effects whose index leaves its calibration-window range, with the years.
+
+    A forecast there extrapolates the effect beyond anything the window held: one short note per
+    such effect, naming its kinds, the years and both ranges. Empty when every index stays in
+    its range, or when the world does not hold the window's years.
+    """
+    rows = _window_rows(world, window)
+    if not rows.any():
+        return []
+    notes = []
+    for j, name in enumerate(REGIME_EFFECT_FIELDS):
+        index = world.regime_effects[:, j]
+        lo, hi = index[rows].min(), index[rows].max()
+        out = (index < lo - 1e-9) | (index > hi + 1e-9)
+        if not out.any():
+            continue
+        kinds = "/".join(k for k in world.regime_kinds if HOME_POLICY_EFFECTS[k] == name)
+        years = world.years[out]
+        notes.append(
+            f"{kinds} index ({name}) outside its {window[0]}-{window[1]} range "
+            f"[{lo:.2f}, {hi:.2f}] in {_years_text(years)} (from {index[out].min():.2f} to "
+            f"{index[out].max():.2f}): the forecast extrapolates this effect"
+        )
+    return notes
+
+
+def _years_text(years: np.ndarray) -> str:
+    """Years as ranges: 2018, 2020-2021."""
+    parts, start = [], int(years[0])
+    for a, b in zip(years, [*years[1:], None], strict=True):
+        if b is None or int(b) != int(a) + 1:
+            parts.append(str(start) if start == int(a) else f"{start}-{int(a)}")
+            if b is not None:
+                start = int(b)
+    return ", ".join(parts)
 
 
 def build_world(data: Dataset, scenario: Scenario, source: str = "scenario") -> World:
@@ -354,7 +449,7 @@ def build_world(data: Dataset, scenario: Scenario, source: str = "scenario") -> 
             scenario.firm.block_base, scenario.firm.block_slope, scenario.firm.max_block, barriers
         ),
         log_resources=resource_series(data.finance, scenario, reference),
-        home_regime=home_regime_series(data.home_policy, np.asarray(years)),
+        regime=regime_index(data.home_policy, np.asarray(years)),
         record_counts=counts,
         history_modes=tuple(scenario.history.modes),
         core_industry=INDUSTRIES.index(data.firm.core_industry),

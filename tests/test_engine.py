@@ -22,7 +22,7 @@ from sim.engine import (
 from sim.experiment.runner import run_block, run_once
 from sim.modes import EXIT, RUNG_REVERSIBILITY
 from sim.policies import get_policy, policy_names
-from sim.scenario import Firm, parse_scenario
+from sim.scenario import REGIME_EFFECT_FIELDS, Firm, parse_scenario
 from sim.world import build_world
 from tests.toy import toy_world
 
@@ -132,14 +132,23 @@ def test_integration_load_slows_later_deal_making(dataset):
     assert b[:, 5:].mean() < 0.8 * a[:, 5:].mean()
 
 
-def test_a_restrictive_home_regime_lowers_deals(dataset):
-    on = scenario(firm={"home_policy_effect": 0.5})
-    off = scenario(firm={"home_policy_effect": 0.0})
-    world = build_world(dataset, on)
-    assert world.home_regime[-1] < world.home_regime[5]  # the 2020-21 tightening events
-    a = _yearly(_block(world, "oli_logit", on.firm, range(200), "batch"), 200)
-    b = _yearly(_block(world, "oli_logit", off.firm, range(200), "batch"), 200)
-    assert a[:, -1].mean() < 0.5 * b[:, -1].mean()
+def test_each_kind_of_home_policy_moves_deals_through_its_own_effect(dataset):
+    world = build_world(dataset, scenario())
+    outbound = world.regime_effects[:, REGIME_EFFECT_FIELDS.index("home_policy_effect")]
+    platform = world.regime_effects[:, REGIME_EFFECT_FIELDS.index("platform_regulation_effect")]
+    assert outbound[9] < outbound[5]  # the 2016-18 outbound tightenings (2019 vs 2015)
+    assert platform[-1] == pytest.approx(-97 / 12)  # the 2020-21 platform regulation, in 2021
+    assert not platform[:10].any()  # and nothing of it before 2020
+
+    def deals(home: float, platform_effect: float) -> np.ndarray:
+        firm = {"home_policy_effect": home, "platform_regulation_effect": platform_effect}
+        runs = _block(world, "oli_logit", scenario(firm=firm).firm, range(200), "batch")
+        return _yearly(runs, 200)
+
+    base, outward, regulated = deals(0.0, 0.0), deals(0.5, 0.0), deals(0.0, 0.3)
+    assert outward[:, 5].mean() > 1.5 * base[:, 5].mean()  # the 2015 easing lowers the hurdle
+    np.testing.assert_array_equal(regulated[:, :10], base[:, :10])  # same runs until 2020
+    assert regulated[:, -1].mean() < 0.5 * base[:, -1].mean()  # 2021: hurdle up by 2.4
 
 
 def test_industry_is_a_decision_that_diversification_spreads(dataset):
@@ -300,7 +309,9 @@ REAL_HASHES = {
 
 @pytest.mark.parametrize("name", sorted(REAL_HASHES))
 def test_with_the_exit_drivers_off_the_exits_are_those_of_before(dataset, name):
-    firm = scenario().firm
+    # Platform-regulation events at the outbound effect: the home regime as it was then coded.
+    base = scenario().firm
+    firm = base.model_copy(update={"platform_regulation_effect": base.home_policy_effect})
     assert all(getattr(firm, f) == 0.0 for f in EXIT_DRIVER_FIELDS)  # off by default
     events = _block(build_world(dataset, scenario()), name, firm, range(20), "batch")
     assert (events["mode"] == EXIT).sum() > 0
@@ -372,7 +383,11 @@ def _exits_against_the_formula(world, name, firm, t, n_runs=3000):
 def test_a_tightening_home_regime_produces_the_sales_the_hazard_predicts():
     # Three tightening events in 2016 (index 0 -> -3): with weight 0.5 the odds of exit rise
     # by e**1.5 in 2016; in 2015, a neutral year, the drivers add nothing.
-    world = dataclasses.replace(toy_world(p_block=0.1), home_regime=np.repeat([0.0, -3.0], [6, 6]))
+    toy = toy_world(p_block=0.1)
+    regime = np.zeros_like(toy.regime)
+    regime[6:, toy.regime_kinds.index("outbound_tightening")] = -3.0
+    world = dataclasses.replace(toy, regime=regime)
+    assert world.home_regime.tolist() == [0.0] * 6 + [-3.0] * 6
     firm = Firm(exit_home_regime=0.5)
     seen, expected, sd, neutral = _exits_against_the_formula(world, "gravity", firm, 6)
     assert abs(seen - expected) < 4 * sd

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.data.taxonomy import REGIONS
+from sim.data.taxonomy import HOME_POLICY_KINDS, REGIONS
 from sim.world import World
 
 
@@ -44,6 +44,6 @@ def toy_world(
         shocked=np.zeros((n_years, n), dtype=bool),
         p_block=np.full((n_years, n), p_block),
         log_resources=np.zeros(n_years),
-        home_regime=np.zeros(n_years),
+        regime=np.zeros((n_years, len(HOME_POLICY_KINDS))),
         record_counts=np.full(n_years, 5),
     )

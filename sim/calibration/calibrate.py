@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,8 @@ from sim.calibration.objective import (
 from sim.data import Dataset
 from sim.data.loaders import DATA_FILES
 from sim.experiment.store import code_version
-from sim.scenario import FITTED_FIRM_FIELDS, Firm, Scenario, Strategy
-from sim.world import World, build_world
+from sim.scenario import FITTED_FIRM_FIELDS, REGIME_EFFECT_FIELDS, Firm, Scenario, Strategy
+from sim.world import World, build_world, identified_effects
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,9 @@ class Fit:
         return {k[5:]: v for k, v in self.params.items() if k.startswith("firm.")}
 
 
-def free_parameters(strategy: Strategy, scenario: Scenario) -> list[tuple[str, float, float]]:
+def free_parameters(
+    strategy: Strategy, scenario: Scenario, identified: Collection[str] | None = None
+) -> list[tuple[str, float, float]]:
     """The (name, low, high) of every parameter calibration may move for this strategy.
 
     By default: every bounded float of the policy plus the firm-level count machinery
@@ -89,13 +91,22 @@ def free_parameters(strategy: Strategy, scenario: Scenario) -> list[tuple[str, f
     would only siphon opportunities out of the counted deals; ``firm.exit_propensity`` moves
     only when the history compares exits. ``calibration.parameters`` may list any subset per
     strategy label, and then nothing is left out.
+
+    The home-regime effects (:data:`~sim.scenario.REGIME_EFFECT_FIELDS`) move only when the
+    calibration window moves their index: ``identified`` names those
+    (:func:`sim.world.identified_effects`; ``None``: the outbound regime's
+    ``home_policy_effect`` alone). The others keep the firm's value (by default the centre
+    of their declared prior, ``Firm.regime_priors``), even when ``calibration.parameters``
+    lists them.
     """
     cls = strategy.policy_class()
     if cls.matches_record_counts:
         return []  # the oracle copies the record's counts; nothing to fit
     wanted = scenario.calibration.parameters.get(strategy.label)
     firm_bounds = Firm.bounds()
-    firm_fields = list(FITTED_FIRM_FIELDS)
+    effects = ("home_policy_effect",) if identified is None else tuple(identified)
+    firm_fields = [f for f in FITTED_FIRM_FIELDS if f not in REGIME_EFFECT_FIELDS or f in effects]
+    firm_fields += [f for f in effects if f not in firm_fields]
     if "exit" in scenario.history.modes or (wanted and "firm.exit_propensity" in wanted):
         firm_fields.append("exit_propensity")
     candidates = [(n, *b) for n, b in cls.Params.bounds().items()] + [
@@ -179,7 +190,7 @@ def fit_strategy(
     strategy = scenario.strategies[s]
     cls = strategy.policy_class()
     cal = scenario.calibration
-    free = free_parameters(strategy, scenario)
+    free = free_parameters(strategy, scenario, identified_effects(world, cal.window))
     base_firm = strategy.firm_for(scenario.firm)
 
     def evaluate(params: dict[str, Any]) -> float:

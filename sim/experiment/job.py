@@ -31,6 +31,7 @@ from sim.experiment.plan import Task
 from sim.experiment.store import code_version
 from sim.io import MARKER, ResultFolder, check_output_dir
 from sim.scenario import Scenario, load_scenario, override
+from sim.world import regime_outside
 
 #: What ``sim run`` writes into its folder: a folder holding only these (a result of a ``sim``
 #: older than the marker file) is replaced like a marked one.
@@ -261,6 +262,9 @@ def build_run_report(
         f"markets coded by {scenario.history.coding}",
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+    outside = regime_outside(experiment.world, scenario.calibration.window)
+    if outside:
+        header["home regime out of its calibration range"] = "; ".join(outside)
     copied = frozenset(
         p.label
         for p in experiment.points

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -60,16 +60,23 @@ class Model:
     """One generator of histories: its label, its priors, and how it simulates runs.
 
     ``events`` takes the world to simulate: the calibration window's for the bank, the full
-    years' for forecasts.
+    years' for forecasts. ``unfitted`` holds the priors of home-regime effects the calibration
+    window cannot identify (no event of their kinds in it): they are not in the bank (the window's
+    histories do not depend on them) and forecasts draw them from these priors.
     """
 
     label: str
     priors: dict[str, Prior]
     events: Simulator
+    unfitted: dict[str, Prior] = field(default_factory=dict)
 
 
 def theory_model(
-    label: str, scenario: Scenario, choice: PriorChoice, host_response: bool = False
+    label: str,
+    scenario: Scenario,
+    choice: PriorChoice,
+    host_response: bool = False,
+    identified: Collection[str] = (),
 ) -> Model:
     """A strategy of the scenario as a model: its declared priors over policy and count block.
 
@@ -77,7 +84,10 @@ def theory_model(
     integrated over too, with the priors ``Firm.host_priors`` declares. When the scenario's
     history compares exits, so is the divestment decision (ODD 7.10, ``Firm.exit_priors``): the
     record's exits then say something about it (the weight of the theory's own retreat term
-    only for a theory that has one).
+    only for a theory that has one). The home-regime effects with priors of their own
+    (``Firm.regime_priors``) are integrated over when ``identified`` names them (the calibration
+    window moves their index, :func:`sim.world.identified_effects`), and otherwise left to the
+    forecasts (``unfitted``).
     """
     strategy = next(s for s in scenario.strategies if s.label == label)
     cls = strategy.policy_class()
@@ -91,13 +101,16 @@ def theory_model(
         if cls.exit_log_odds is Policy.exit_log_odds:  # no retreat term: its weight does nothing
             del exits["exit_theory"]
         priors |= exits
+    regime = choose(Firm, choice, "regime_priors")
+    priors |= {k: p for k, p in regime.items() if k in identified}
+    unfitted = {k: p for k, p in regime.items() if k not in identified}
 
     def run(
         world: World, table: dict[str, np.ndarray], gens: list[np.random.Generator]
     ) -> tuple[np.ndarray, np.ndarray]:
         return simulate_points(world, policy, firm, table, gens)
 
-    return Model(label, priors, run)
+    return Model(label, priors, run, unfitted)
 
 
 def no_theory_model() -> Model:

@@ -11,21 +11,29 @@ home-policy or host-barrier event dated later, no revenue of a fiscal year that 
 model carries the last known revenue forward) — and **conditional** — the realised covariates.
 Market indicators (GDP, population, internet use) are the realised series in both: older vintages of
 them are not in the data, a limit the report states.
+
+A home-regime effect the calibration window cannot identify (no event of its kinds in the window,
+e.g. platform regulation before 2020) is not in the posterior: each forecast run draws it from its
+declared prior (``Firm.regime_priors``), and :func:`sensitivity` repeats the forecasts with it at
+its prior's 10, 50 and 90 % quantiles, so that the reader sees how much of a conditional forecast
+is that prior. :func:`regime_notes` names the years whose regime index leaves the window's range.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
+from sim.analysis.scores import count_log_score
 from sim.calibration.calibrate import persistence_validation
 from sim.calibration.objective import WindowScores, record_window, score_window, window_stats
 from sim.data.loaders import Dataset
 from sim.inference.bank import Model
 from sim.scenario import Scenario
-from sim.world import World, build_world
+from sim.world import World, build_world, regime_outside
 
 TABLES = ("ex_ante", "conditional")
 #: Runs of each model's posterior predictive.
@@ -54,11 +62,29 @@ def predictive(
     names: list[str],
     rng: np.random.Generator,
     runs: int = PREDICTIVE_RUNS,
+    fixed: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``runs`` histories over the world's years, parameters resampled from a posterior sample."""
+    """``runs`` histories over the world's years, parameters resampled from a posterior sample.
+
+    The model's unfitted effects are drawn from their priors, or held at ``fixed`` values (the
+    draws are made either way, so that the runs are otherwise the same: common random numbers).
+    """
     rows = rng.integers(0, len(posterior), size=runs)
     table = {name: posterior[rows, j] for j, name in enumerate(names)}
+    for name, p in model.unfitted.items():
+        table[name] = p.draw(rng, runs)
+        if fixed is not None and name in fixed:
+            table[name] = np.full(runs, fixed[name])
     return model.events(world, table, rng.spawn(runs))
+
+
+def table_worlds(scenario: Scenario, data: Dataset, source: str) -> dict[str, World]:
+    """The world of each forecast table: covariates as known at the window's end, and realised."""
+    last = scenario.calibration.window[1]
+    return {
+        table: build_world(covariates, scenario, source=source)
+        for table, covariates in zip(TABLES, (ex_ante(data, last), data), strict=True)
+    }
 
 
 def _row(label: str, table: str, s: WindowScores, base: WindowScores) -> dict[str, object]:
@@ -97,11 +123,10 @@ def forecast_scores(
         probabilities: Per model, its posterior probability (weights of the model average).
         source: The scenario file, for messages.
     """
-    window, validation = scenario.calibration.window, scenario.calibration.validation
+    validation = scenario.calibration.validation
     history = scenario.record(data)
     rows = []
-    for table, covariates in zip(TABLES, (ex_ante(data, window[1]), data), strict=True):
-        world = build_world(covariates, scenario, source=source)
+    for table, world in table_worlds(scenario, data, source).items():
         observed = record_window(history, world, validation)
         base = persistence_validation(scenario, world, history, 0, N_BOOT).out_of_sample
         rng = np.random.default_rng([scenario.seed, 31, TABLES.index(table)])
@@ -120,3 +145,94 @@ def forecast_scores(
         rows.append(_row(MIXTURE, table, score_window(observed, mixed, rng, N_BOOT), base))
         rows.append(_row("persistence", table, base, base))
     return pd.DataFrame(rows)
+
+
+#: Quantiles of an unfitted effect's prior at which :func:`sensitivity` repeats the forecasts.
+SENSITIVITY_LEVELS = {"low": 0.1, "central": 0.5, "high": 0.9}
+
+
+def sensitivity(
+    scenario: Scenario,
+    data: Dataset,
+    models: list[Model],
+    posteriors: dict[str, np.ndarray],
+    source: str,
+) -> pd.DataFrame:
+    """Each model's forecast of the validation years with its unfitted effects at prior quantiles.
+
+    For every table and every model with unfitted effects (:class:`~sim.inference.bank.Model`),
+    the posterior predictive is run again with those effects held at the 10, 50 and 90 %
+    quantiles of their priors (all at the same quantile), on common random numbers, so the rows
+    differ only by that prior. The ex-ante table holds no event after the window, so its rows
+    should not move; the conditional table's spread is the forecast's dependence on the prior.
+
+    Returns:
+        One row per model, table and level: the effects' values, the simulated deals per
+        validation year (mean over runs), the record's, and the count score with its SE.
+    """
+    validation = scenario.calibration.validation
+    history = scenario.record(data)
+    rows: list[dict[str, object]] = []
+    for table, world in table_worlds(scenario, data, source).items():
+        observed = record_window(history, world, validation)
+        for model in (m for m in models if m.unfitted):
+            for level, q in SENSITIVITY_LEVELS.items():
+                fixed = {k: p.low + q * (p.high - p.low) for k, p in model.unfitted.items()}
+                rng = np.random.default_rng([scenario.seed, 37, TABLES.index(table)])
+                post = posteriors[model.label]
+                events, run = predictive(model, world, post, list(model.priors), rng, fixed=fixed)
+                sim = window_stats(events, run, PREDICTIVE_RUNS, world, validation)
+                score = count_log_score(sim.yearly, observed.yearly[0], rng, n_boot=N_BOOT)
+                rows.append(
+                    {"model": model.label, "table": table, "level": level, "quantile": q}
+                    | fixed
+                    | {
+                        "deals_per_year": float(sim.yearly.mean()),
+                        "record_per_year": float(observed.yearly.mean()),
+                        "count_score": score.value,
+                        "count_se": score.se,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def sensitivity_markdown(frame: pd.DataFrame) -> list[str]:
+    """The report's sensitivity section: the conditional forecasts at low, central and high.
+
+    One row per model (deals per validation year and count score at each level); the ex-ante
+    rows are summarised by their largest spread, which must be 0 (no event after the window).
+    Nothing when no model has an unfitted effect.
+    """
+    if frame.empty:
+        return []
+    effects = [c for c in frame.columns if c.endswith("_effect")]
+    levels = list(SENSITIVITY_LEVELS)
+    cond = frame[frame["table"] == "conditional"]
+    values = cond[cond["model"] == cond["model"].iloc[0]].set_index("level")[effects]
+    wide = [
+        cond.pivot(index="model", columns="level", values=column)[levels].add_prefix(prefix)
+        for column, prefix in (("deals_per_year", "deals "), ("count_score", "score "))
+    ]
+    table = pd.concat(wide, axis=1).reindex(cond["model"].unique()).reset_index()
+    spread = frame[frame["table"] == "ex_ante"].groupby("model")["deals_per_year"].agg(np.ptp)
+    at = "; ".join(
+        f"{level} {', '.join(f'{values.loc[level, e]:.3g}' for e in effects)}" for level in levels
+    )
+    return [
+        "### Sensitivity of the conditional forecast to the prior of unidentified effects",
+        "",
+        f"Effects the calibration window cannot identify ({', '.join(effects)}) held at their "
+        f"prior's 10, 50 and 90 % quantiles ({at}), common random numbers; deals per "
+        f"validation year (record: {cond['record_per_year'].iloc[0]:.3g}) and count score. "
+        f"Ex-ante forecasts: largest spread over the levels {spread.max():.3g} deals a year "
+        "(0: they cannot depend on it). All rows: `forecast_sensitivity.csv`.",
+        "",
+        table.to_markdown(index=False, floatfmt=".3g"),
+        "",
+    ]
+
+
+def regime_notes(scenario: Scenario, data: Dataset, source: str) -> list[str]:
+    """Years where a regime index of the conditional forecast leaves the window's range."""
+    world = build_world(data, scenario, source=source)
+    return regime_outside(world, scenario.calibration.window)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,12 @@ from sim.inference.bank import (
     store,
     theory_model,
 )
-from sim.inference.forecast import forecast_scores
+from sim.inference.forecast import (
+    forecast_scores,
+    regime_notes,
+    sensitivity,
+    sensitivity_markdown,
+)
 from sim.inference.models import (
     ECE_BINS,
     abc_probabilities,
@@ -52,7 +58,7 @@ from sim.inference.summaries import summarise
 from sim.io import ResultFolder, check_output_dir
 from sim.priors import PRIOR_CHOICES, PriorChoice
 from sim.scenario import Scenario, load_scenario
-from sim.world import World, build_world
+from sim.world import World, build_world, identified_effects
 
 #: Budgets: draws per model, held-out draws per model, estimators, ABC cross-check records,
 #: held-out draws per model for parameter calibration.
@@ -86,6 +92,7 @@ INFER_OUTPUTS = frozenset(
         "contraction.csv",
         "posteriors.csv",
         "forecast_scores.csv",
+        "forecast_sensitivity.csv",
         "report.md",
         "figures",
     }
@@ -103,6 +110,7 @@ class Study:
     probs: np.ndarray
     y: np.ndarray
     models: list[str]
+    regime_notes: list[str] = field(default_factory=list)
 
 
 def window_world(scenario: Scenario, data, source: str) -> World:
@@ -118,10 +126,21 @@ def window_world(scenario: Scenario, data, source: str) -> World:
     return build_world(data, scenario.model_copy(update={"years": (first, last)}), source=source)
 
 
-def models_of(scenario: Scenario, choice: PriorChoice, host_response: bool = False) -> list[Model]:
-    """Every strategy of the scenario except the record-copying oracle, and the no-theory model."""
+def models_of(
+    scenario: Scenario,
+    choice: PriorChoice,
+    host_response: bool = False,
+    identified: Collection[str] = (),
+) -> list[Model]:
+    """Every strategy of the scenario except the record-copying oracle, and the no-theory model.
+
+    ``identified``: the home-regime effects the calibration window identifies
+    (:func:`sim.world.identified_effects`); the others are left to the forecasts' priors.
+    """
     labels = [s.label for s in scenario.strategies if s.policy != "random"]
-    theories = [theory_model(label, scenario, choice, host_response) for label in labels]
+    theories = [
+        theory_model(label, scenario, choice, host_response, identified) for label in labels
+    ]
     return [*theories, no_theory_model()]
 
 
@@ -203,7 +222,8 @@ def study(
     host_response: bool = False,
 ) -> Study:
     """Bank, model probabilities, diagnostics and parameter posteriors under one prior choice."""
-    models = models_of(scenario, choice, host_response)
+    effects = identified_effects(world, scenario.calibration.window)
+    models = models_of(scenario, choice, host_response, effects)
     key = fingerprint(scenario, choice, models)
     total = len(models) * -(-budget["draws"] // CHUNK) * CHUNK
     with tqdm(
@@ -221,6 +241,7 @@ def study(
     cover, contraction, posts, draws = _parameters(bank, models, record, budget, scenario.seed)
     weights = dict(zip(probs["model"], probs["probability"], strict=True))
     forecasts = forecast_scores(scenario, data, models, draws, weights, source)
+    spread = sensitivity(scenario, data, models, draws, source)
     probs = probs.assign(record=scenario.name, prior=choice, abc_mean_abs_diff=agreement)
     tables = {
         "model_probabilities": probs,
@@ -232,8 +253,10 @@ def study(
         "contraction": contraction.assign(prior=choice),
         "posteriors": posts.assign(prior=choice),
         "forecast_scores": forecasts.assign(prior=choice),
+        "forecast_sensitivity": spread.assign(prior=choice),
     }
-    return Study(choice, tables, frames, key, p, y, bank.models)
+    notes = regime_notes(scenario, data, source)
+    return Study(choice, tables, frames, key, p, y, bank.models, notes)
 
 
 def reliability_figure(s: Study, target: Path) -> Path:
@@ -385,6 +408,7 @@ def report(
         "## Reading",
         "",
         *reading(studies),
+        *(f"- **Home regime out of range**: {note}." for note in studies[0].regime_notes),
         "",
     ]
     for s in studies:
@@ -392,6 +416,7 @@ def report(
         for title, name, columns in SECTIONS:
             table = s.tables[name].drop(columns="prior")
             lines += [f"### {title}", "", _md(table[columns] if columns else table), ""]
+        lines += sensitivity_markdown(s.tables["forecast_sensitivity"])
         lines += [
             f"![reliability](figures/reliability_{s.choice}.png) "
             f"![confusion](figures/confusion_{s.choice}.png)",

@@ -29,7 +29,7 @@ import pandas as pd
 from sim.data.taxonomy import COUNTRY_GROUPS
 from sim.projection.spec import Uncertainties
 from sim.scenario import Firm
-from sim.world import World, block_probability
+from sim.world import World, block_probability, regime_outside
 
 #: Indicators the world is built from (raw panels; see :func:`sim.world.build_world`).
 WORLD_INDICATORS: tuple[str, ...] = (
@@ -224,7 +224,11 @@ def extend_world(
     p_block = block_probability(firm.block_base, firm.block_slope, firm.max_block, barriers)
     steps = np.arange(1, k + 1, dtype=float)
     log_resources = world.log_resources[-1] + np.log1p(future.revenue_growth) * steps
-    home_regime = world.home_regime[-1] + future.home_regime * steps
+    regime = world.regime[-1] + np.zeros((k, 1))  # every kind's index carried forward
+    # The future's change is one of the outbound regime (home_policy_effect's kinds): easing
+    # when it rises, tightening when it falls.
+    kind = "outbound_easing" if future.home_regime >= 0 else "outbound_tightening"
+    regime[:, world.regime_kinds.index(kind)] += future.home_regime * steps
 
     def cat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.concatenate([a, b], axis=0)
@@ -246,11 +250,39 @@ def extend_world(
         shocked=cat(world.shocked, shocked),
         p_block=cat(world.p_block, p_block),
         log_resources=cat(world.log_resources, log_resources),
-        home_regime=cat(world.home_regime, home_regime),
+        regime=cat(world.regime, regime),
         record_counts=cat(world.record_counts, np.zeros(k, dtype=world.record_counts.dtype)),
         history_modes=world.history_modes,
         industries=world.industries,
         core_industry=world.core_industry,
         coords=world.coords,
         earlier=world.earlier,
+        regime_kinds=world.regime_kinds,
     )
+
+
+def regime_notes(
+    world: World,
+    years: Sequence[int],
+    spec: Uncertainties,
+    firm: Firm,
+    window: tuple[int, int],
+) -> list[str]:
+    """Notes on years where a home-regime index leaves the calibration window's range.
+
+    Over the record and the projected years, with the outbound regime's future change at each
+    end of its declared range (neutral when it is not declared): a projection there extrapolates
+    the effect (:func:`sim.world.regime_outside`).
+    """
+    ends = (spec.home_regime.low, spec.home_regime.high) if spec.home_regime else (0.0,)
+    found = {
+        change: regime_outside(extend_world(world, years, Future(home_regime=change), firm), window)
+        for change in ends
+    }
+    common = [n for n in found[ends[0]] if all(n in f for f in found.values())]
+    return common + [
+        f"with the home_regime future at {change:+g} a year, {n}"
+        for change, notes in found.items()
+        for n in notes
+        if n not in common
+    ]

@@ -26,7 +26,7 @@ from sim.io import MARKER, ResultFolder, check_output_dir
 from sim.modes import MODE_NAMES
 from sim.projection.discovery import discover
 from sim.projection.exploration import Experiments, explore, require_ema
-from sim.projection.futures import carried_forward, unknown_markets
+from sim.projection.futures import carried_forward, regime_notes, unknown_markets
 from sim.projection.model import Lever, ProjectionModel
 from sim.projection.origin import at_origin, check_origin, data_as_of
 from sim.projection.plots import fan_chart, mix_chart
@@ -368,6 +368,9 @@ def run_projection(
     yearly = _yearly(ex, record_years)
     mix = _mix(ex, world.regions)
     carried = carried_forward(world, ex.years, data.indicators)
+    regime = regime_notes(
+        world, ex.years, spec.uncertainties, scenario.firm, scenario.calibration.window
+    )
     with ResultFolder(
         target,
         "project",
@@ -391,7 +394,9 @@ def run_projection(
         )
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
         (tmp / "report.md").write_text(
-            report_text(scenario, spec, ex, robust, boxes, carried, rules, n_reps, seconds, yearly),
+            report_text(
+                scenario, spec, ex, robust, boxes, carried, rules, n_reps, seconds, yearly, regime
+            ),
             encoding="utf-8",
         )
     return ProjectionRun(target, robust, boxes, ex, seconds)

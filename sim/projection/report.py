@@ -118,6 +118,15 @@ chance, and a box restricting most uncertainties a little says the failure has n
 in the declared ranges. With few futures, treat boxes as hypotheses; more futures sharpen them."""
 
 
+def _regime_text(notes: list[str], scenario: Scenario) -> str:
+    """Where a home-regime index leaves the calibration window's range, or that none does."""
+    first, last = scenario.calibration.window
+    if not notes:
+        return f"Home regime: every index stays within its {first}-{last} range."
+    lines = "\n".join(f"- {n}." for n in notes)
+    return f"**Home regime out of its calibration range** (the effect is extrapolated):\n\n{lines}"
+
+
 def report_text(
     scenario: Scenario,
     spec: Projection,
@@ -129,8 +138,13 @@ def report_text(
     replications: int,
     seconds: float,
     yearly: pd.DataFrame,
+    regime: list[str] | None = None,
 ) -> str:
-    """The report's Markdown (``yearly``: the fan chart's quantiles, for the 0-0 flag)."""
+    """The report's Markdown.
+
+    ``yearly``: the fan chart's quantiles, for the 0-0 flag; ``regime``: notes on home-regime
+    indices outside the calibration window's range (:func:`sim.projection.futures.regime_notes`).
+    """
     first, last = ex.years[0], ex.years[-1]
     n_futures = int(ex.table["future"].nunique())
     carried_rows = carried[carried["market_years_carried"] > 0]
@@ -160,6 +174,8 @@ runs, and the futures come from the ranges below.
 
 Carried forward beyond the indicator data (flagged): {carried_list or "nothing"}.
 `carried_forward.csv` lists the share of market-years carried.
+
+{_regime_text(regime or [], scenario)}
 
 ## Deals per year
 
