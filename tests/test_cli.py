@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_data_check_passes_on_shipped_data(capsys):
     assert main(["data", "check"]) == 0
     out = capsys.readouterr().out
-    assert "events: 220 events" in out and "— ok" in out
+    assert "events: 230 events" in out and "— ok" in out
 
 
 def test_data_check_reports_broken_file_with_exit_2(data_copy, capsys):
@@ -62,7 +62,7 @@ def test_summary_writes_tables_and_figures(tmp_path, capsys):
     deals = events[events["mode"].isin(["control", "minority", "cooperation", "other"])]
     assert len(deals) < len(events)
     # the published claims speak of the paper's 2010-2021: later deals are not compared
-    assert comparison.loc["total_events", "record"] == (deals["year"] <= 2021).sum() == 147
+    assert comparison.loc["total_events", "record"] == (deals["year"] <= 2021).sum() == 154
     assert comparison.loc["total_events", "published"] == 85
     for name in ("record_events_per_year.png", "record_events_by_country.png"):
         data = (out / "figures" / name).read_bytes()

@@ -254,7 +254,7 @@ def test_the_datacollector_records_each_year_of_both_runs():
         ev = compared_events(run)
         per_year = [int((ev["year"] == y).sum()) for y in range(2010, 2022)]
         assert rows[label].tolist() == per_year
-    assert rows["record"].sum() == len(model.history) == 147
+    assert rows["record"].sum() == len(model.history) == 154
     firm = model.datacollector.get_agenttype_vars_dataframe(FirmAgent)
     assert len(firm) == 12
     assert firm["deals so far"].iloc[-1] == int(model.firm.deals.sum())

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from sim.data import load_dataset, load_indicators, load_profile
-from sim.data.taxonomy import CORE_INDICATORS, MODES
+from sim.data.taxonomy import CORE_INDICATORS, DEAL_MODES, MODES
 from sim.errors import SimInputError
 
 PROFILE = load_profile()
@@ -21,6 +24,34 @@ def test_shipped_data_loads_and_cross_checks():
     assert len(data.markets) >= 40
     assert set(data.events["mode"]) <= set(MODES)
     assert data.events["country_iso3"].isin(data.markets["iso3"]).all()
+
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "sim" / "data"
+
+
+def test_data_readme_states_the_reference_record_counts_of_events_csv():
+    """The README's row counts and scope table follow the file, so a search that adds rows
+    cannot leave them stale (issue 18 found stale counts)."""
+    readme = (DATA_DIR / "README.md").read_text(encoding="utf-8")
+    events = pd.read_csv(DATA_DIR / "firms" / "alibaba" / "events.csv")
+    window = events[events["year"] <= 2021]
+    deals = window[window["mode"].isin(DEAL_MODES)]
+    row = re.search(
+        r"\| `firms/alibaba/events\.csv` \| (\d+) \| .*?period, (\d+) rows\): (\d+) deals, "
+        r"(\d+) greenfield operations .*?, (\d+) exits;",
+        readme,
+    )
+    assert row is not None
+    stated = [int(n) for n in row.groups()]
+    modes = window["mode"].value_counts()
+    assert stated == [len(events), len(window), len(deals), modes["greenfield"], modes["exit"]]
+    ant = int((deals["entity"] == "Ant Financial").sum())
+    for scope, n in (
+        ("`group_and_ant` (default) | all", len(deals)),
+        ("`group` | all but Ant Financial", len(deals) - ant),
+        ("`ant_only` | Ant Financial", ant),
+    ):
+        assert f"| {scope} | {n} |" in readme
 
 
 def test_every_event_has_a_source_and_is_foreign():

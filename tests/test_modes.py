@@ -292,8 +292,8 @@ def test_the_loader_rejects_an_unknown_mode(tmp_path):
 def test_the_shipped_records_code_greenfield_and_exit(dataset):
     counts = dataset.events["mode"].value_counts()
     paper = dataset.events[dataset.events["year"] <= 2021]["mode"].value_counts()
-    assert paper["greenfield"] == 18 and paper["exit"] == 5  # 2010-2021
-    assert counts["greenfield"] == 18 + 14 and counts["exit"] == 5 + 21  # with 2022-2025
+    assert paper["greenfield"] == 21 and paper["exit"] == 5  # 2010-2021
+    assert counts["greenfield"] == 21 + 14 and counts["exit"] == 5 + 21  # with 2022-2025
     assert dataset.events["event_id"].is_unique
     jd = pd.read_csv(Path(__file__).parents[1] / "sim" / "data" / "firms" / "jd" / "events.csv")
     flagged = jd["notes"].str.startswith("GREENFIELD")

@@ -77,8 +77,8 @@ def test_baseline_outputs_are_consistent(tmp_path):
         counts.mean(axis=0), mean, check_names=False, check_index_type=False
     )
     record = yearly[yearly["strategy"] == "record"].set_index("year")["median"]
-    assert record.loc[2015] == 27 and record.sum() == 147
-    assert summary.loc["record", "events_median"] == 147
+    assert record.loc[2015] == 31 and record.sum() == 154
+    assert summary.loc["record", "events_median"] == 154
     assert set(fit["kind"]) == {"fit", "pattern"}
     assert (fit[fit["kind"] == "pattern"].groupby("strategy").size() == 6).all()
     report = (out / "report.md").read_text()
