@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
 
 ROOT = Path(__file__).parents[1]
 TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("*.ipynb"))
@@ -62,3 +67,49 @@ def test_tutorials_are_stored_without_outputs():
 
 def test_readme_is_short():
     assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 150
+
+
+def _results_pages() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "results_pages", ROOT / "scripts" / "results_pages.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_results_tables_match_their_result_files():
+    """Every number the pages include comes from a table regenerated from the result files."""
+    pages = _results_pages()
+    assert pages.stale() == [], "run python scripts/results_pages.py"
+    included = {
+        Path(m)
+        for page in (ROOT / "docs").glob("*.md")
+        for m in re.findall(r'^--8<-- "(docs/results/tables/[^"]+)"', page.read_text("utf-8"), re.M)
+    }
+    assert included == {p.relative_to(ROOT) for p in pages.generated()}  # each used, none missing
+
+
+def test_a_changed_result_file_makes_exactly_its_tables_stale(tmp_path):
+    pages = _results_pages()
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "docs" / "results", results, ignore=shutil.ignore_patterns("*.png"))
+    assert pages.stale(results) == []
+    summary = results / "fitted" / "summary.csv"
+    table = pd.read_csv(summary)
+    table.loc[table["strategy"] == "record", "events_median"] += 1
+    table.to_csv(summary, index=False)
+    calibration = results / "inference-jd" / "calibration.csv"
+    table = pd.read_csv(calibration)
+    table.loc[0, "ece"] = 0.5
+    table.to_csv(calibration, index=False)
+    assert {p.name for p in pages.stale(results)} == {
+        "quickstart.md",
+        "quickstart-totals.md",
+        "inference-checks.md",
+    }
+    assert (
+        "0.500 (missed: ≤ 0.03)"
+        in pages.generated(results)[results / "tables" / "inference-checks.md"]
+    )
