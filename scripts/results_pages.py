@@ -18,6 +18,7 @@ import argparse
 import re
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +40,11 @@ CALIBRATION = "calibrate_all"
 JD_CALIBRATION = "jd_calibrate"
 #: The inference studies the summary compares: column label -> result folder.
 INFERENCE = {"Alibaba": "inference-alibaba", "JD.com": "inference-jd"}
+
+
+def _value(frame: pd.DataFrame, row: str, column: str) -> float:
+    """One number of a table, by row label and column."""
+    return float(frame.loc[[row], column].to_numpy(dtype=float)[0])
 
 
 def _markdown(rows: list[dict[str, str]]) -> str:
@@ -78,11 +84,11 @@ def quickstart_totals(folder: Path, scenario: Path) -> str:
     }
     summary = pd.read_csv(folder / "summary.csv").set_index("strategy")
     models = summary.drop(index=[*oracles, "record"])["events_median"]
-    record = summary.loc["record", "events_median"]
+    record = _value(summary, "record", "events_median")
     where = "above" if models.min() > record else "below" if models.max() < record else "around"
     return (
-        f"their median totals ({models.min():.0f}–{models.max():.0f} deals) lie {where} the "
-        f"record's {record:.0f}"
+        f"their median totals ({float(models.min()):.0f}–{float(models.max()):.0f} deals) lie "
+        f"{where} the record's {record:.0f}"
     )
 
 
@@ -112,7 +118,7 @@ def _checks_column(folder: Path, prior: str) -> dict[str, str]:
     typical = table("typicality").set_index("model")["quantile"]
     coverage = table("coverage")
     contraction = table("contraction")
-    top = probs["probability"].idxmax()
+    top = str(probs["probability"].idxmax())
     abc = probs["abc_probability"].sort_values(ascending=False).head(3)
     mean_cov = coverage.groupby("level")["coverage"].mean()
     at_50 = coverage[coverage["level"] == 0.5]["coverage"]
@@ -127,12 +133,13 @@ def _checks_column(folder: Path, prior: str) -> dict[str, str]:
             probs["abc_mean_abs_diff"].iloc[0], "abc"
         ),
         "classifier's most probable model": (
-            f"{top} {probs.loc[top, 'probability']:.2f} ± {probs.loc[top, 'sd']:.2f}"
+            f"{top} {_value(probs, top, 'probability'):.2f} ± {_value(probs, top, 'sd'):.2f}"
         ),
         "ABC's three most probable models": ", ".join(f"{m} {p:.2f}" for m, p in abc.items()),
         "dual_track: classifier (ABC)": (
-            f"{probs.loc['dual_track', 'probability']:.3f} ± {probs.loc['dual_track', 'sd']:.3f} "
-            f"({probs.loc['dual_track', 'abc_probability']:.3f})"
+            f"{_value(probs, 'dual_track', 'probability'):.3f} ± "
+            f"{_value(probs, 'dual_track', 'sd'):.3f} "
+            f"({_value(probs, 'dual_track', 'abc_probability'):.3f})"
         ),
         "record's typicality quantile: best (model) – worst": (
             f"{typical.min():.3f} ({typical.idxmin()}) – {typical.max():.3f}"
@@ -170,16 +177,16 @@ def inference_forecasts(folders: dict[str, Path]) -> str:
     for label, folder in folders.items():
         scores = pd.read_csv(folder / "forecast_scores.csv")
         scores = scores[(scores["prior"] == "declared") & (scores["table"] == "ex_ante")]
-        for r in scores[scores["model"] != "persistence"].itertuples():
+        for r in scores[scores["model"] != "persistence"].to_dict("records"):
             rows.append(
                 {
                     "record": label,
-                    "model": str(r.model),
+                    "model": str(r["model"]),
                     "counts vs persistence (nats/year)": (
-                        f"{r.count_diff_vs_persistence:+.2f} ± {r.count_diff_se:.2f}"
+                        f"{r['count_diff_vs_persistence']:+.2f} ± {r['count_diff_se']:.2f}"
                     ),
                     "mix vs persistence (nats/event)": (
-                        f"{r.mix_diff_vs_persistence:+.2f} ± {r.mix_diff_se:.2f}"
+                        f"{r['mix_diff_vs_persistence']:+.2f} ± {r['mix_diff_se']:.2f}"
                     ),
                 }
             )
@@ -218,17 +225,17 @@ def host_probabilities(on: Path, off: Path) -> str:
     without = pd.read_csv(off / "model_probabilities.csv").set_index("model")[cols]
 
     def classifier(table: pd.DataFrame, model: str) -> str:
-        return f"{table.loc[model, 'probability']:.3f} ± {table.loc[model, 'sd']:.3f}"
+        return f"{_value(table, model, 'probability'):.3f} ± {_value(table, model, 'sd'):.3f}"
 
     rows = [
         {
             "model": str(model),
             "classifier, on": classifier(with_it, model),
             "classifier, off": classifier(without, model),
-            "ABC, on": f"{with_it.loc[model, 'abc_probability']:.3f}",
-            "ABC, off": f"{without.loc[model, 'abc_probability']:.3f}",
+            "ABC, on": f"{_value(with_it, model, 'abc_probability'):.3f}",
+            "ABC, off": f"{_value(without, model, 'abc_probability'):.3f}",
         }
-        for model in with_it.sort_values("probability", ascending=False).index
+        for model in map(str, with_it.sort_values("probability", ascending=False).index)
     ]
     change = (
         with_it[["probability", "abc_probability"]] - without[["probability", "abc_probability"]]
@@ -252,17 +259,24 @@ def robustness(folder: Path) -> str:
     return _markdown(
         [
             {
-                "strategy": str(r.strategy),
-                "deals/yr median": f"{r.deals_per_year_median:.3g}",
-                "5–95 % over futures": f"{r.deals_per_year_p5:.1f}–{r.deals_per_year_p95:.1f}",
-                "mean regret": f"{r.regret_mean:.1f}",
-                "max regret": f"{r.regret_max:.1f}",
-                "best in": f"{100 * r.best_share:.3g} %",
-                "satisfices": f"{100 * r.satisficing_share:.3g} %",
+                "strategy": str(r["strategy"]),
+                "deals/yr median": f"{r['deals_per_year_median']:.3g}",
+                "5–95 % over futures": (
+                    f"{r['deals_per_year_p5']:.1f}–{r['deals_per_year_p95']:.1f}"
+                ),
+                "mean regret": f"{r['regret_mean']:.1f}",
+                "max regret": f"{r['regret_max']:.1f}",
+                "best in": f"{100 * r['best_share']:.3g} %",
+                "satisfices": f"{100 * r['satisficing_share']:.3g} %",
             }
-            for r in table.itertuples()
+            for r in table.to_dict("records")
         ]
     )
+
+
+def _smallest(*values: float) -> float:
+    """The smallest of the values that are not missing."""
+    return min(v for v in values if pd.notna(v))
 
 
 def prim_boxes(folder: Path) -> str:
@@ -272,10 +286,10 @@ def prim_boxes(folder: Path) -> str:
     for label, group in boxes.groupby("strategy", sort=False):
         first = group.iloc[0]
         limits = "; ".join(
-            f"`{r.uncertainty}` {r.low:.3g} to {r.high:.3g} (of {r.range_low:.3g} to "
-            f"{r.range_high:.3g}; qp {min(q for q in (r.qp_lower, r.qp_upper) if pd.notna(q)):.2g})"
-            for r in group.itertuples()
-            if pd.notna(r.uncertainty)
+            f"`{r['uncertainty']}` {r['low']:.3g} to {r['high']:.3g} (of {r['range_low']:.3g} to "
+            f"{r['range_high']:.3g}; qp {_smallest(r['qp_lower'], r['qp_upper']):.2g})"
+            for r in group.to_dict("records")
+            if pd.notna(r["uncertainty"])
         )
         rows.append(
             {
@@ -331,16 +345,16 @@ def backtest(folder: Path, origin: int) -> str:
 
     rows = [
         {
-            "strategy": str(r.strategy),
-            "mode": str(r.mode),
-            "score": f"{r.score:.2f} ± {r.se:.2f}",
-            "diff vs persistence": plus_minus(r.diff_vs_persistence, r.diff_se),
-            "covered": str(r.covered),
-            "mean width": f"{r.mean_width:.3g}",
-            "record mean": f"{r.record_mean:.3g}",
-            "wide covers": str(r.wide_covers),
+            "strategy": str(r["strategy"]),
+            "mode": str(r["mode"]),
+            "score": f"{r['score']:.2f} ± {r['se']:.2f}",
+            "diff vs persistence": plus_minus(r["diff_vs_persistence"], r["diff_se"]),
+            "covered": str(r["covered"]),
+            "mean width": f"{r['mean_width']:.3g}",
+            "record mean": f"{r['record_mean']:.3g}",
+            "wide covers": str(r["wide_covers"]),
         }
-        for r in summary.itertuples()
+        for r in summary.to_dict("records")
     ]
     return f"Record: {_record_line(table)}.\n\n" + _markdown(rows)
 
@@ -372,16 +386,16 @@ def calibration_ranking(folder: Path) -> str:
     return _markdown(
         [
             {
-                "strategy": str(r.strategy) + (" (baseline)" if r.baseline else ""),
-                "counts / year": f"{r.out_counts:.2f}",
-                "SE": f"{r.out_counts_se:.2f}",
-                "sd": f"{r.out_counts_sd:.2f}",
-                "mix / event": f"{r.out_mix:.2f}",
-                "SE ": f"{r.out_mix_se:.2f}",
-                "sd ": f"{r.out_mix_sd:.2f}",
-                "rank per seed (total)": str(r.oos_ranks),
+                "strategy": str(r["strategy"]) + (" (baseline)" if r["baseline"] else ""),
+                "counts / year": f"{r['out_counts']:.2f}",
+                "SE": f"{r['out_counts_se']:.2f}",
+                "sd": f"{r['out_counts_sd']:.2f}",
+                "mix / event": f"{r['out_mix']:.2f}",
+                "SE ": f"{r['out_mix_se']:.2f}",
+                "sd ": f"{r['out_mix_sd']:.2f}",
+                "rank per seed (total)": str(r["oos_ranks"]),
             }
-            for r in table.itertuples()
+            for r in table.to_dict("records")
         ]
     )
 
@@ -392,11 +406,13 @@ def calibration_support(folder: Path) -> str:
     return _markdown(
         [
             {
-                "theory": str(r.strategy),
-                "beats every baseline on counts": f"{r.beats_all_baselines_counts} of {r.seeds}",
-                "on mix": f"{r.beats_all_baselines_mix} of {r.seeds}",
+                "theory": str(r["strategy"]),
+                "beats every baseline on counts": (
+                    f"{r['beats_all_baselines_counts']} of {r['seeds']}"
+                ),
+                "on mix": f"{r['beats_all_baselines_mix']} of {r['seeds']}",
             }
-            for r in table.itertuples()
+            for r in table.to_dict("records")
         ]
     )
 
@@ -432,6 +448,12 @@ def mode_signatures(folder: Path) -> str:
     return _markdown(rows)
 
 
+def _peak(series: pd.Series) -> str:
+    """The year of a yearly series' maximum (the first, on ties), or a dash if it is all zero."""
+    values = series.to_numpy()
+    return str(series.index[int(values.argmax())]) if values.max() > 0 else "—"
+
+
 def calibrated_series(folder: Path, validation: tuple[int, int]) -> str:
     """Each calibrated strategy's median yearly series, peak and validation years in its band."""
     yearly = pd.read_csv(folder / "validation_run" / "yearly.csv")
@@ -448,7 +470,7 @@ def calibrated_series(folder: Path, validation: tuple[int, int]) -> str:
             {
                 "strategy": str(label),
                 "median deals per year": ", ".join(f"{v:.0f}" for v in runs["median"]),
-                "peak": str(int(runs["median"].idxmax())) if runs["median"].max() > 0 else "—",
+                "peak": _peak(runs["median"]),
                 "validation years in the 90 % band": f"{inside} of {len(window)}",
             }
         )
@@ -456,7 +478,7 @@ def calibrated_series(folder: Path, validation: tuple[int, int]) -> str:
         {
             "strategy": "**record**",
             "median deals per year": ", ".join(f"{v:.0f}" for v in record),
-            "peak": str(int(record.idxmax())),
+            "peak": _peak(record),
             "validation years in the 90 % band": "",
         }
     )
@@ -539,20 +561,20 @@ def _calibration_generators(results: Path) -> dict[str, tuple[list[Path], Callab
         out |= {
             f"{prefix}calibration-ranking.md": (
                 [cal / "ranking.csv"],
-                lambda cal=cal: calibration_ranking(cal),
+                partial(calibration_ranking, cal),
             ),
-            f"{prefix}verdict.md": ([cal / "report.md"], lambda cal=cal: verdict(cal)),
+            f"{prefix}verdict.md": ([cal / "report.md"], partial(verdict, cal)),
             f"{prefix}calibration-support.md": (
                 [cal / "support.csv"],
-                lambda cal=cal: calibration_support(cal),
+                partial(calibration_support, cal),
             ),
             f"{prefix}mode-signatures.md": (
                 [cal / "held_out_patterns.csv"],
-                lambda cal=cal: mode_signatures(cal),
+                partial(mode_signatures, cal),
             ),
             f"{prefix}calibrated-series.md": (
                 [cal / "validation_run" / "yearly.csv"],
-                lambda cal=cal, v=validation: calibrated_series(cal, v),
+                partial(calibrated_series, cal, validation),
             ),
         }
     firms = {"Alibaba": results / CALIBRATION, "JD.com": results / JD_CALIBRATION}
