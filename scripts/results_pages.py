@@ -526,6 +526,36 @@ def verdict(folder: Path) -> str:
     return f"> {found.group(1)}\n"
 
 
+def recovery(folder: Path) -> str:
+    """``sim recover``'s recovery rate per generator (``recovery/recovery.csv``)."""
+    table = pd.read_csv(folder / "recovery" / "recovery.csv")
+    return _markdown(
+        [
+            {
+                "generator": str(r["generator"]),
+                "recovered out of sample (95 % CI)": (
+                    f"{r['recovery_rate']:.2f} ({r['ci_low']:.2f}–{r['ci_high']:.2f})"
+                ),
+                "in sample": f"{r['in_sample_rate']:.2f}",
+                "times picked": str(r["times_picked"]),
+                "wrong when picked": f"{r['wrong_pick_rate']:.2f}",
+            }
+            for r in table.to_dict("records")
+        ]
+    )
+
+
+def recovery_confusion(folder: Path) -> str:
+    """Out-of-sample confusion matrix: rows generator, columns the strategy that won."""
+    table = pd.read_csv(folder / "recovery" / "confusion_out_of_sample.csv", index_col=0)
+    return _markdown(
+        [
+            {"generator \\ winner": str(g), **{str(c): str(v) for c, v in row.items()}}
+            for g, row in table.iterrows()
+        ]
+    )
+
+
 def generators(results: Path) -> dict[str, tuple[list[Path], Callable[[], str]]]:
     """Every generated table: its file name, the result files it reads, and how it is made."""
     fitted, scenario = results / "fitted", ROOT / "scenarios" / "fitted.yaml"
@@ -552,8 +582,14 @@ def generators(results: Path) -> dict[str, tuple[list[Path], Callable[[], str]]]
 
 def _calibration_generators(results: Path) -> dict[str, tuple[list[Path], Callable[[], str]]]:
     ablations = results / CALIBRATION / "dynamics_ablations.txt"
+    rec = results / CALIBRATION / "recovery"
     out: dict[str, tuple[list[Path], Callable[[], str]]] = {
         "dynamics-ablations.md": ([ablations], lambda: text_block(ablations)),
+        "recovery.md": ([rec / "recovery.csv"], lambda: recovery(rec.parent)),
+        "recovery-confusion.md": (
+            [rec / "confusion_out_of_sample.csv"],
+            lambda: recovery_confusion(rec.parent),
+        ),
     }
     for prefix, name in (("", CALIBRATION), ("jd-", JD_CALIBRATION)):
         cal = results / name
