@@ -3,9 +3,10 @@
 The uncertainties become EMA ``RealParameter`` ranges sampled by Latin hypercube (seeded from
 the scenario seed), the strategies a ``CategoricalParameter`` lever with one policy per
 strategy, the outcomes ``ScalarOutcome``/``ArrayOutcome`` of :mod:`.model`; ``perform_experiments``
-runs the full factorial futures x strategies with the sequential evaluator, or the
-multiprocessing evaluator when ``workers > 1``. The EMA Workbench is an optional dependency
-(the ``project`` extra), imported only here and in :mod:`.discovery`.
+runs the full factorial futures x strategies on sim's own evaluator
+(:class:`~sim.experiment.evaluator.Evaluator`, local processes when ``workers > 1``), one task per
+future. The EMA Workbench is an optional dependency (the ``project`` extra), imported only here
+and in :mod:`.discovery`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.errors import SimInputError
+from sim.experiment.evaluator import Evaluator, evaluator_for
 from sim.modes import MODE_NAMES
 from sim.projection.model import ProjectionModel, outcome_names
 
@@ -54,6 +58,46 @@ def require_ema(source: str = "sim project") -> ModuleType:
     except ImportError:
         raise SimInputError(source, MISSING_EMA, field="ema_workbench") from None
     return ema_workbench
+
+
+def _run_future(models: list, experiments: list) -> list[dict]:
+    """The outcomes of one future's experiments (one per strategy), run by one EMA runner.
+
+    One task per future: the model's world extended under that future is built once per task,
+    not once per strategy.
+    """
+    from ema_workbench.em_framework.experiment_runner import ExperimentRunner
+
+    runner = ExperimentRunner(models)
+    try:
+        # A copy of each: the runner hands back the model's own dict, which the next run refills.
+        return [dict(runner.run_experiment(experiment)) for experiment in experiments]
+    finally:
+        runner.cleanup()
+
+
+def _bridge(ema: ModuleType, emodel: object, evaluator: Evaluator) -> Any:
+    """An EMA evaluator that hands EMA's experiments to sim's evaluator, a future per task."""
+    from ema_workbench.em_framework.evaluators import BaseEvaluator
+
+    class Bridge(BaseEvaluator):  # type: ignore[misc]
+        def initialize(self) -> None:
+            """Nothing to start: ``evaluator`` owns the workers."""
+
+        def finalize(self) -> None:
+            """Nothing to stop: ``evaluator`` owns the workers."""
+
+        def evaluate_experiments(self, experiments: Any, callback: Any, **_: Any) -> None:
+            by_future: dict[str, list] = {}
+            for experiment in experiments:
+                by_future.setdefault(experiment.scenario.name, []).append(experiment)
+            groups = list(by_future.values())
+            run = partial(_run_future, self._msis)
+            for group, outcomes in zip(groups, evaluator.evaluate(run, groups), strict=True):
+                for experiment, outcome in zip(group, outcomes, strict=True):
+                    callback(experiment, outcome)
+
+    return Bridge(emodel)
 
 
 @dataclass(frozen=True)
@@ -106,11 +150,7 @@ def explore(
             ema.ArrayOutcome("deals_by_market", shape=(world.n_markets,), dtype=float),
         ]
         policies = [ema.Sample(label, strategy=label) for label in labels]
-        if workers > 1:
-            evaluator = ema.MultiprocessingEvaluator(emodel, n_processes=workers)
-        else:
-            evaluator = ema.SequentialEvaluator(emodel)
-        with evaluator:
+        with evaluator_for(workers, futures) as ours, _bridge(ema, emodel, ours) as evaluator:
             experiments, outcomes = evaluator.perform_experiments(
                 scenarios=futures,
                 policies=policies,
