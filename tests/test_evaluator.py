@@ -22,7 +22,7 @@ from sim.inference.bank import CHUNK, build_bank
 from sim.inference.job import models_of, window_world
 from sim.projection.exploration import explore
 from sim.projection.model import Lever, ProjectionModel
-from sim.projection.spec import Uncertainties
+from sim.projection_spec import Uncertainties
 from sim.scenario import load_scenario, parse_scenario
 from sim.world import build_world
 
