@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import sim.api
 from sim.calibration.calibrate import calibrate
@@ -56,23 +57,18 @@ def data():
     return load_dataset()
 
 
-def tiny(**extra: Any):
-    raw = {
-        "name": "tiny",
-        "years": [2010, 2021],
-        "seed": 3,
-        "strategies": [
-            {"label": "grav", "policy": "gravity"},
-            {"label": "dual", "policy": "dual_track"},
-        ],
-        "calibration": {
-            "trials": 2,
-            "replications": 2,
-            "seeds": [1],
-            "validation_replications": 2,
-        },
-    }
-    return parse_scenario(raw | extra, "tiny.yaml")
+TINY = """
+name: tiny
+years: [2010, 2021]
+seed: 3
+strategies: [{label: grav, policy: gravity}, {label: dual, policy: dual_track}]
+calibration: {trials: 2, replications: 2, seeds: [1], validation_replications: 2}
+"""
+
+
+def tiny():
+    """Two strategies, one calibration seed, two trials of two runs: every command in seconds."""
+    return parse_scenario(yaml.safe_load(TINY), "tiny.yaml")
 
 
 def test_run_and_the_api_hand_chunks_to_the_evaluator(handed):
