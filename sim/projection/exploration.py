@@ -60,25 +60,31 @@ def require_ema(source: str = "sim project") -> ModuleType:
     return ema_workbench
 
 
-def _run_future(models: list, experiments: list) -> list[dict]:
-    """The outcomes of one future's experiments (one per strategy), run by one EMA runner.
+def _run_future(model: ProjectionModel, calls: list[dict[str, Any]]) -> list[dict[str, object]]:
+    """The outcomes of one future's experiments (one call per strategy).
 
     One task per future: the model's world extended under that future is built once per task,
-    not once per strategy.
+    not once per strategy. Workers call the model directly and never import the EMA Workbench
+    (a fresh worker process would spend seconds importing it); EMA's own processing of the
+    outcomes happens in the caller (:func:`_bridge`).
     """
-    from ema_workbench.em_framework.experiment_runner import ExperimentRunner
-
-    runner = ExperimentRunner(models)
-    try:
-        # A copy of each: the runner hands back the model's own dict, which the next run refills.
-        return [dict(runner.run_experiment(experiment)) for experiment in experiments]
-    finally:
-        runner.cleanup()
+    return [model(**kwargs) for kwargs in calls]
 
 
-def _bridge(ema: ModuleType, emodel: object, evaluator: Evaluator) -> Any:
+def _bridge(emodel: Any, model: ProjectionModel, evaluator: Evaluator) -> Any:
     """An EMA evaluator that hands EMA's experiments to sim's evaluator, a future per task."""
     from ema_workbench.em_framework.evaluators import BaseEvaluator
+
+    uncertainties = [u.name for u in emodel.uncertainties]
+
+    def call(experiment: Any) -> dict[str, Any]:
+        """The keyword arguments EMA's function model would pass ``model`` for it."""
+        values = {name: experiment.scenario[name] for name in uncertainties}
+        return {**values, "strategy": experiment.policy["strategy"]}
+
+    def processed(raw: dict[str, object]) -> dict[str, object]:
+        """EMA's processing of a model's raw outcomes (as its function model does)."""
+        return {o.name: o.process([raw[v] for v in o.variable_name]) for o in emodel.outcomes}
 
     class Bridge(BaseEvaluator):  # type: ignore[misc]
         def initialize(self) -> None:
@@ -92,10 +98,11 @@ def _bridge(ema: ModuleType, emodel: object, evaluator: Evaluator) -> Any:
             for experiment in experiments:
                 by_future.setdefault(experiment.scenario.name, []).append(experiment)
             groups = list(by_future.values())
-            run = partial(_run_future, self._msis)
-            for group, outcomes in zip(groups, evaluator.evaluate(run, groups), strict=True):
-                for experiment, outcome in zip(group, outcomes, strict=True):
-                    callback(experiment, outcome)
+            calls = [[call(e) for e in group] for group in groups]
+            run = partial(_run_future, model)
+            for group, outcomes in zip(groups, evaluator.evaluate(run, calls), strict=True):
+                for experiment, raw in zip(group, outcomes, strict=True):
+                    callback(experiment, processed(raw))
 
     return Bridge(emodel)
 
@@ -150,7 +157,7 @@ def explore(
             ema.ArrayOutcome("deals_by_market", shape=(world.n_markets,), dtype=float),
         ]
         policies = [ema.Sample(label, strategy=label) for label in labels]
-        with evaluator_for(workers, futures) as ours, _bridge(ema, emodel, ours) as evaluator:
+        with evaluator_for(workers, futures) as ours, _bridge(emodel, model, ours) as evaluator:
             experiments, outcomes = evaluator.perform_experiments(
                 scenarios=futures,
                 policies=policies,
