@@ -37,7 +37,7 @@ class Evaluator:
     """Runs a command's tasks on an executor (serial, local processes or dask) it owns.
 
     Attributes:
-        tasks: Tasks this evaluator has finished (commands' manifests and tests read it).
+        tasks: Tasks this evaluator has finished.
     """
 
     def __init__(
