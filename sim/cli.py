@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sim.errors import SchedulerUnavailable, SimInputError, one_line
 
@@ -89,6 +89,11 @@ def _field(model: str, name: str) -> Callable[[str], int]:
         return int(low), int(high)  # every overridable field declares both bounds
 
     return _whole(bounds)
+
+
+def _add_field_flag(parser: argparse.ArgumentParser, name: str, model: str, help_text: str) -> None:
+    """Add ``--name``, which overrides field ``name`` of ``model`` within the field's bounds."""
+    parser.add_argument(f"--{name}", type=_field(model, name), help=help_text)
 
 
 def _seconds(text: str) -> float:
@@ -283,16 +288,10 @@ def _add_recover(commands: argparse._SubParsersAction) -> None:
     rec.add_argument(
         "--records", type=_within(*RECORDS), help="synthetic records per generator (default 20)"
     )
-    rec.add_argument(
-        "--trials",
-        type=_field("sim.scenario:Calibration", "trials"),
-        help="optimiser trials per fit (default 30)",
+    _add_field_flag(
+        rec, "trials", "sim.scenario:Calibration", "optimiser trials per fit (default 30)"
     )
-    rec.add_argument(
-        "--replications",
-        type=_field("sim.scenario:Calibration", "replications"),
-        help="runs per trial (default 30)",
-    )
+    _add_field_flag(rec, "replications", "sim.scenario:Calibration", "runs per trial (default 30)")
     rec.add_argument(
         "--workers", type=_within(*WORKERS), help="local worker processes (default: all cores)"
     )
@@ -311,15 +310,14 @@ def _add_futures_command(
     parser = commands.add_parser(name, help=help_text)
     parser.add_argument("scenario", type=Path, help="scenario YAML with a projection: section")
     parser.add_argument("--out", type=Path, help=f"directory (default: {default_out})")
-    parser.add_argument(
-        "--futures",
-        type=_field("sim.projection.spec:Projection", "futures"),
-        help="futures sampled (overrides the file)",
+    _add_field_flag(
+        parser, "futures", "sim.projection_spec:Projection", "futures sampled (overrides the file)"
     )
-    parser.add_argument(
-        "--replications",
-        type=_field("sim.projection.spec:Projection", "replications"),
-        help="runs per strategy and future (overrides the file)",
+    _add_field_flag(
+        parser,
+        "replications",
+        "sim.projection_spec:Projection",
+        "runs per strategy and future (overrides the file)",
     )
     parser.add_argument(
         "--workers", type=_within(*WORKERS), default=1, help="processes (default: 1)"
@@ -338,10 +336,11 @@ def _add_project(commands: argparse._SubParsersAction) -> None:
         "'project' extra)",
         "results/<name>-projection",
     )
-    proj.add_argument(
-        "--origin",
-        type=_field("sim.projection.spec:Projection", "origin"),
-        help="last year of data the projection may use (default: projection.origin, else the "
+    _add_field_flag(
+        proj,
+        "origin",
+        "sim.projection_spec:Projection",
+        "last year of data the projection may use (default: projection.origin, else the "
         "scenario's last year)",
     )
     _add_futures_command(
@@ -402,16 +401,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--out", type=Path, help="output directory (default: results/<scenario name>)")
-    run.add_argument(
-        "--replications",
-        type=_field("sim.scenario:Scenario", "replications"),
-        help="runs per strategy (overrides the file)",
+    _add_field_flag(
+        run, "replications", "sim.scenario:Scenario", "runs per strategy (overrides the file)"
     )
-    run.add_argument(
-        "--seed",
-        type=_field("sim.scenario:Scenario", "seed"),
-        help="root seed (overrides the file)",
-    )
+    _add_field_flag(run, "seed", "sim.scenario:Scenario", "root seed (overrides the file)")
     _add_overwrite(run)
     _add_plugin(run)
     _add_execution(run, "run")
@@ -483,6 +476,32 @@ def _load_plugins(args: argparse.Namespace) -> None:
             raise SimInputError(
                 getattr(args, "scenario", None) or "--plugin", f"--plugin: {exc}", field="plugin"
             ) from None
+
+
+def _prepare(
+    args: argparse.Namespace, outputs: frozenset[str], optimiser: bool = False
+) -> dict[str, Any]:
+    """What a command that writes a folder does first: plug-ins, then a refused --out.
+
+    ``optimiser``: the command fits (optuna's per-trial log only with --verbose). Returns the
+    keyword arguments every such job takes (``out_dir``, ``overwrite``).
+    """
+    if optimiser:
+        _quiet_optimiser(args)
+    _load_plugins(args)
+    _check_out(args, outputs)
+    return {"out_dir": args.out, "overwrite": args.overwrite}
+
+
+def _print_result(table: Any, digits: str) -> None:
+    """Print a command's result table with floats to ``digits`` (a format spec)."""
+    print(table.to_string(index=False, float_format=lambda x: f"{x:{digits}}"))
+
+
+def _print_wrote(out: Path, seconds: float | None = None) -> None:
+    """The closing line of a command: where it wrote, how long it took, the report to read."""
+    took = f" ({seconds:.0f} s)" if seconds is not None else ""
+    print(f"\nWrote {out}{took}; see {out / 'report.md'}")
 
 
 def _check_out(args: argparse.Namespace, known: frozenset[str] = frozenset()) -> None:
@@ -659,7 +678,8 @@ def _other_commands_refusals(
 
     Each command's own check, run as the command runs it (its first problem, one line each).
     """
-    from sim.calibration.job import check_calibration, check_sensitivity
+    from sim.calibration.calibrate_job import check_calibration
+    from sim.calibration.sensitivity_job import check_sensitivity
 
     checks = [
         ("`sim calibrate`", lambda: check_calibration(scenario, source)),
@@ -720,40 +740,26 @@ def cmd_policies(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Calibrate every strategy of a scenario and write the report."""
-    from sim.calibration.job import run_calibration
+    from sim.calibration.calibrate_job import CALIBRATION_OUTPUTS, run_calibration
 
-    _quiet_optimiser(args)
-    from sim.calibration.job import CALIBRATION_OUTPUTS
-
-    _load_plugins(args)
-    _check_out(args, CALIBRATION_OUTPUTS)
+    common = _prepare(args, CALIBRATION_OUTPUTS, optimiser=True)
     result = run_calibration(
-        args.scenario,
-        out_dir=args.out,
-        quick=args.quick,
-        progress=sys.stderr.isatty(),
-        overwrite=args.overwrite,
+        args.scenario, quick=args.quick, progress=sys.stderr.isatty(), **common
     )
-    print(result.summary.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    _print_result(result.summary, ".3f")
     print()
     print(result.verdict.replace("**", ""))
-    print(
-        f"\nWrote {result.out_dir / 'report'} ({result.seconds:.0f} s); "
-        f"see {result.out_dir / 'report' / 'report.md'}"
-    )
+    _print_wrote(result.out_dir / "report", result.seconds)
     return 0
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
     """Run (or resume) a model-recovery study and print the recovery rates."""
-    from sim.calibration.job import RECOVERY_OUTPUTS, run_recovery
+    from sim.calibration.recovery_job import RECOVERY_OUTPUTS, run_recovery
 
-    _quiet_optimiser(args)
-    _load_plugins(args)
-    _check_out(args, RECOVERY_OUTPUTS)
+    common = _prepare(args, RECOVERY_OUTPUTS, optimiser=True)
     result = run_recovery(
         args.scenario,
-        out_dir=args.out,
         records=args.records,
         trials=args.trials,
         replications=args.replications,
@@ -761,10 +767,10 @@ def cmd_recover(args: argparse.Namespace) -> int:
         quick=args.quick,
         calibrated=args.calibrated,
         progress=sys.stderr.isatty(),
-        overwrite=args.overwrite,
+        **common,
     )
-    print(result.recovery.rates.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
-    print(f"\nWrote {result.out_dir} ({result.seconds:.0f} s); see {result.out_dir / 'report.md'}")
+    _print_result(result.recovery.rates, ".2f")
+    _print_wrote(result.out_dir, result.seconds)
     return 0
 
 
@@ -853,23 +859,16 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run the Morris screening and write its outputs."""
-    from sim.calibration.job import SENSITIVITY_OUTPUTS, run_sensitivity
+    from sim.calibration.sensitivity_job import SENSITIVITY_OUTPUTS, run_sensitivity
 
     options = _execution_options(args)
-    _load_plugins(args)
-    _check_out(args, SENSITIVITY_OUTPUTS)
-    out = run_sensitivity(
-        args.scenario,
-        out_dir=args.out,
-        quick=args.quick,
-        overwrite=args.overwrite,
-        options=options,
-    )
+    common = _prepare(args, SENSITIVITY_OUTPUTS)
+    out = run_sensitivity(args.scenario, quick=args.quick, options=options, **common)
     import pandas as pd
 
     table = pd.read_csv(out / "sensitivity.csv")
     top = table.sort_values(["outcome", "mu_star"], ascending=[True, False]).groupby("outcome")
-    print(top.head(5).to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    _print_result(top.head(5), ".3g")
     print(f"\nWrote {out}")
     return 0
 
@@ -878,19 +877,10 @@ def cmd_project(args: argparse.Namespace) -> int:
     """Run a projection and write its outputs (EMA Workbench: the 'project' extra)."""
     from sim.projection.job import PROJECTION_OUTPUTS, run_projection
 
-    _load_plugins(args)
-    _check_out(args, PROJECTION_OUTPUTS)
-    result = run_projection(
-        args.scenario,
-        out_dir=args.out,
-        futures=args.futures,
-        replications=args.replications,
-        workers=args.workers,
-        overwrite=args.overwrite,
-        origin=args.origin,
-    )
-    print(result.robustness.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
-    print(f"\nWrote {result.out_dir} ({result.seconds:.0f} s); see {result.out_dir / 'report.md'}")
+    common = _prepare(args, PROJECTION_OUTPUTS)
+    result = run_projection(args.scenario, origin=args.origin, **_futures(args), **common)
+    _print_result(result.robustness, ".3g")
+    _print_wrote(result.out_dir, result.seconds)
     return 0
 
 
@@ -898,19 +888,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     """Forecast blind from past origins and score the forecasts (the 'project' extra)."""
     from sim.projection.backtest import BACKTEST_OUTPUTS, run_backtest, summary_table
 
-    _load_plugins(args)
-    _check_out(args, BACKTEST_OUTPUTS)
-    out, table, seconds = run_backtest(
-        args.scenario,
-        out_dir=args.out,
-        futures=args.futures,
-        replications=args.replications,
-        workers=args.workers,
-        overwrite=args.overwrite,
-    )
-    print(summary_table(table).to_string(index=False, float_format=lambda x: f"{x:.3g}"))
-    print(f"\nWrote {out} ({seconds:.0f} s); see {out / 'report.md'}")
+    common = _prepare(args, BACKTEST_OUTPUTS)
+    out, table, seconds = run_backtest(args.scenario, **_futures(args), **common)
+    _print_result(summary_table(table), ".3g")
+    _print_wrote(out, seconds)
     return 0
+
+
+def _futures(args: argparse.Namespace) -> dict[str, Any]:
+    """The futures flags ``sim project`` and ``sim backtest`` share, as their jobs take them."""
+    from sim.projection.job import FuturesFlags
+
+    return {"flags": FuturesFlags(args.futures, args.replications, args.workers)}
 
 
 def cmd_infer(args: argparse.Namespace) -> int:
@@ -928,23 +917,20 @@ def cmd_infer(args: argparse.Namespace) -> int:
         raise SimInputError(
             args.scenario, "--draws must be between 500 and 10000000", field="draws"
         )
-    _load_plugins(args)
-    _check_out(args, INFER_OUTPUTS)
+    common = _prepare(args, INFER_OUTPUTS)
     choices: tuple[PriorChoice, ...] = (
         ("declared", "centred") if args.prior == "both" else (args.prior,)
     )
     out = run_inference(
         args.scenario,
-        out_dir=args.out,
         quick=args.quick,
         draws=args.draws,
         priors=choices,
-        overwrite=args.overwrite,
         host_response=args.host_response,
+        **common,
     )
-    probs = _probabilities_table(out / "model_probabilities.csv")
-    print(probs.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
-    print(f"\nWrote {out}; see {out / 'report.md'}")
+    _print_result(_probabilities_table(out / "model_probabilities.csv"), ".3g")
+    _print_wrote(out)
     return 0
 
 

@@ -44,7 +44,7 @@ from sim.errors import SimInputError
 from sim.policies import Policy, PolicyParams
 from sim.policies.registry import ENTRY_POINT_GROUP, PluginError, find_policy
 from sim.priors import Prior, prior
-from sim.projection.spec import Projection
+from sim.projection_spec import Projection
 from sim.yamlfile import read_yaml
 
 
@@ -512,6 +512,61 @@ class Sensitivity(Strict):
     trajectories: int = Field(10, ge=2, le=10_000, description="Morris trajectories")
     levels: int = Field(4, ge=2, le=20, description="Morris grid levels")
     replications: int = Field(20, ge=1, le=100_000, description="runs per sampled point")
+
+
+class CalibrateBudget(Strict):
+    """``sim calibrate``'s compute budget; a field left ``None`` takes the scenario's section.
+
+    The default budget is the scenario's own ``calibration`` and ``sensitivity`` sections;
+    :data:`CALIBRATE_QUICK` is ``--quick``'s, the whole pipeline in well under a minute.
+    """
+
+    trials: int | None = Field(None, ge=1, description="optimiser trials per policy and seed")
+    replications: int | None = Field(None, ge=1, description="runs per trial")
+    validation_replications: int | None = Field(
+        None, ge=2, description="runs per calibrated policy in validation"
+    )
+    trajectories: int | None = Field(None, ge=2, description="Morris trajectories")
+    sensitivity_replications: int | None = Field(
+        None, ge=1, description="runs per Morris design point"
+    )
+    run_replications: int = Field(200, ge=1, description="runs of calibrated.yaml's validation")
+
+
+class RecoverBudget(Strict):
+    """``sim recover``'s compute budget (smaller than a calibration's: see docs/performance.md).
+
+    The default fits >= 20 records per generator on two cores; :data:`RECOVER_QUICK` is
+    ``--quick``'s (two records per generator, tiny fits).
+    """
+
+    records: int = Field(20, ge=1, description="synthetic records per generator")
+    trials: int = Field(30, ge=1, description="optimiser trials per candidate and record")
+    replications: int = Field(30, ge=1, description="runs per trial")
+    validation_replications: int = Field(60, ge=2, description="runs per calibrated candidate")
+
+
+class InferBudget(Strict):
+    """``sim infer``'s compute budget per prior choice (:data:`INFER_QUICK` is ``--quick``'s)."""
+
+    draws: int = Field(100_000, ge=500, description="bank draws per model")
+    train: int = Field(20_000, ge=1, description="draws per model the classifiers train on")
+    heldout: int = Field(5_000, ge=1, description="held-out draws per model for the checks")
+    estimators: int = Field(5, ge=1, description="classifiers (bootstrap resamples)")
+    abc_records: int = Field(50, ge=1, description="held-out records of the ABC cross-check")
+    sbc: int = Field(100, ge=1, description="held-out draws per model for coverage")
+
+
+CALIBRATE_QUICK = CalibrateBudget(
+    trials=6,
+    replications=8,
+    validation_replications=40,
+    trajectories=3,
+    sensitivity_replications=4,
+    run_replications=20,
+)
+RECOVER_QUICK = RecoverBudget(records=2, trials=4, replications=8, validation_replications=20)
+INFER_QUICK = InferBudget(draws=1_000, train=800, heldout=200, estimators=3, abc_records=20, sbc=20)
 
 
 def _within_record(years: Any, covered: tuple[int, int], firm: str) -> None:

@@ -133,7 +133,7 @@ def test_project_futures_below_the_files_minimum_is_refused(tmp_path, capsys):
 def test_a_flag_that_overrides_a_field_takes_the_fields_bounds(capsys, command, flag, model, field):
     from sim.bounds import field_bounds
     from sim.cli import build_parser
-    from sim.projection.spec import Projection
+    from sim.projection_spec import Projection
     from sim.scenario import Calibration, Scenario
 
     models = {"Scenario": Scenario, "Calibration": Calibration, "Projection": Projection}

@@ -9,8 +9,43 @@ import sys
 def test_importing_sim_keeps_the_matplotlib_backend():
     code = (
         "import matplotlib; matplotlib.use('svg'); "
-        "import sim.api, sim.analysis.run_plots, sim.analysis.record_plots, sim.calibration.job; "
+        "import sim.api, sim.analysis.run_plots, sim.analysis.record_plots; "
+        "import sim.calibration.calibrate_job; "
         "print(matplotlib.get_backend())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "svg"
+
+
+def _unit(module: str) -> str:
+    """The package-level node of a module: ``sim.x`` for a top-level module or subpackage."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_import_cycle_between_packages():
+    # Module-level imports only (imports inside functions are deliberate lazy imports), read
+    # from the source, so that a cycle such as sim.scenario -> sim.projection -> sim.scenario
+    # fails here whether or not Python happens to resolve it.
+    import ast
+    from pathlib import Path
+
+    import networkx as nx
+
+    root = Path(__file__).resolve().parents[1] / "sim"
+    graph = nx.DiGraph()
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                a, b = _unit(module), _unit(name)
+                if name.startswith("sim.") and a != b:
+                    graph.add_edge(a, b)
+    assert graph.number_of_edges() > 20  # the graph was read
+    assert list(nx.simple_cycles(graph)) == []

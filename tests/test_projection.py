@@ -24,8 +24,8 @@ from sim.projection.exploration import MISSING_EMA, explore, require_ema
 from sim.projection.futures import Future, carried_forward, extend_world
 from sim.projection.model import Lever, ProjectionModel
 from sim.projection.robustness import regret, robustness_table, satisfices
-from sim.projection.spec import Robustness, Uncertainties
 from sim.projection.warm import warm_state
+from sim.projection_spec import Robustness, Uncertainties
 from sim.scenario import parse_scenario
 from sim.world import build_world
 

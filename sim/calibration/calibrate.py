@@ -22,6 +22,7 @@ import json
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from sim.calibration.objective import (
 )
 from sim.data import Dataset
 from sim.data.loaders import DATA_FILES
+from sim.experiment.evaluator import evaluator_for
 from sim.experiment.store import code_version
 from sim.scenario import FITTED_FIRM_FIELDS, REGIME_EFFECT_FIELDS, Firm, Scenario, Strategy
 from sim.world import World, build_world, identified_effects
@@ -456,23 +458,15 @@ def calibrate(
     )
     jobs = [(seed, s) for seed in seeds or cal.seeds for s in range(len(scenario.strategies))]
     args = (scenario, world, history, observed, patterns, storage, trials, replications, n_boot)
-    if workers > 1 and len(jobs) > 1:
-        from joblib import delayed
-
-        from sim.processes import local_parallel
-
-        # Workers are fresh processes: they take the caller's optuna log level with them.
-        level = optuna.logging.get_verbosity()
-        results = local_parallel(workers, "generator")(
-            delayed(_in_worker)(level, *args, seed, s) for seed, s in jobs
-        )
-    else:
-        results = (_fit_and_validate(*args, seed, s) for seed, s in jobs)
+    # Workers are fresh processes: they take the caller's optuna log level with them.
+    fit_one = partial(_in_worker, optuna.logging.get_verbosity(), args)
     fits, validations = [], []
     done_seeds: set[int] = set()
-    with tqdm(
+    bar = tqdm(
         total=len(jobs), desc=f"calibrate {scenario.name}", unit="fit", disable=not show_progress
-    ) as bar:
+    )
+    with bar, evaluator_for(workers, len(jobs)) as evaluator:
+        results = evaluator.evaluate(fit_one, jobs)
         for (seed, _), (fit, validation) in zip(jobs, results, strict=True):
             if seed not in done_seeds:  # the persistence forecast once per seed, before its fits
                 validations.append(persistence_validation(scenario, world, history, seed, n_boot))
@@ -487,10 +481,14 @@ def calibrate(
     return CalibrationOutcome(fits, validations, world, history)
 
 
-def _in_worker(level: int, *args: Any) -> tuple[Fit, Validation]:
-    """Run :func:`_fit_and_validate` in a worker process at the caller's optuna log level."""
+def _in_worker(level: int, args: tuple[Any, ...], job: tuple[int, int]) -> tuple[Fit, Validation]:
+    """One (seed, strategy) job at the caller's optuna log level (``args``: the shared ones).
+
+    A worker process starts at optuna's default level; the caller's travels with the task.
+    """
     optuna.logging.set_verbosity(level)
-    return _fit_and_validate(*args)
+    fit_and_validate: Callable[..., tuple[Fit, Validation]] = _fit_and_validate
+    return fit_and_validate(*args, job)
 
 
 def _fit_and_validate(
@@ -503,10 +501,10 @@ def _fit_and_validate(
     trials: int,
     replications: int,
     n_boot: int,
-    seed: int,
-    s: int,
+    job: tuple[int, int],
 ) -> tuple[Fit, Validation]:
-    """One strategy and seed: fit, then validate (one task of a possibly parallel calibration)."""
+    """One (seed, strategy index) job: fit, then validate (a task of the evaluator)."""
+    seed, s = job
     fit = fit_strategy(scenario, world, observed, s, seed, storage, trials, replications)
     return fit, validate(scenario, world, history, fit, s, patterns, n_boot)
 

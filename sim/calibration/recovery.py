@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from sim.calibration.calibrate import (
 from sim.calibration.objective import simulate
 from sim.data import Dataset
 from sim.errors import SimInputError
+from sim.experiment.evaluator import evaluator_for
 from sim.io import write_text_atomic
 from sim.scenario import Scenario, Strategy, load_scenario
 from sim.world import build_world
@@ -301,10 +303,7 @@ def recover(
         workers: Local worker processes (1: in this process).
         progress: Show a progress bar (terminal only).
     """
-    from joblib import delayed
     from tqdm import tqdm
-
-    from sim.processes import local_parallel
 
     labels = generators(scenario)
     tasks_dir = folder / "tasks"
@@ -312,15 +311,11 @@ def recover(
     tasks = [RecoveryTask(g, i) for g in labels for i in range(records)]
     todo = [t for t in tasks if not (tasks_dir / f"{t.key}.json").is_file()]
     level = optuna.logging.get_verbosity()
-    with tqdm(total=len(tasks), initial=len(tasks) - len(todo), disable=not progress) as bar:
-        if workers <= 1:
-            for t in todo:
-                _run_and_save(scenario, data, t, tasks_dir, level)
-                bar.update(1)
-        else:
-            jobs = (delayed(_run_and_save)(scenario, data, t, tasks_dir, level) for t in todo)
-            for _ in local_parallel(workers)(jobs):
-                bar.update(1)
+    save = partial(_run_and_save, scenario, data, folder=tasks_dir, level=level)
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), disable=not progress)
+    with bar, evaluator_for(workers, len(todo)) as evaluator:
+        for _ in evaluator.evaluate(save, todo, ordered=False):
+            bar.update(1)
     rows = [json.loads((tasks_dir / f"{t.key}.json").read_text()) for t in tasks]
     results = pd.DataFrame([{k: v for k, v in r.items() if k != "scores"} for r in rows])
     return summarise(results, labels)

@@ -27,7 +27,8 @@ from sim.analysis.fit import compare_strategies
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import Dataset
 from sim.data.loaders import DATA_FILES
-from sim.experiment.executors import DEFAULT_TIMEOUT, default_workers, make_executor
+from sim.experiment.evaluator import Evaluator
+from sim.experiment.executors import DEFAULT_TIMEOUT
 from sim.experiment.plan import Point, Task, plan_points, plan_tasks
 from sim.experiment.runner import Engine
 from sim.experiment.store import ChunkStore, fingerprint
@@ -171,9 +172,8 @@ def run(experiment: Experiment, options: Options) -> Experiment:
     name = options.executor
     if name == "local" and pending <= SMALL_ENSEMBLE:
         name = "serial"
-    workers = options.workers or default_workers()
-    executor = make_executor(name, workers, options.scheduler, options.timeout)
-    experiment.executor = executor.name if todo else "none"
+    evaluator = Evaluator(name, options.workers, options.scheduler, options.timeout)
+    experiment.executor = evaluator.name if todo else "none"
     work = [(experiment.jobs[(t.strategy, t.point)], t) for t in todo]
     log.info(
         "%d of %d chunks to compute (%d runs) on %s",
@@ -187,7 +187,7 @@ def run(experiment: Experiment, options: Options) -> Experiment:
     show = options.progress and sys.stderr.isatty()
     # Workers on this machine save their chunks themselves; a remote dask cluster sends them
     # back to be saved here.
-    fn = partial(run_task, store=store) if executor.shares_disk else run_task
+    fn = partial(run_task, store=store) if evaluator.shares_disk else run_task
     bar = tqdm(
         total=total,
         initial=total - pending,
@@ -196,8 +196,8 @@ def run(experiment: Experiment, options: Options) -> Experiment:
         desc=experiment.scenario.name,
         smoothing=0.1,
     )
-    # Left in reverse order: the results (cancelling what is pending), the executor, the bar.
-    with bar, executor, contextlib.closing(executor.map(fn, work)) as results:
+    # Left in reverse order: the results (cancelling what is pending), the workers, the bar.
+    with bar, evaluator, contextlib.closing(evaluator.map(fn, work)) as results:
         for task, events in results:
             if events is not None:
                 store.write(task, events)

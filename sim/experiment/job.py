@@ -6,14 +6,11 @@ complete, so an interrupted or failed run leaves no half-written results.
 
 from __future__ import annotations
 
-import json
 import logging
 import platform
-import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +27,7 @@ from sim.experiment.experiment import Experiment, Options, Tables, analyse, plan
 from sim.experiment.plan import Task
 from sim.experiment.store import code_version
 from sim.io import MARKER, ResultFolder, check_output_dir
+from sim.provenance import git_commit, versions, write_manifest
 from sim.scenario import Scenario, load_scenario, override
 from sim.world import regime_outside
 
@@ -51,7 +49,6 @@ RUN_OUTPUTS = frozenset(
 )
 
 log = logging.getLogger(__name__)
-PACKAGES = ("sim", "mesa", "numpy", "pandas", "scipy", "pydantic", "matplotlib", "pyarrow")
 
 
 @dataclass(frozen=True)
@@ -72,31 +69,6 @@ def data_firm_name(scenario: Scenario) -> str:
     profile = scenario.firm_profile()
     mark = " (SYNTHETIC TEST FIRM)" if profile.synthetic else ""
     return f"{profile.name}{mark}, home {profile.home_iso3}"
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).parent,
-            timeout=5,
-        )
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def _fit_long(fit: pd.DataFrame, patterns: pd.DataFrame) -> pd.DataFrame:
@@ -314,9 +286,9 @@ def build_manifest(
             }
             for p in experiment.points
         ],
-        "versions": _versions(),
+        "versions": versions(),
         "code_version": code_version(),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "platform": platform.platform(),
         "execution": {
             "executor": experiment.executor,
@@ -436,7 +408,7 @@ def _write_run(
     report = build_run_report(experiment, scenario_path, history, tables, figures)
     (tmp / "report.md").write_text(report, encoding="utf-8")
     manifest = build_manifest(experiment, scenario_path, options, timings, tables.n_events)
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    write_manifest(tmp, manifest, final_newline=False)
     return tables
 
 

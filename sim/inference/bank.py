@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ import pyarrow.parquet as pq
 
 from sim.engine import simulate_points
 from sim.events import EVENT_DTYPE
+from sim.experiment.evaluator import Evaluator
 from sim.experiment.runner import stream_key
 from sim.experiment.store import code_version
 from sim.inference.summaries import summarise, summary_names
@@ -258,7 +260,8 @@ def build_bank(
         The bank and each model's frame of draws (for storing).
     """
     n_chunks = -(-draws // CHUNK)
-    frames: dict[str, pd.DataFrame] = {}
+    parts: dict[str, list[pd.DataFrame]] = {}
+    todo: list[tuple[Model, int]] = []
     for model in models:
         old = load_stored(stored, model.label, key) if stored is not None else None
         have = (
@@ -266,10 +269,19 @@ def build_bank(
             if old is None
             else [old[old["draw"] // CHUNK == c] for c in range(len(old) // CHUNK)]
         )
-        parts = have[:n_chunks]
-        for c in range(len(parts), n_chunks):
-            parts.append(simulate_chunk(model, world, seed, c))
+        parts[model.label] = have[:n_chunks]
+        todo += [(model, c) for c in range(len(parts[model.label]), n_chunks)]
+    with Evaluator() as evaluator:
+        chunks = evaluator.evaluate(partial(_simulate, world, seed), todo)
+        for (model, _), frame in zip(todo, chunks, strict=True):
+            parts[model.label].append(frame)
             if progress is not None:
                 progress(CHUNK)
-        frames[model.label] = pd.concat(parts, ignore_index=True)
+    frames = {label: pd.concat(p, ignore_index=True) for label, p in parts.items()}
     return assemble(frames, summary_names(world)), frames
+
+
+def _simulate(world: World, seed: int, item: tuple[Model, int]) -> pd.DataFrame:
+    """:func:`simulate_chunk` of one ``(model, chunk)`` task of the evaluator."""
+    model, chunk = item
+    return simulate_chunk(model, world, seed, chunk)

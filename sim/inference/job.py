@@ -57,29 +57,9 @@ from sim.inference.parameters import calibration_check, posterior, reference_siz
 from sim.inference.summaries import summarise
 from sim.io import ResultFolder, check_output_dir
 from sim.priors import PRIOR_CHOICES, PriorChoice
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import INFER_QUICK, InferBudget, Scenario, load_scenario
 from sim.world import World, build_world, identified_effects
 
-#: Budgets: draws per model, held-out draws per model, estimators, ABC cross-check records,
-#: held-out draws per model for parameter calibration.
-BUDGETS = {
-    "full": {
-        "draws": 100_000,
-        "train": 20_000,
-        "heldout": 5_000,
-        "estimators": 5,
-        "abc_records": 50,
-        "sbc": 100,
-    },
-    "quick": {
-        "draws": 1_000,
-        "train": 800,
-        "heldout": 200,
-        "estimators": 3,
-        "abc_records": 20,
-        "sbc": 20,
-    },
-}
 INFER_OUTPUTS = frozenset(
     {
         "bank",
@@ -144,26 +124,26 @@ def models_of(
     return [*theories, no_theory_model()]
 
 
-def _model_probabilities(bank: Bank, budget: dict[str, int], record: np.ndarray, seed: int):
+def _model_probabilities(bank: Bank, budget: InferBudget, record: np.ndarray, seed: int):
     """Classifier probabilities with held-out diagnostics, their spread, and the ABC check.
 
-    Estimators train on ``budget["train"]`` draws per model (the rest of the bank, beyond the
+    Estimators train on ``budget.train`` draws per model (the rest of the bank, beyond the
     held-out draws, serves ABC and the parameter posteriors): the first on those draws, the
     others on bootstrap resamples of them; the first is the one the diagnostics judge.
     """
     rng = np.random.default_rng(seed)
-    parts = split(bank, min(budget["heldout"], len(bank.rows(bank.models[0])) // 4), rng)
+    parts = split(bank, min(budget.heldout, len(bank.rows(bank.models[0])) // 4), rng)
     per_model = [np.intersect1d(bank.rows(m), parts.train) for m in bank.models]
     train = np.concatenate(
-        [rng.choice(r, min(budget["train"], len(r)), replace=False) for r in per_model]
+        [rng.choice(r, min(budget.train, len(r)), replace=False) for r in per_model]
     )
     clf = fit_classifier(bank.x[train], bank.model[train], seed)
     p = probabilities(clf, bank.x[parts.test], len(bank.models))
     y = bank.model[parts.test]
-    others = ensemble_probabilities(bank, train, record[None, :], budget["estimators"] - 1, seed)
+    others = ensemble_probabilities(bank, train, record[None, :], budget.estimators - 1, seed)
     runs = np.concatenate([probabilities(clf, record[None, :], len(bank.models))[None], others])
     keep = max(20, len(parts.train) // 100)
-    check = rng.choice(parts.test, min(budget["abc_records"], len(parts.test)), replace=False)
+    check = rng.choice(parts.test, min(budget.abc_records, len(parts.test)), replace=False)
     abc_check = abc_probabilities(bank, parts.train, bank.x[check], keep)
     clf_check = probabilities(clf, bank.x[check], len(bank.models))
     abc_record = abc_probabilities(bank, parts.train, record[None, :], keep)[0]
@@ -179,7 +159,9 @@ def _model_probabilities(bank: Bank, budget: dict[str, int], record: np.ndarray,
     return parts, probs, p, y, agreement
 
 
-def _parameters(bank: Bank, models: list[Model], record: np.ndarray, budget, seed: int):
+def _parameters(
+    bank: Bank, models: list[Model], record: np.ndarray, budget: InferBudget, seed: int
+):
     rng = np.random.default_rng(seed + 1)
     cover, contraction, posts, draws = [], [], [], {}
     s = scales(bank.x)
@@ -188,7 +170,7 @@ def _parameters(bank: Bank, models: list[Model], record: np.ndarray, budget, see
         theta = bank.params[model.label][list(model.priors)].to_numpy(float)
         x = bank.x[rows] / s
         keep = reference_size(len(rows), x.shape[1])
-        held = rng.choice(len(rows), min(budget["sbc"], len(rows) // 5), replace=False)
+        held = rng.choice(len(rows), min(budget.sbc, len(rows) // 5), replace=False)
         c, k = calibration_check(theta, x, held, keep, model.priors)
         cover.append(c.assign(model=model.label))
         contraction.append(k.assign(model=model.label))
@@ -216,7 +198,7 @@ def study(
     data,
     world: World,
     choice: PriorChoice,
-    budget: dict[str, int],
+    budget: InferBudget,
     stored: Path | None,
     source: str,
     host_response: bool = False,
@@ -225,12 +207,12 @@ def study(
     effects = identified_effects(world, scenario.calibration.window)
     models = models_of(scenario, choice, host_response, effects)
     key = fingerprint(scenario, choice, models)
-    total = len(models) * -(-budget["draws"] // CHUNK) * CHUNK
+    total = len(models) * -(-budget.draws // CHUNK) * CHUNK
     with tqdm(
         total=total, unit="draw", desc=f"bank ({choice})", disable=not sys.stderr.isatty()
     ) as bar:
         bank, frames = build_bank(
-            models, world, budget["draws"], scenario.seed, key, stored, bar.update
+            models, world, budget.draws, scenario.seed, key, stored, bar.update
         )
     history = encode_record(scenario.record(data), world)
     record = summarise(history, np.zeros(len(history), dtype=np.int64), 1, world)[0]
@@ -388,7 +370,7 @@ def reading(studies: list[Study]) -> list[str]:
 def report(
     scenario: Scenario,
     studies: list[Study],
-    budget: dict[str, int],
+    budget: InferBudget,
     seconds: float,
     host_response: bool = False,
 ) -> str:
@@ -398,9 +380,9 @@ def report(
         f"# Simulation-based inference for `{scenario.name}`",
         "",
         f"Calibration window {first}-{last} only (later years are not read). Per model "
-        f"{budget['draws']:,} draws from its priors (chunks of 500), {budget['heldout']:,} of "
-        f"them held out for the checks; {budget['estimators']} classifiers on bootstrap "
-        f"resamples for the spread; ABC cross-check on {budget['abc_records']} held-out "
+        f"{budget.draws:,} draws from its priors (chunks of 500), {budget.heldout:,} of "
+        f"them held out for the checks; {budget.estimators} classifiers on bootstrap "
+        f"resamples for the spread; ABC cross-check on {budget.abc_records} held-out "
         f"simulations. Host markets' screening response: "
         f"{'integrated over its priors' if host_response else 'off (its default)'}. "
         f"Took {seconds:.0f} s.",
@@ -445,9 +427,9 @@ def run_inference(
     scenario = load_scenario(scenario_path)
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-inference"
     check_output_dir(target, overwrite=overwrite, known=INFER_OUTPUTS, protect=[scenario_path])
-    budget = dict(BUDGETS["quick" if quick else "full"])
+    budget = INFER_QUICK if quick else InferBudget()
     if draws is not None:
-        budget["draws"] = draws
+        budget = budget.model_copy(update={"draws": draws})
     data = scenario.load_data(scenario_path)
     world = window_world(scenario, data, str(scenario_path))
     with ResultFolder(

@@ -19,7 +19,6 @@ coverage, and beside the persistence band's width, so a band that covers by bein
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +32,16 @@ from sim.data.record import history as record_history
 from sim.data.taxonomy import MODES
 from sim.errors import SimInputError
 from sim.io import MARKER, ResultFolder, check_output_dir
-from sim.projection.exploration import explore, require_ema
-from sim.projection.job import prepare_projection
-from sim.projection.spec import Projection
-from sim.scenario import Scenario, load_scenario
+from sim.projection.exploration import explore
+from sim.projection.job import (
+    DEFAULT_FLAGS,
+    FuturesFlags,
+    prepare_projection,
+    projection_of,
+)
+from sim.projection_spec import Projection
+from sim.provenance import write_manifest
+from sim.scenario import Scenario
 
 #: What ``sim backtest`` writes into its folder.
 BACKTEST_OUTPUTS = frozenset({"backtest.csv", "report.md", "manifest.json", MARKER})
@@ -325,13 +330,9 @@ def report_text(scenario: Scenario, table: pd.DataFrame, meta: dict[str, object]
     return "\n".join(parts)
 
 
-def _checked(scenario_path: str | Path) -> tuple[Scenario, str]:
-    source = str(scenario_path)
-    scenario = load_scenario(scenario_path)
-    if scenario.projection is None:
-        raise SimInputError(
-            source, "has no projection: section (see README, Projections)", field="projection"
-        )
+def _checked(scenario_path: str | Path) -> tuple[Scenario, Projection, str]:
+    """The scenario and its projection section, when its record reaches every horizon."""
+    scenario, spec, source = projection_of(scenario_path)
     last = scenario.firm_profile().record.years_covered[1]
     for origin, horizon in default_origins(scenario):
         if horizon > last:
@@ -340,15 +341,13 @@ def _checked(scenario_path: str | Path) -> tuple[Scenario, str]:
                 f"a backtest from {origin} needs the record through {horizon}; it ends {last}",
                 field="calibration.validation",
             )
-    return scenario, source
+    return scenario, spec, source
 
 
 def run_backtest(
     scenario_path: str | Path,
     out_dir: str | Path | None = None,
-    futures: int | None = None,
-    replications: int | None = None,
-    workers: int = 1,
+    flags: FuturesFlags = DEFAULT_FLAGS,
     overwrite: bool = False,
     results_root: str | Path = "results",
 ) -> tuple[Path, pd.DataFrame, float]:
@@ -358,18 +357,15 @@ def run_backtest(
         SimInputError: bad scenario, projection section, origin or output folder; missing extra.
     """
     start = time.perf_counter()
-    scenario, source = _checked(scenario_path)
-    spec = scenario.projection
-    assert spec is not None
-    require_ema(source)
-    n_futures, n_reps = futures or spec.futures, replications or spec.replications
+    scenario, spec, source = _checked(scenario_path)
+    n_futures, n_reps = flags.futures or spec.futures, flags.replications or spec.replications
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-backtest"
     check_output_dir(target, overwrite=overwrite, known=BACKTEST_OUTPUTS, protect=[scenario_path])
     data = scenario.load_data(source)
     record = record_history(data, scenario.scope, scenario.history.coding, modes=MODES)
     tables = []
     for origin, horizon in default_origins(scenario):
-        fc = forecast(scenario, source, origin, horizon, n_futures, n_reps, workers)
+        fc = forecast(scenario, source, origin, horizon, n_futures, n_reps, flags.workers)
         tables.append(score_forecast(fc, record_counts(scenario, record, fc.years), scenario.seed))
     table = pd.concat(tables, ignore_index=True)
     seconds = time.perf_counter() - start
@@ -387,5 +383,5 @@ def run_backtest(
     ) as folder:
         table.to_csv(folder.staging / "backtest.csv", index=False, float_format="%.6g")
         (folder.staging / "report.md").write_text(report_text(scenario, table, meta), "utf-8")
-        (folder.staging / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
+        write_manifest(folder.staging, meta)
     return target, table, seconds

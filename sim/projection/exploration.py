@@ -3,9 +3,10 @@
 The uncertainties become EMA ``RealParameter`` ranges sampled by Latin hypercube (seeded from
 the scenario seed), the strategies a ``CategoricalParameter`` lever with one policy per
 strategy, the outcomes ``ScalarOutcome``/``ArrayOutcome`` of :mod:`.model`; ``perform_experiments``
-runs the full factorial futures x strategies with the sequential evaluator, or the
-multiprocessing evaluator when ``workers > 1``. The EMA Workbench is an optional dependency
-(the ``project`` extra), imported only here and in :mod:`.discovery`.
+runs the full factorial futures x strategies on sim's own evaluator
+(:class:`~sim.experiment.evaluator.Evaluator`, local processes when ``workers > 1``), one task per
+future. The EMA Workbench is an optional dependency (the ``project`` extra), imported only here
+and in :mod:`.discovery`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.errors import SimInputError
+from sim.experiment.evaluator import Evaluator, evaluator_for
 from sim.modes import MODE_NAMES
 from sim.projection.model import ProjectionModel, outcome_names
 
@@ -54,6 +58,53 @@ def require_ema(source: str = "sim project") -> ModuleType:
     except ImportError:
         raise SimInputError(source, MISSING_EMA, field="ema_workbench") from None
     return ema_workbench
+
+
+def _run_future(model: ProjectionModel, calls: list[dict[str, Any]]) -> list[dict[str, object]]:
+    """The outcomes of one future's experiments (one call per strategy).
+
+    One task per future: the model's world extended under that future is built once per task,
+    not once per strategy. Workers call the model directly and never import the EMA Workbench
+    (a fresh worker process would spend seconds importing it); EMA's own processing of the
+    outcomes happens in the caller (:func:`_bridge`).
+    """
+    return [model(**kwargs) for kwargs in calls]
+
+
+def _bridge(emodel: Any, model: ProjectionModel, evaluator: Evaluator) -> Any:
+    """An EMA evaluator that hands EMA's experiments to sim's evaluator, a future per task."""
+    from ema_workbench.em_framework.evaluators import BaseEvaluator
+
+    uncertainties = [u.name for u in emodel.uncertainties]
+
+    def call(experiment: Any) -> dict[str, Any]:
+        """The keyword arguments EMA's function model would pass ``model`` for it."""
+        values = {name: experiment.scenario[name] for name in uncertainties}
+        return {**values, "strategy": experiment.policy["strategy"]}
+
+    def processed(raw: dict[str, object]) -> dict[str, object]:
+        """EMA's processing of a model's raw outcomes (as its function model does)."""
+        return {o.name: o.process([raw[v] for v in o.variable_name]) for o in emodel.outcomes}
+
+    class Bridge(BaseEvaluator):  # type: ignore[misc]
+        def initialize(self) -> None:
+            """Nothing to start: ``evaluator`` owns the workers."""
+
+        def finalize(self) -> None:
+            """Nothing to stop: ``evaluator`` owns the workers."""
+
+        def evaluate_experiments(self, experiments: Any, callback: Any, **_: Any) -> None:
+            by_future: dict[str, list] = {}
+            for experiment in experiments:
+                by_future.setdefault(experiment.scenario.name, []).append(experiment)
+            groups = list(by_future.values())
+            calls = [[call(e) for e in group] for group in groups]
+            run = partial(_run_future, model)
+            for group, outcomes in zip(groups, evaluator.evaluate(run, calls), strict=True):
+                for experiment, raw in zip(group, outcomes, strict=True):
+                    callback(experiment, processed(raw))
+
+    return Bridge(emodel)
 
 
 @dataclass(frozen=True)
@@ -106,11 +157,7 @@ def explore(
             ema.ArrayOutcome("deals_by_market", shape=(world.n_markets,), dtype=float),
         ]
         policies = [ema.Sample(label, strategy=label) for label in labels]
-        if workers > 1:
-            evaluator = ema.MultiprocessingEvaluator(emodel, n_processes=workers)
-        else:
-            evaluator = ema.SequentialEvaluator(emodel)
-        with evaluator:
+        with evaluator_for(workers, futures) as ours, _bridge(emodel, model, ours) as evaluator:
             experiments, outcomes = evaluator.perform_experiments(
                 scenarios=futures,
                 policies=policies,

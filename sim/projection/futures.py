@@ -1,6 +1,6 @@
 """Futures as data, and the world a future implies for the years after the record.
 
-A :class:`Future` is one point sampled from the declared uncertainties (:mod:`.spec`).
+A :class:`Future` is one point sampled from the declared uncertainties (:mod:`sim.projection_spec`).
 :func:`extend_world` appends the projected years to the record's :class:`~sim.world.World`:
 
 * market indicators (GDP per head, internet use, population, GDP growth) are read from the
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim.data.taxonomy import COUNTRY_GROUPS
-from sim.projection.spec import Uncertainties
+from sim.projection_spec import Uncertainties
 from sim.scenario import Firm
 from sim.world import World, block_probability, regime_outside
 

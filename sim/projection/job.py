@@ -7,11 +7,8 @@ touched, and a failed run leaves the previous results as they were.
 
 from __future__ import annotations
 
-import json
-import platform
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +29,8 @@ from sim.projection.origin import at_origin, check_origin, data_as_of
 from sim.projection.plots import fan_chart, mix_chart
 from sim.projection.report import report_text
 from sim.projection.robustness import criterion_text, robustness_table, satisfices
-from sim.projection.spec import Projection
+from sim.projection_spec import Projection
+from sim.provenance import versions, write_manifest
 from sim.scenario import Scenario, Strategy, load_scenario
 from sim.world import World, build_world
 
@@ -184,14 +182,8 @@ def _mix(ex: Experiments, regions: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in ("sim", "ema_workbench", "numpy", "pandas", "scipy"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+#: Packages whose versions the projection's manifest records.
+PROJECT_PACKAGES = ("sim", "ema_workbench", "numpy", "pandas", "scipy")
 
 
 @dataclass(frozen=True)
@@ -294,7 +286,7 @@ def _manifest(
         },
         "random_numbers": "run r of strategy L in a future: SeedSequence(seed, spawn_key="
         "(stream_key(L), future_point(values), r)); futures: EMA LHS seeded with seed",
-        "versions": _versions(),
+        "versions": versions(PROJECT_PACKAGES),
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
     }
 
@@ -315,12 +307,46 @@ def _write_outputs(
     mix_chart(tables["mix_by_year"], labels, "region", figures / "region_mix.png")
 
 
+@dataclass(frozen=True)
+class FuturesFlags:
+    """The flags ``sim project`` and ``sim backtest`` share (``None``: the section's value).
+
+    Attributes:
+        futures: Futures sampled.
+        replications: Runs per strategy and future.
+        workers: Processes of the evaluator (1: in this process).
+    """
+
+    futures: int | None = None
+    replications: int | None = None
+    workers: int = 1
+
+
+#: Every futures flag left to the projection section (one worker).
+DEFAULT_FLAGS = FuturesFlags()
+
+
+def projection_of(scenario_path: str | Path) -> tuple[Scenario, Projection, str]:
+    """The scenario, its projection section and its name in messages; the extra checked.
+
+    Raises:
+        SimInputError: a bad scenario, no projection section, or the 'project' extra missing.
+    """
+    source = str(scenario_path)
+    scenario = load_scenario(scenario_path)
+    spec = scenario.projection
+    if spec is None:
+        raise SimInputError(
+            source, "has no projection: section (see README, Projections)", field="projection"
+        )
+    require_ema(source)
+    return scenario, spec, source
+
+
 def run_projection(
     scenario_path: str | Path,
     out_dir: str | Path | None = None,
-    futures: int | None = None,
-    replications: int | None = None,
-    workers: int = 1,
+    flags: FuturesFlags = DEFAULT_FLAGS,
     overwrite: bool = False,
     results_root: str | Path = "results",
     origin: int | None = None,
@@ -332,16 +358,9 @@ def run_projection(
             extra.
     """
     start = time.perf_counter()
-    source = str(scenario_path)
-    scenario = load_scenario(scenario_path)
-    spec = scenario.projection
-    if spec is None:
-        raise SimInputError(
-            source, "has no projection: section (see README, Projections)", field="projection"
-        )
-    require_ema(source)
-    n_futures = futures or spec.futures
-    n_reps = replications or spec.replications
+    scenario, spec, source = projection_of(scenario_path)
+    n_futures = flags.futures or spec.futures
+    n_reps = flags.replications or spec.replications
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-projection"
     check_output_dir(target, overwrite=overwrite, known=PROJECTION_OUTPUTS, protect=[scenario_path])
     prep = prepare_projection(scenario, source, origin, n_reps)
@@ -356,7 +375,7 @@ def run_projection(
     compared = encode_record(scenario.record(data), world)
     labels = [s.label for s in strategies]
     t0 = time.perf_counter()
-    ex = explore(model, labels, n_futures, scenario.seed, workers)
+    ex = explore(model, labels, n_futures, scenario.seed, flags.workers)
     runs_s = time.perf_counter() - t0
     rules = spec.robustness
     ok = satisfices(ex.table, rules)
@@ -392,7 +411,7 @@ def run_projection(
         manifest = _manifest(
             prep, scenario_path, ex, n_futures, n_reps, {"runs": runs_s, "total": seconds}
         )
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+        write_manifest(tmp, manifest)
         (tmp / "report.md").write_text(
             report_text(
                 scenario, spec, ex, robust, boxes, carried, rules, n_reps, seconds, yearly, regime

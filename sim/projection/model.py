@@ -30,8 +30,8 @@ from sim.experiment.runner import run_generator
 from sim.modes import EVENT_MODE_NAMES, EXIT, MODE_NAMES
 from sim.policies.base import Policy
 from sim.projection.futures import Future, extend_world
-from sim.projection.spec import Uncertainties
 from sim.projection.warm import warm_state
+from sim.projection_spec import Uncertainties
 from sim.scenario import Firm
 from sim.world import World
 

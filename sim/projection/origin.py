@@ -27,7 +27,7 @@ import pandas as pd
 
 from sim.data.loaders import Dataset
 from sim.errors import SimInputError
-from sim.projection.spec import Projection
+from sim.projection_spec import Projection
 from sim.scenario import Scenario, load_scenario
 
 

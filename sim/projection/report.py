@@ -6,7 +6,7 @@ import pandas as pd
 
 from sim.projection.exploration import Experiments
 from sim.projection.robustness import criterion_text
-from sim.projection.spec import Projection, Robustness
+from sim.projection_spec import Projection, Robustness
 from sim.scenario import Scenario
 
 _MEANINGS = {

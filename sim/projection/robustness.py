@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.projection.spec import Robustness
+from sim.projection_spec import Robustness
 
 
 def regret(table: pd.DataFrame, outcome: str, direction: str = "max") -> pd.DataFrame:
