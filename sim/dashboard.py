@@ -331,9 +331,3 @@ def _ensemble(path: str | None, settings: tuple[Any, ...], runs: int) -> dict[st
         np.add.at(yearly, (ev["replication"], ev["year"] - world.years[0]), 1)
         out[name] = yearly
     return out
-
-
-def policy_of(label: str, path: str | None = None) -> str:
-    """The policy name behind a strategy label."""
-    scenario, _ = _load(path or scenario_path())
-    return next(s.policy for s in scenario.strategies if s.label == label)

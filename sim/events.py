@@ -45,11 +45,3 @@ def with_run_ids(
     for name in EVENT_FIELDS:
         out[name] = events[name]
     return out
-
-
-def run_events(events: np.ndarray) -> np.ndarray:
-    """The single-run columns of an ensemble table (a copy in ``EVENT_DTYPE``)."""
-    out = np.empty(events.shape[0], dtype=EVENT_DTYPE)
-    for name in EVENT_FIELDS:
-        out[name] = events[name]
-    return out

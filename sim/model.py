@@ -222,11 +222,6 @@ class InternationalizationModel(mesa.Model):
             MarketAgent(self, j)
 
     @property
-    def year_index(self) -> int:
-        """Index of the year the next step simulates (the number of steps taken)."""
-        return self.steps
-
-    @property
     def year(self) -> int:
         """The calendar year the next step simulates (the last year once finished)."""
         return int(self.world.years[self.now])

@@ -4,19 +4,47 @@ from __future__ import annotations
 
 import gc
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from sim.data import load_dataset
 from sim.engine import BatchState, close_year, host_blocking, row_dtype
-from sim.experiment.runner import run_block, run_generator, run_strategies, stream_key
+from sim.experiment.runner import run_block, run_generator, stream_key
 from sim.model import FirmAgent, InternationalizationModel, MarketAgent
 from sim.modes import CONTROL, COOPERATION, EXIT, GREENFIELD, RANK
 from sim.policies import get_policy, policy_names
 from sim.scenario import Firm, parse_scenario
 from sim.world import build_world
 from tests.toy import toy_world
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """Every run of every strategy (``ENSEMBLE_DTYPE``) and the labels of the strategy column."""
+
+    events: np.ndarray
+    labels: tuple[str, ...]
+
+
+def run_strategies(world, strategies, firm, seed: int, replications: int) -> Ensemble:
+    """``replications`` batched runs of each strategy, in this process, as the runner steps them."""
+    blocks = [
+        run_block(
+            world,
+            strategy.policy_class()(strategy.make_params()),
+            firm,
+            seed,
+            s,
+            0,
+            range(replications),
+            strategy.label,
+            "batch",
+        )
+        for s, strategy in enumerate(strategies)
+    ]
+    return Ensemble(np.concatenate(blocks), tuple(s.label for s in strategies))
 
 
 @pytest.fixture(scope="module")

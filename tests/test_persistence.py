@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.analysis.persistence import CATEGORY_PSEUDOCOUNT, PersistenceForecast, nb_mle
+from sim.analysis.persistence import CATEGORY_PSEUDOCOUNT, PersistenceForecast, _counts, nb_mle
 from sim.analysis.scores import count_log_score, mix_log_score
 
 CALIB = (2010, 2017)
@@ -86,7 +86,7 @@ def test_samples_have_scorer_shapes_and_can_be_scored() -> None:
     valid = years >= 2018
     observed = np.bincount(years[valid] - 2018, minlength=4)
     assert np.isfinite(count_log_score(counts, observed, rng).value)
-    obs_mode = f.counts_of("mode", cats["mode"][valid])
+    obs_mode = _counts(cats["mode"][valid], f.categories["mode"], "mode")
     assert obs_mode.sum() == valid.sum()
     assert np.isfinite(mix_log_score(mixes["mode"], obs_mode, rng).value)
 
@@ -101,4 +101,4 @@ def test_bad_input_is_refused_with_a_clear_message() -> None:
         PersistenceForecast.fit(years, {"mode": np.array([None, None])}, (2010, 2011))
     f = PersistenceForecast.fit(years, {"mode": np.array(["a", "b"])}, (2010, 2011))
     with pytest.raises(ValueError, match=r"labels not in the categories: \['c'\]"):
-        f.counts_of("mode", np.array(["a", "c"]))
+        _counts(np.array(["a", "c"]), f.categories["mode"], "mode")

@@ -150,9 +150,8 @@ def test_a_run_report_flags_the_regime_out_of_range(tmp_path):
 
 
 def test_regime_notes_cover_the_record_and_the_projected_years():
-    from sim.projection_spec import Uncertainties
-
     from sim.projection.futures import regime_notes
+    from sim.projection_spec import Uncertainties
 
     root = Path(__file__).parents[1]
     scenario = load_scenario(root / "scenarios" / "baseline.yaml")

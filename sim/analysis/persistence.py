@@ -150,17 +150,6 @@ class PersistenceForecast:
             alpha[name] = _counts(seen, cats[name], name) + CATEGORY_PSEUDOCOUNT
         return cls((first, last), mean, size, cats, alpha)
 
-    def counts_of(self, name: str, labels: np.ndarray) -> np.ndarray:
-        """Category counts of some labels (e.g. the record's validation events) in column order.
-
-        Unknown labels (None, NaN, "") are skipped, as in ``fit``.
-
-        Raises:
-            ValueError: When a label is not one of the forecast's categories for ``name``.
-        """
-        labels = np.asarray(labels, dtype=object)
-        return _counts(labels[~_missing(labels)].astype(str), self.categories[name], name)
-
     def sample(
         self, years: Sequence[int] | np.ndarray, n_runs: int, rng: np.random.Generator
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:

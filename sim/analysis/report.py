@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,11 +19,6 @@ NO_RECORD = "no events in this window"
 def row_of(table: pd.DataFrame, label: str) -> dict[str, Any]:
     """The row of ``table`` whose ``strategy`` is ``label``, as a dict of column -> value."""
     return {str(k): v for k, v in table.set_index("strategy").loc[label].items()}
-
-
-def _num(spec: str) -> Callable[[Any], str]:
-    """A formatter that says "no events" where a statistic is undefined (nan), never "nan"."""
-    return lambda v: NO_EVENTS if pd.isna(v) else format(v, spec)
 
 
 def _fmt(pattern: str, value: float) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -24,7 +23,7 @@ from sim.engine import MAX_BATCH, simulate_points
 from sim.errors import RunFailed
 from sim.events import empty_events, with_run_ids
 from sim.policies.base import Policy, PolicyParams
-from sim.scenario import Firm, Strategy
+from sim.scenario import Firm
 from sim.world import World
 
 Engine = Literal["batch", "mesa"]
@@ -134,51 +133,3 @@ def _find_failing_run(
         except Exception as exc:
             where = _describe(seed, label, strategy, point, str(r))
             raise RunFailed(f"run failed: {where}: {type(exc).__name__}: {exc}") from exc
-
-
-@dataclass(frozen=True)
-class Ensemble:
-    """The events of every run of every strategy, plus what is needed to read them.
-
-    Attributes:
-        events: Events of every run (``ENSEMBLE_DTYPE``).
-        labels: Strategy labels, indexed by the ``strategy`` column.
-        replications: Runs per strategy.
-        world: The world the runs used (market names, years, record counts).
-    """
-
-    events: np.ndarray
-    labels: tuple[str, ...]
-    replications: int
-    world: World
-
-
-def run_strategies(
-    world: World,
-    strategies: Sequence[Strategy],
-    firm: Firm,
-    seed: int,
-    replications: int,
-    engine: Engine = "batch",
-) -> Ensemble:
-    """Run ``replications`` runs of each strategy in this process."""
-    blocks = [
-        run_block(
-            world,
-            strategy.policy_class()(strategy.make_params()),
-            firm,
-            seed,
-            s,
-            0,
-            range(replications),
-            strategy.label,
-            engine,
-        )
-        for s, strategy in enumerate(strategies)
-    ]
-    return Ensemble(
-        events=np.concatenate(blocks),
-        labels=tuple(s.label for s in strategies),
-        replications=replications,
-        world=world,
-    )
