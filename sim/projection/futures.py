@@ -172,6 +172,38 @@ def _future_barriers(
     return barriers, shocked
 
 
+def _projected_markets(
+    world: World, years: list[int], indicators: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maturity, size and growth of every market in the projected years (shape (k, N) each).
+
+    Indicator values the table holds for those years are used, the others carried forward
+    (:func:`_filled`), on the record years' scale.
+    """
+    iso3, k = world.iso3, len(years)
+    record_years = [int(y) for y in world.years]
+    record = _raw_panels(indicators, iso3, record_years)
+    ahead = _raw_panels(indicators, iso3, years)
+    panel = {name: _filled(record[name], ahead[name])[0] for name in WORLD_INDICATORS}
+    # The record years' normalising constants keep projected years on the record's scale (and
+    # a carried-forward year equal to the last record year). Without indicator data for the
+    # record years, the last record row of each transformed array is carried instead.
+    if np.isfinite(record["gdp_pc_usd"]).any():
+        log_pc = np.log(record["gdp_pc_usd"])
+        lo, hi = np.nanmin(log_pc), np.nanmax(log_pc)
+        span = hi - lo if hi > lo else np.inf  # a constant panel scales to 0, as _minmax does
+        scaled = (np.log(panel["gdp_pc_usd"]) - lo) / span
+        maturity = 0.5 * scaled + 0.5 * panel["internet_users_pct"] / 100.0
+        top = np.nanmax(record["gdp_pc_usd"] * record["population"])
+        size = np.log(panel["gdp_pc_usd"] * panel["population"]) - np.log(top)
+        growth = np.clip(panel["gdp_growth_pct"], -10.0, 15.0) / 15.0
+    else:
+        maturity = np.tile(world.maturity[-1], (k, 1))
+        size = np.tile(world.size[-1], (k, 1))
+        growth = np.tile(world.growth[-1], (k, 1))
+    return maturity, size, growth
+
+
 def extend_world(
     world: World,
     years: Sequence[int],
@@ -198,27 +230,7 @@ def extend_world(
         return world
     if years[0] != int(world.years[-1]) + 1 or years != list(range(years[0], years[0] + k)):
         raise ValueError("projected years must follow the world's last year without gaps")
-    iso3 = world.iso3
-    record_years = [int(y) for y in world.years]
-    record = _raw_panels(indicators, iso3, record_years)
-    ahead = _raw_panels(indicators, iso3, years)
-    panel = {name: _filled(record[name], ahead[name])[0] for name in WORLD_INDICATORS}
-    # The record years' normalising constants keep projected years on the record's scale (and
-    # a carried-forward year equal to the last record year). Without indicator data for the
-    # record years, the last record row of each transformed array is carried instead.
-    if np.isfinite(record["gdp_pc_usd"]).any():
-        log_pc = np.log(record["gdp_pc_usd"])
-        lo, hi = np.nanmin(log_pc), np.nanmax(log_pc)
-        span = hi - lo if hi > lo else np.inf  # a constant panel scales to 0, as _minmax does
-        scaled = (np.log(panel["gdp_pc_usd"]) - lo) / span
-        maturity = 0.5 * scaled + 0.5 * panel["internet_users_pct"] / 100.0
-        top = np.nanmax(record["gdp_pc_usd"] * record["population"])
-        size = np.log(panel["gdp_pc_usd"] * panel["population"]) - np.log(top)
-        growth = np.clip(panel["gdp_growth_pct"], -10.0, 15.0) / 15.0
-    else:
-        maturity = np.tile(world.maturity[-1], (k, 1))
-        size = np.tile(world.size[-1], (k, 1))
-        growth = np.tile(world.growth[-1], (k, 1))
+    maturity, size, growth = _projected_markets(world, years, indicators)
     yr = np.asarray(years)
     barriers, shocked = _future_barriers(world, yr, future)
     p_block = block_probability(firm.block_base, firm.block_slope, firm.max_block, barriers)
@@ -235,7 +247,7 @@ def extend_world(
 
     return World(
         years=cat(world.years, yr),
-        iso3=iso3,
+        iso3=world.iso3,
         region=world.region,
         regions=world.regions,
         mature=world.mature,
