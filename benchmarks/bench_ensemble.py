@@ -53,25 +53,34 @@ def load() -> str:
 
 
 class ChildCPU:
-    """CPU seconds of this process's children (worker processes), sampled in a thread."""
+    """CPU seconds this process's children (worker processes) use, sampled in a thread.
+
+    Children alive at the start (joblib keeps its loky workers for reuse) count only the CPU
+    they use from then on.
+    """
 
     def __init__(self) -> None:
         self.seen: dict[int, float] = {}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._watch, daemon=True)
 
+    def _sample(self) -> dict[int, float]:
+        out = {}
+        for child in psutil.Process().children(recursive=True):
+            try:
+                times = child.cpu_times()
+            except psutil.Error:
+                continue
+            out[child.pid] = times.user + times.system
+        return out
+
     def _watch(self) -> None:
-        me = psutil.Process()
         while not self.stop.is_set():
-            for child in me.children(recursive=True):
-                try:
-                    times = child.cpu_times()
-                except psutil.Error:
-                    continue
-                self.seen[child.pid] = times.user + times.system
+            self.seen |= self._sample()
             self.stop.wait(0.25)
 
     def __enter__(self) -> ChildCPU:
+        self.before = self._sample()
         self.thread.start()
         return self
 
@@ -81,8 +90,8 @@ class ChildCPU:
 
     @property
     def seconds(self) -> float:
-        """CPU seconds of every child seen."""
-        return sum(self.seen.values())
+        """CPU seconds of every child seen, less what the ones alive at the start had used."""
+        return sum(cpu - self.before.get(pid, 0.0) for pid, cpu in self.seen.items())
 
 
 @dataclass(frozen=True)

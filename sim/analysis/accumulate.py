@@ -107,8 +107,8 @@ class Column:
         """
         index = (self.n - 1) * (np.asarray(q, dtype=float) / 100)
         low = np.floor(index)
-        a = self.order_stats(low.astype(np.int64))
-        b = self.order_stats(np.minimum(low + 1, self.n - 1).astype(np.int64))
+        a = self.order_stats(low.astype(np.int64).tolist())
+        b = self.order_stats(np.minimum(low + 1, self.n - 1).astype(np.int64).tolist())
         pairs = zip(a, b, index - low, strict=True)
         return np.array([np.quantile(np.array([x, y]), g) for x, y, g in pairs])
 
@@ -126,7 +126,7 @@ def _histograms(column: Column, ranges: set[Range]) -> dict[Range, tuple[np.ndar
     A value's bin index never decreases with the value, so every value of a bin lies strictly
     between the values of the bins before and after it.
     """
-    out = {
+    out: dict[Range, tuple[np.ndarray, ...]] = {
         r: (np.zeros(BINS, np.int64), np.full(BINS, np.inf), np.full(BINS, -np.inf)) for r in ranges
     }
     for block in column.blocks():
