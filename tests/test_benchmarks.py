@@ -21,10 +21,14 @@ EXPECTED = {
         rf"^speedup: {NUMBER}$",
     ],
     "bench_ensemble.py": [
-        rf"^serial: +{NUMBER} s for 40 runs \({NUMBER} runs/s; ran on serial\)$",
-        rf"^ local: +{NUMBER} s for 40 runs \({NUMBER} runs/s; ran on serial\)$",
-        rf"^  dask: +{NUMBER} s for 40 runs \({NUMBER} runs/s; ran on dask\)$",
+        r"^machine: .+, \d+ cores, python .+; load average ",
+        *(
+            rf"^{name:>6}: +{NUMBER} s for 40 runs \({NUMBER} runs/s; ran on {ran}\); "
+            rf"CPU {NUMBER} s main \+ {NUMBER} s workers; load "
+            for name, ran in (("serial", "serial"), ("local", "serial"), ("dask", "dask"))
+        ),
         rf"^speed-up local/serial: {NUMBER}x; dask/serial: {NUMBER}x",
+        rf"^dask vs local \(medians\): [+-]{NUMBER} % wall, [+-]{NUMBER} % CPU$",
         rf"^peak RSS of `sim run` main process, 20 runs: {NUMBER} MB",
     ],
     "bench_points.py": [

@@ -183,3 +183,25 @@ def test_make_executor_names_the_executor_that_runs():
     assert make_executor("dask", 2).shares_disk  # a LocalCluster on this machine
     with pytest.raises(ValueError, match=r"^unknown executor 'ray'; known: serial, local, dask$"):
         make_executor("ray", 2)
+
+
+def test_dask_groups_consecutive_chunks_of_a_job_into_about_32_tasks_a_worker():
+    from sim.experiment.executors import _batches
+    from sim.experiment.plan import Task
+
+    a, b = object(), object()
+    work = [(a, Task(0, 0, 10 * i, 10)) for i in range(300)]
+    work += [(b, Task(1, 0, 10 * i, 10)) for i in range(5)]
+    batches = list(_batches(work, workers=2))
+    assert [t for _, tasks in batches for t in tasks] == [t for _, t in work]  # all, in order
+    assert all(len({id(job) for job, t in work if t in tasks}) == 1 for _, tasks in batches)
+    assert len(batches) == -(-300 // 4) + -(-5 // 4)  # 305 // (2 * 32) = 4 chunks a task
+    assert [len(tasks) for _, tasks in _batches(work[:10], workers=2)] == [1] * 10
+
+
+def test_local_dask_workers_keep_glibc_default_allocation_thresholds():
+    from sim.experiment.executors import DaskExecutor
+
+    with DaskExecutor(workers=1) as executor:
+        seen = executor.client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert list(seen.values()) == [None]  # dask's nanny would set 65536 (see executors.py)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.analysis.pattern_tests import joint_pattern_test, pattern_pvalues, rejection_rate
+from sim.analysis.pattern_tests import _combine, joint_pattern_test, pattern_pvalues, rejection_rate
 
 COV = 0.6 * np.ones((3, 3)) + 0.4 * np.eye(3)
 N_RUNS = 199
@@ -62,6 +62,14 @@ def test_joint_test_finds_a_record_far_outside() -> None:
     assert res.stat == pytest.approx(res.p_each[0])
     assert res.p_joint < 0.02 and res.n_null == N_RUNS
     assert joint_pattern_test(sim, np.full(5, np.nan)).to_dict()["p_joint"] is None
+
+
+def test_fisher_combination_is_the_chi_square_tail_of_scipy_stats() -> None:
+    p = np.random.default_rng(25).random((50, 4))
+    p[::7, 1:] = np.nan  # rows with fewer patterns get fewer degrees of freedom
+    k = (~np.isnan(p)).sum(axis=1)
+    x = -2.0 * np.nansum(np.log(p), axis=1)
+    assert np.array_equal(_combine(p, "fisher"), stats.chi2.sf(x, 2 * k))
 
 
 @pytest.mark.parametrize("combine", ["min", "fisher"])

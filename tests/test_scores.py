@@ -7,7 +7,9 @@ import pytest
 from scipy import optimize, special, stats
 
 from sim.analysis.scores import (
+    MIN_RATE,
     Score,
+    _nb_logpmf,
     count_log_score,
     dirichlet_multinomial_fit,
     mix_energy_score,
@@ -35,6 +37,22 @@ def test_count_score_matches_moment_negative_binomial_per_year() -> None:
     assert s.per_unit == pytest.approx([year0, year1])
     assert s.value == pytest.approx((year0 + year1) / 2)  # per year, not summed
     assert s.unit == "year" and s.n_units == 2 and s.n_runs == 4 and not s.empty
+
+
+def test_count_log_pmf_is_scipy_stats_to_the_last_bit() -> None:
+    # sim writes the two log pmfs with scipy.special (scipy.stats costs 37 MB to import).
+    rng = np.random.default_rng(7)
+    mean = np.concatenate([rng.gamma(2.0, 3.0, 400), [0.0, 0.01, 50.0]])
+    var = mean * rng.choice([0.5, 1.0, 1.5, 8.0], mean.size) + rng.random(mean.size)
+    observed = rng.integers(0, 40, mean.size).astype(float)
+    mu = np.maximum(mean, MIN_RATE)
+    over = var > mu * (1.0 + 1e-9)
+    r = np.where(over, mu**2 / np.where(over, var - mu, 1.0), 1.0)
+    expected = np.where(
+        over, stats.nbinom.logpmf(observed, r, r / (r + mu)), stats.poisson.logpmf(observed, mu)
+    )
+    assert over.any() and not over.all()
+    assert np.array_equal(_nb_logpmf(observed, mean, var), expected)
 
 
 def test_count_score_poisson_fallback_and_never_infinite() -> None:

@@ -137,46 +137,6 @@ class RunStats:
         )
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """Simulated runs of several strategies beside the record, ready for tables and figures.
-
-    Attributes:
-        simulated: Statistics of every run (all strategies stacked).
-        observed: Statistics of the record (one "run").
-        strategy_of_run: Strategy index of each simulated run.
-        labels: Strategy labels.
-        world: The world the runs used.
-    """
-
-    simulated: RunStats
-    observed: RunStats
-    strategy_of_run: np.ndarray
-    labels: tuple[str, ...]
-    world: World
-
-    def runs_of(self, strategy: int) -> RunStats:
-        """Statistics of one strategy's runs (a view, not a copy, when its runs are contiguous)."""
-        rows = np.flatnonzero(self.strategy_of_run == strategy)
-        if rows.size and rows[-1] - rows[0] + 1 == rows.size:
-            return self.simulated.take(slice(int(rows[0]), int(rows[-1]) + 1))
-        return self.simulated.take(rows)
-
-    def subset(self, labels: list[str]) -> Comparison:
-        """The same comparison restricted to some strategies (itself when all are kept)."""
-        if list(labels) == list(self.labels):
-            return self
-        keep = np.isin(np.asarray(self.labels), labels)
-        runs = keep[self.strategy_of_run]
-        return Comparison(
-            simulated=self.simulated.take(np.flatnonzero(runs)),
-            observed=self.observed,
-            strategy_of_run=np.searchsorted(np.flatnonzero(keep), self.strategy_of_run[runs]),
-            labels=tuple(label for label in self.labels if label in labels),
-            world=self.world,
-        )
-
-
 def summarise_runs(events: np.ndarray, run: np.ndarray, n_runs: int, world: World) -> RunStats:
     """Count events per run.
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.analysis.ensemble import Comparison, RunStats, mode_columns
+from sim.analysis.accumulate import Comparison
+from sim.analysis.ensemble import RunStats, mode_columns
 from sim.analysis.pattern_tests import joint_pattern_test, pattern_pvalues
 from sim.analysis.scores import bootstrap_weights, count_log_score, mix_log_score
 from sim.modes import COMPARE_MODES
@@ -60,10 +61,6 @@ PATTERN_COLUMNS = (
 
 #: Bootstrap replicates behind the standard errors of ``sim run``'s scores.
 N_BOOT = 200
-#: Most runs per strategy that scores and pattern tests use (the first ones, in replication
-#: order). Beyond a few thousand runs the predictive distributions do not change; the bootstrap's
-#: memory grows with runs x replicates, so a 100,000-run ensemble is scored on its first 5,000.
-MAX_SCORED_RUNS = 5_000
 #: Column of the exits in the compared-mode columns (:data:`sim.modes.COMPARE_MODES`).
 _EXIT_COLUMN = COMPARE_MODES.index("exit")
 
@@ -161,23 +158,23 @@ def compare_strategies(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit table (one row per strategy) and pattern table (strategy x pattern).
 
+    Scores and pattern tests use each point's sample: its first
+    :data:`~sim.analysis.accumulate.SAMPLE_RUNS` runs in replication order, so a larger ensemble
+    is scored on the same runs a 5,000-run one would be (the ``runs`` column counts them all).
     ``windows``: year columns scored apart as well (see :func:`fit_summary`).
     """
     obs_scalars = c.observed.scalars(c.world).iloc[0]
-    sim_scalars = c.simulated.scalars(c.world)
     fits, patterns = [], []
-    for s, label in enumerate(c.labels):
-        rows = np.flatnonzero(c.strategy_of_run == s)
-        scored = rows[:MAX_SCORED_RUNS]
-        table, joint_p = pattern_table(obs_scalars, sim_scalars.iloc[scored])
+    for s, (label, part) in enumerate(zip(c.labels, c.points, strict=True)):
+        assert part.sample is not None, f"{label}: no runs"
+        table, joint_p = pattern_table(obs_scalars, part.sample.scalars(c.world))
         table.insert(0, "strategy", label)
         patterns.append(table)
         rng = np.random.default_rng([seed, s, 41])
-        stats = c.simulated.take(scored)
         fit = {
             "strategy": label,
-            "runs": len(rows),
-            **fit_summary(c.observed, stats, rng, mode_columns(c.world), windows),
+            "runs": part.n_runs,
+            **fit_summary(c.observed, part.sample, rng, mode_columns(c.world), windows),
         }
         fit["patterns_joint_p"] = joint_p
         fits.append(fit)

@@ -9,7 +9,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.analysis.ensemble import COMPARE_MODES, Comparison
+from sim.analysis.accumulate import Comparison
+from sim.analysis.ensemble import COMPARE_MODES
 from sim.analysis.record_plots import save_figure
 from sim.analysis.tables import RECORD
 
@@ -97,16 +98,11 @@ def _grouped(ax: Axes, categories: list[str], series: dict[str, np.ndarray]) -> 
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def _pooled(counts: np.ndarray) -> np.ndarray:
-    total = counts.sum()
-    return counts.sum(axis=0) / total if total else counts.sum(axis=0)
-
-
 def plot_mix(kind: str, c: Comparison, target: Path) -> Path:
     """Pooled shares by entry mode (``kind="mode"``) or region (``kind="region"``)."""
     field, names = ("modes", COMPARE_MODES) if kind == "mode" else ("regions", c.world.regions)
-    series = {label: _pooled(getattr(c.runs_of(s), field)) for s, label in enumerate(c.labels)}
-    series[RECORD] = _pooled(getattr(c.observed, field))
+    series = {label: part.pooled(field) for label, part in zip(c.labels, c.points, strict=True)}
+    series[RECORD] = c.record.pooled(field)
     fig = Figure(figsize=(8.5, 4.2))
     ax = fig.subplots()
     _grouped(ax, list(names), series)
@@ -120,7 +116,7 @@ def plot_top_countries(c: Comparison, target: Path, top: int = 12) -> Path:
     actual = c.observed.countries[0]
     order = [i for i in np.argsort(-actual, kind="stable")[:top] if actual[i] > 0]
     series = {
-        label: c.runs_of(s).countries[:, order].mean(axis=0) for s, label in enumerate(c.labels)
+        label: part.mean("countries")[order] for label, part in zip(c.labels, c.points, strict=True)
     }
     series[RECORD] = actual[order].astype(float)
     fig = Figure(figsize=(9, 4.2))

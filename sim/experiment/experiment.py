@@ -12,6 +12,7 @@ import contextlib
 import logging
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -22,7 +23,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from sim.analysis.ensemble import Comparison, RunStats, encode_record, summarise_runs
+from sim.analysis.accumulate import Comparison, PointStats
+from sim.analysis.ensemble import encode_record, summarise_runs
 from sim.analysis.fit import compare_strategies
 from sim.analysis.tables import summary_table, yearly_table
 from sim.data import Dataset
@@ -218,38 +220,31 @@ def compare(
     history: pd.DataFrame,
     sink: Callable[[int, Task, np.ndarray], None] | None = None,
 ) -> Comparison:
-    """Per-run statistics of every point (read chunk by chunk) beside the record's.
+    """Every point's runs summarised chunk by chunk (:class:`PointStats`) beside the record's.
 
-    ``sink``, if given, receives every chunk as it is read (point index, task, events), so
-    other outputs can be written in the same single pass over the store.
+    Only one chunk's per-run statistics are in memory at a time, plus each point's bounded
+    sample of runs: the per-run values behind the quantiles are streamed to files and read
+    back in blocks, so memory does not grow with the number of runs. ``sink``, if given, receives
+    every chunk as it is read (point index, task, events), so other outputs can be written in
+    the same single pass over the store.
     """
     world = experiment.world
-    n_runs = sum(p.replications for p in experiment.points)
-    simulated: RunStats | None = None
-    row = 0
-    for group, task, events in ordered_chunks(experiment):
-        if sink is not None:
-            sink(group, task, events)
-        run_index = events["replication"].astype(np.int64) - task.first
-        part = summarise_runs(events, run_index, task.count, world).compact()
-        if simulated is None:  # preallocate once the shapes are known: no copy at the end
-            simulated = RunStats(
-                **{
-                    k: np.empty((n_runs, *getattr(part, k).shape[1:]), getattr(part, k).dtype)
-                    for k in RunStats.__dataclass_fields__
-                }
-            )
-        for k in RunStats.__dataclass_fields__:
-            getattr(simulated, k)[row : row + task.count] = getattr(part, k)
-        row += task.count
-    assert simulated is not None and row == n_runs
+    # The per-run values go to files beside the chunks (inside --out, or the named cache) and
+    # are deleted once their quantiles are known.
+    with tempfile.TemporaryDirectory(prefix=".stats-", dir=experiment.store.dir) as spill:
+        points = [PointStats(Path(spill), f"p{i}") for i in range(len(experiment.points))]
+        for group, task, events in ordered_chunks(experiment):
+            if sink is not None:
+                sink(group, task, events)
+            run_index = events["replication"].astype(np.int64) - task.first
+            part = summarise_runs(events, run_index, task.count, world).compact()
+            points[group].add(part, world)
+        closed = tuple(p.close() for p in points)
+    assert [p.n_runs for p in closed] == [pt.replications for pt in experiment.points]
     record = encode_record(history, world)
     return Comparison(
-        simulated=simulated,
+        points=closed,
         observed=summarise_runs(record, np.zeros(record.shape[0], dtype=np.int64), 1, world),
-        strategy_of_run=np.repeat(
-            np.arange(len(experiment.points)), [p.replications for p in experiment.points]
-        ),
         labels=experiment.labels,
         world=world,
     )
@@ -260,7 +255,7 @@ class Tables:
     """The tables of a finished experiment: what ``sim run`` writes and ``sim.api.run`` returns.
 
     Attributes:
-        comparison: Per-run statistics of every point beside the record's (for the figures).
+        comparison: Every point's streamed summary beside the record's (for the figures).
         fit: One row per strategy point: proper scores and the joint pattern p-value.
         patterns: One row per strategy point and pattern.
         yearly: Deals per year per strategy point (quantiles) and the record's counts.
