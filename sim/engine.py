@@ -428,13 +428,15 @@ def exit_drivers_on(firm: Firm) -> bool:
 def exit_pressure(world: World, t: int) -> tuple[float, float]:
     """Year ``t``'s firm-wide divestment drivers: the home regime index and revenue growth.
 
-    The one place the exit hazard reads the world's dated series: the home outbound-regime
-    index H_t (easing > 0, so a tightening year lowers it) and the year's log revenue growth
-    g_t = ln R_t - ln R_{t-1} (capital shocks included; the first simulated year's growth is
-    its log resources, 0 without a shock in that year).
+    The one place the exit hazard reads the world's dated series: the home-regime index H_t
+    over every kind of event (easing > 0, so a tightening year of any kind lowers it: home
+    pressure to sell abroad need not come from outbound rules alone, ODD 7.10) and the year's log
+    revenue growth g_t = ln R_t - ln R_{t-1} (capital shocks included). The world holds no year
+    before its first, so the first simulated year's growth is 0: its log resources are
+    measured from the record's first year under the warm start, not from the year before.
     """
-    before = world.log_resources[t - 1] if t > 0 else 0.0
-    return float(world.home_regime[t]), float(world.log_resources[t] - before)
+    growth = world.log_resources[t] - world.log_resources[t - 1] if t > 0 else 0.0
+    return float(world.home_regime[t]), float(growth)
 
 
 def _exit_drivers(

@@ -412,3 +412,15 @@ def test_a_theory_retreats_as_its_exit_term_says(name):
     firm = Firm(exit_theory=2.0)
     seen, expected, sd, neutral = _exits_against_the_formula(toy_world(p_block=0.1), name, firm, 6)
     assert abs(seen - expected) < 4 * sd and abs(expected - neutral) > 4 * sd
+
+
+def test_the_first_simulated_year_has_no_revenue_growth_to_exit_on():
+    # Under the warm start a later first year's log resources are measured from the record's
+    # first year (here 1.5 log points): that is growth over years, not the first year's growth.
+    from sim.engine import exit_pressure
+
+    toy = toy_world(p_block=0.1)
+    log_resources = 1.5 + 0.1 * np.arange(toy.n_years)
+    world = dataclasses.replace(toy, log_resources=log_resources)
+    assert exit_pressure(world, 0)[1] == 0.0
+    assert exit_pressure(world, 3)[1] == pytest.approx(0.1)
