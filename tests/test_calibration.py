@@ -253,13 +253,9 @@ def test_recover_writes_a_confusion_matrix_and_resumes(tmp_path, capsys):
     assert [t.stat().st_mtime_ns for t in tasks] == stamp
 
 
-def test_recovery_tells_two_clearly_different_generators_apart(data, tmp_path):
-    # Dual-track (control in emerging markets, gradual in mature ones) and springboard (control
-    # in mature markets) at their default, opposite signatures; only the hurdle is fitted, so the
-    # question is whether the scores recognise which one wrote a record.
-    from sim.calibration.recovery import recover
-
-    s = parse_scenario(
+def _two_generators(parameters: dict):
+    """Dual-track and springboard (opposite mode signatures), small budget, given free params."""
+    return parse_scenario(
         {
             "name": "toyrec",
             "seed": 21,
@@ -272,11 +268,20 @@ def test_recovery_tells_two_clearly_different_generators_apart(data, tmp_path):
                 "replications": 20,
                 "seeds": [1],
                 "validation_replications": 40,
-                "parameters": {"dt": ["firm.hurdle"], "sb": ["firm.hurdle"]},
+                "parameters": parameters,
             },
         },
         "toyrec.yaml",
     )
+
+
+def test_recovery_tells_two_clearly_different_generators_apart(data, tmp_path):
+    # Dual-track (control in emerging markets, gradual in mature ones) and springboard (control
+    # in mature markets) at their default, opposite signatures; only the hurdle is fitted, so the
+    # question is whether the scores recognise which one wrote a record.
+    from sim.calibration.recovery import recover
+
+    s = _two_generators({"dt": ["firm.hurdle"], "sb": ["firm.hurdle"]})
     rec = recover(s, data, tmp_path / "rec", records=10)
     rates = rec.rates.set_index("generator")
     assert (rates["records"] == 10).all()
@@ -307,27 +312,6 @@ def test_a_record_with_an_empty_validation_window_is_ranked_on_counts(data):
     assert per_seed["out_mix"].isna().all()  # no event to score the mix on
     assert np.isfinite(per_seed["out_total"]).all()
     assert "-" not in " ".join(summary["oos_ranks"])
-
-
-def _two_generators(parameters: dict):
-    return parse_scenario(
-        {
-            "name": "optcheck",
-            "seed": 21,
-            "strategies": [
-                {"label": "dt", "policy": "dual_track"},
-                {"label": "sb", "policy": "springboard"},
-            ],
-            "calibration": {
-                "trials": 8,
-                "replications": 20,
-                "seeds": [1],
-                "validation_replications": 40,
-                "parameters": parameters,
-            },
-        },
-        "optcheck.yaml",
-    )
 
 
 def test_optimiser_check_scores_the_true_point_like_the_fit(data):
