@@ -379,6 +379,15 @@ def _add_infer(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="integrate over the host markets' screening response too (off by default)",
     )
+    infer.add_argument(
+        "--pool",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="SCENARIO",
+        help="another firm's scenario to pool with this one: each theory's parameters shared, "
+        "each firm's count block its own (repeatable; same strategies)",
+    )
     _add_overwrite(infer)
     _add_plugin(infer)
 
@@ -927,6 +936,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
         draws=args.draws,
         priors=choices,
         host_response=args.host_response,
+        pool=args.pool,
         **common,
     )
     _print_result(_probabilities_table(out / "model_probabilities.csv"), ".3g")

@@ -19,7 +19,7 @@ from sim.data import load_dataset
 from sim.data.record import history as record_history
 from sim.experiment.evaluator import Evaluator
 from sim.experiment.experiment import Options
-from sim.inference.bank import CHUNK, build_bank
+from sim.inference.bank import CHUNK, build_bank, joint
 from sim.inference.job import models_of, window_world
 from sim.projection.exploration import explore
 from sim.projection.model import Lever, ProjectionModel
@@ -125,8 +125,8 @@ def test_project_hands_each_future_to_the_evaluator(handed, data):
 def test_infer_hands_its_bank_chunks_to_the_evaluator(handed):
     scenario = load_scenario(BASELINE)
     world = window_world(scenario, scenario.load_data(BASELINE), "baseline")
-    models = models_of(scenario, "declared")[-1:]  # the no-theory model: the fastest
-    build_bank(models, world, 2 * CHUNK, 5, "key")
+    models = [joint(["b"], models_of(scenario, "declared")[-1:])]  # no theory: the fastest
+    build_bank(models, [world], 2 * CHUNK, 5, "key")
     assert handed == [("_simulate", 2)]
 
 

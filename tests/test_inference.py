@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.inference.bank import CHUNK, build_bank
+from sim.inference.bank import CHUNK, build_bank, joint
 from sim.inference.job import models_of, window_world
 from sim.inference.models import calibration_table, fit_classifier, probabilities
 from sim.inference.parameters import LEVELS, posterior
@@ -50,21 +50,21 @@ def test_the_bank_is_seeded_by_chunk_so_an_extended_bank_equals_a_larger_one(tmp
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     data = scenario.load_data(ROOT / "scenarios" / "baseline.yaml")
     world = window_world(scenario, data, "baseline")
-    models = models_of(scenario, "declared")[-2:]  # gravity and the no-theory model
-    small, frames = build_bank(models, world, CHUNK, 5, "key")
+    models = [joint(["b"], [m]) for m in models_of(scenario, "declared")[-2:]]  # gravity, no theory
+    small, frames = build_bank(models, [world], CHUNK, 5, "key")
     from sim.inference.bank import store
 
     for label, frame in frames.items():
         store(frame, tmp_path, label, "key")
     calls = []
-    extended, _ = build_bank(models, world, 2 * CHUNK, 5, "key", tmp_path, calls.append)
+    extended, _ = build_bank(models, [world], 2 * CHUNK, 5, "key", tmp_path, calls.append)
     assert calls == [CHUNK] * len(models)  # only the new chunk of each model is simulated
-    direct, _ = build_bank(models, world, 2 * CHUNK, 5, "key")
+    direct, _ = build_bank(models, [world], 2 * CHUNK, 5, "key")
     np.testing.assert_array_equal(extended.x, direct.x)
     for label in direct.models:
         pd.testing.assert_frame_equal(extended.params[label], direct.params[label])
     np.testing.assert_array_equal(small.x, direct.x[np.r_[0:CHUNK, 2 * CHUNK : 3 * CHUNK]])
-    build_bank(models, world, CHUNK, 5, "other key", tmp_path, calls.append)
+    build_bank(models, [world], CHUNK, 5, "other key", tmp_path, calls.append)
     assert len(calls) == 2 * len(models)  # a bank made by something else is not reused
 
 
@@ -201,3 +201,83 @@ def test_the_divestment_priors_join_only_when_the_record_compares_exits(tmp_path
     assert "exit_theory" not in set(gravity.priors) | set(kojima.priors)  # no retreat term
     path.write_text(path.read_text().replace("kojima, policy: kojima", "uppsala, policy: uppsala"))
     assert exits <= set(models_of(load_scenario(path), "declared")[1].priors)
+
+
+SMALL_JD = SMALL.replace("name: small", "name: small_jd\nfirm: jd")
+
+
+def _cases(tmp_path: Path, *texts: str):
+    from sim.inference.job import load_case
+
+    cases = []
+    for i, text in enumerate(texts):
+        path = tmp_path / f"s{i}.yaml"
+        path.write_text(text)
+        cases.append(load_case(load_scenario(path), path))
+    return cases
+
+
+def test_a_pooled_bank_shares_the_theory_and_keeps_each_firms_count_block(tmp_path):
+    from sim.inference.job import joint_models
+
+    ali, jd = _cases(tmp_path, SMALL, SMALL_JD)
+    alone = joint_models([ali], "declared", False)[0]
+    pooled = joint_models([ali, jd], "declared", False)[0]
+    assert pooled.label == alone.label == "gravity"
+    theory = set(choose(get_policy("gravity").Params, "declared"))
+    block = set(alone.priors) - theory
+    jd_block = set(pooled.parts[1].priors) - theory  # its window identifies platform regulation
+    assert theory and block and "platform_regulation_effect" in jd_block - block
+    expected = {f"small.{k}" for k in block} | {f"small_jd.{k}" for k in jd_block}
+    assert set(pooled.priors) == theory | expected
+    one, _ = build_bank([alone], [ali.world], CHUNK, 5, "key")
+    both, _ = build_bank([pooled], [ali.world, jd.world], CHUNK, 5, "key")
+    width = one.x.shape[1]
+    assert both.names[:width] == [f"small.{n}" for n in one.names]
+    assert both.names[width] == "small_jd.log_count_2015"
+    # Pooling adds the other firm's block and runs; the first firm's draws are as they were.
+    np.testing.assert_array_equal(both.x[:, :width], one.x)
+    params = both.params["gravity"]
+    for k in theory:
+        np.testing.assert_array_equal(params[k], one.params["gravity"][k])
+    for k in block:
+        np.testing.assert_array_equal(params[f"small.{k}"], one.params["gravity"][k])
+    assert not np.allclose(params["small.hurdle"], params["small_jd.hurdle"])
+    # Each firm's forecasts read its own columns of the joint posterior, in its model's order.
+    names = list(pooled.priors)
+    own = [names[j] for j in pooled.columns(1)]
+    assert own == [pooled.name("small_jd", k) for k in pooled.parts[1].priors]
+
+
+def test_quick_pooled_inference_reports_both_firms(tmp_path, capsys):
+    (tmp_path / "small.yaml").write_text(SMALL)
+    (tmp_path / "jd.yaml").write_text(SMALL_JD)
+    out = tmp_path / "pooled"
+    argv = ["infer", str(tmp_path / "small.yaml"), "--pool", str(tmp_path / "jd.yaml")]
+    code = main([*argv, "--quick", "--draws", "500", "--prior", "declared", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    probs = pd.read_csv(out / "model_probabilities.csv")
+    assert set(probs["record"]) == {"small+small_jd"}
+    assert probs["probability"].sum() == pytest.approx(1.0)
+    forecasts = pd.read_csv(out / "forecast_scores.csv")
+    assert set(forecasts["record"]) == {"small", "small_jd"}
+    parameters = set(pd.read_csv(out / "contraction.csv")["parameter"])
+    assert {"small.hurdle", "small_jd.hurdle"} <= parameters and "hurdle" not in parameters
+    assert "Pooled: each theory's own parameters are shared" in (out / "report.md").read_text()
+
+
+def test_a_pool_of_unlike_scenarios_is_refused_in_one_line(tmp_path, capsys):
+    (tmp_path / "small.yaml").write_text(SMALL)
+    (tmp_path / "other.yaml").write_text(SMALL_JD.replace("kojima", "uppsala"))
+    argv = ["infer", str(tmp_path / "small.yaml"), "--quick", "--out", str(tmp_path / "o")]
+    assert main([*argv, "--pool", str(tmp_path / "other.yaml")]) == 2
+    assert capsys.readouterr().err == (
+        f"sim: error: {tmp_path / 'other.yaml'}: field 'strategies': a pooled study needs the same "
+        f"strategies as {tmp_path / 'small.yaml'} (gravity, kojima), in the same order\n"
+    )
+    assert main([*argv, "--pool", str(tmp_path / "small.yaml")]) == 2
+    assert capsys.readouterr().err == (
+        f"sim: error: {tmp_path / 'small.yaml'}: field 'name': 'small' is pooled twice (each firm's "
+        "scenario needs its own name)\n"
+    )
+    assert not (tmp_path / "o").exists()

@@ -8,6 +8,10 @@ BANK_STREAM, c))``, so a bank extended later holds exactly the draws a larger ba
 would hold, and every draw batches with the others through
 :func:`sim.engine.simulate_points` (parameters along the run axis).
 
+A pooled bank (several firms' records at once, :class:`Joint`) draws each theory's own parameters
+once per draw and each firm's count block apart, simulates every firm in its own world with its
+own generators, and keeps the firms' summaries side by side.
+
 Only summaries and parameters are kept (:mod:`sim.inference.summaries`); event tables live for
 one chunk. The bank is stored as one Parquet file per model with a fingerprint of what made it.
 """
@@ -71,6 +75,52 @@ class Model:
     priors: dict[str, Prior]
     events: Simulator
     unfitted: dict[str, Prior] = field(default_factory=dict)
+    theory: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Joint:
+    """A model of one firm's record, or of several firms' records at once (a pooled study).
+
+    Pooled, a theory's own parameters (``theory``: its policy's priors) take one value for every
+    firm, while each firm keeps its own count block and other firm-level parameters, named
+    ``<firm>.<parameter>``: the records then speak jointly about the theory's mechanism, and
+    each firm's scale and pace stay its own (issue 21). With one firm the names and draws are its
+    model's own, so a one-firm bank is the bank of that model alone.
+
+    Attributes:
+        label: The model's label (the same in every firm's scenario).
+        firms: The firms' names (their scenarios' names).
+        parts: Each firm's model, in the order of ``firms``.
+    """
+
+    label: str
+    firms: tuple[str, ...]
+    parts: tuple[Model, ...]
+
+    def name(self, firm: str, parameter: str) -> str:
+        """A firm's parameter's name in the joint table (shared theory parameters unprefixed)."""
+        shared = len(self.firms) == 1 or parameter in self.parts[0].theory
+        return parameter if shared else f"{firm}.{parameter}"
+
+    @property
+    def priors(self) -> dict[str, Prior]:
+        """Every parameter's prior: the first firm's (theory ones first), then the others'."""
+        out: dict[str, Prior] = {}
+        for firm, part in zip(self.firms, self.parts, strict=True):
+            for k, p in part.priors.items():
+                out.setdefault(self.name(firm, k), p)
+        return out
+
+    def columns(self, i: int) -> list[int]:
+        """Positions in :attr:`priors` of firm ``i``'s model's parameters, in its own order."""
+        names = list(self.priors)
+        return [names.index(self.name(self.firms[i], k)) for k in self.parts[i].priors]
+
+
+def joint(firms: Sequence[str], parts: Sequence[Model]) -> Joint:
+    """The joint model of the same model in several firms' scenarios."""
+    return Joint(parts[0].label, tuple(firms), tuple(parts))
 
 
 def theory_model(
@@ -112,7 +162,7 @@ def theory_model(
     ) -> tuple[np.ndarray, np.ndarray]:
         return simulate_points(world, policy, firm, table, gens)
 
-    return Model(label, priors, run, unfitted)
+    return Model(label, priors, run, unfitted, frozenset(choose(cls.Params, choice)))
 
 
 def no_theory_model() -> Model:
@@ -151,20 +201,23 @@ def no_theory_events(
     return np.concatenate(parts), np.concatenate(runs)
 
 
-def chunk_generators(seed: int, label: str, chunk: int) -> tuple[np.random.Generator, list]:
-    """The parameter generator of a chunk and its runs' generators (module docstring)."""
+def simulate_chunk(model: Joint, worlds: Sequence[World], seed: int, chunk: int) -> pd.DataFrame:
+    """One chunk of a model's bank: parameter draws and summaries, one row per draw.
+
+    The chunk's generator draws every parameter (module docstring); each firm's runs take their
+    own spawned generators, and a draw's summaries are the firms' side by side.
+    """
     root = np.random.default_rng(
-        np.random.SeedSequence(seed, spawn_key=(stream_key(label), BANK_STREAM, chunk))
+        np.random.SeedSequence(seed, spawn_key=(stream_key(model.label), BANK_STREAM, chunk))
     )
-    return root, root.spawn(CHUNK)
-
-
-def simulate_chunk(model: Model, world: World, seed: int, chunk: int) -> pd.DataFrame:
-    """One chunk of a model's bank: parameter draws and summaries, one row per draw."""
-    root, gens = chunk_generators(seed, model.label, chunk)
+    gens = [root.spawn(CHUNK) for _ in worlds]
     table = draw_table(model.priors, root, CHUNK)
-    events, run = model.events(world, table, gens)
-    x = summarise(events, run, CHUNK, world)
+    parts = []
+    for i, (firm, part, world) in enumerate(zip(model.firms, model.parts, worlds, strict=True)):
+        own = {k: table[model.name(firm, k)] for k in part.priors}
+        events, run = part.events(world, own, gens[i])
+        parts.append(summarise(events, run, CHUNK, world))
+    x = np.hstack(parts)
     columns = {f"param.{k}": v for k, v in table.items()}
     columns["draw"] = chunk * CHUNK + np.arange(CHUNK)
     columns |= {str(j): x[:, j] for j in range(x.shape[1])}
@@ -194,11 +247,11 @@ class Bank:
         return np.flatnonzero(self.model == self.models.index(label))
 
 
-def fingerprint(scenario: Scenario, choice: PriorChoice, models: Sequence[Model]) -> str:
-    """What a stored bank must match to be reused: scenario, priors, models and code."""
-    config = scenario.model_dump(mode="json", exclude={"name", "description", "replications"})
+def fingerprint(scenarios: Sequence[Scenario], choice: PriorChoice, models: Sequence[Joint]) -> str:
+    """What a stored bank must match to be reused: scenarios, priors, models and code."""
+    exclude = {"name", "description", "replications"}
     payload = {
-        "scenario": config,
+        "scenarios": [s.model_dump(mode="json", exclude=exclude) for s in scenarios],
         "choice": choice,
         "priors": {m.label: {k: [p.low, p.high] for k, p in m.priors.items()} for m in models},
         "code": code_version(),
@@ -245,9 +298,16 @@ def assemble(frames: dict[str, pd.DataFrame], names: list[str]) -> Bank:
     return Bank(models, names, np.vstack(xs), np.concatenate(idx), params)
 
 
+def bank_names(firms: Sequence[str], worlds: Sequence[World]) -> list[str]:
+    """Summary names of a bank: each firm's, prefixed by the firm when there are several."""
+    if len(worlds) == 1:
+        return summary_names(worlds[0])
+    return [f"{f}.{n}" for f, w in zip(firms, worlds, strict=True) for n in summary_names(w)]
+
+
 def build_bank(
-    models: Sequence[Model],
-    world: World,
+    models: Sequence[Joint],
+    worlds: Sequence[World],
     draws: int,
     seed: int,
     key: str,
@@ -261,7 +321,7 @@ def build_bank(
     """
     n_chunks = -(-draws // CHUNK)
     parts: dict[str, list[pd.DataFrame]] = {}
-    todo: list[tuple[Model, int]] = []
+    todo: list[tuple[Joint, int]] = []
     for model in models:
         old = load_stored(stored, model.label, key) if stored is not None else None
         have = (
@@ -272,16 +332,16 @@ def build_bank(
         parts[model.label] = have[:n_chunks]
         todo += [(model, c) for c in range(len(parts[model.label]), n_chunks)]
     with Evaluator() as evaluator:
-        chunks = evaluator.evaluate(partial(_simulate, world, seed), todo)
+        chunks = evaluator.evaluate(partial(_simulate, tuple(worlds), seed), todo)
         for (model, _), frame in zip(todo, chunks, strict=True):
             parts[model.label].append(frame)
             if progress is not None:
                 progress(CHUNK)
     frames = {label: pd.concat(p, ignore_index=True) for label, p in parts.items()}
-    return assemble(frames, summary_names(world)), frames
+    return assemble(frames, bank_names(models[0].firms, worlds)), frames
 
 
-def _simulate(world: World, seed: int, item: tuple[Model, int]) -> pd.DataFrame:
+def _simulate(worlds: tuple[World, ...], seed: int, item: tuple[Joint, int]) -> pd.DataFrame:
     """:func:`simulate_chunk` of one ``(model, chunk)`` task of the evaluator."""
     model, chunk = item
-    return simulate_chunk(model, world, seed, chunk)
+    return simulate_chunk(model, worlds, seed, chunk)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,13 +24,16 @@ from tqdm import tqdm
 
 from sim.analysis.ensemble import encode_record
 from sim.analysis.record_plots import save_figure
+from sim.data.loaders import Dataset
 from sim.errors import SimInputError
 from sim.inference.bank import (
     CHUNK,
     Bank,
+    Joint,
     Model,
     build_bank,
     fingerprint,
+    joint,
     no_theory_model,
     store,
     theory_model,
@@ -79,6 +82,43 @@ INFER_OUTPUTS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Case:
+    """One firm's side of a study: its scenario, data, calibration-window world and file."""
+
+    scenario: Scenario
+    data: Dataset
+    world: World
+    source: str
+
+    @property
+    def name(self) -> str:
+        """The firm's name in a pooled study: its scenario's."""
+        return self.scenario.name
+
+    def record(self) -> np.ndarray:
+        """The summaries of the firm's record over the calibration window."""
+        history = encode_record(self.scenario.record(self.data), self.world)
+        return summarise(history, np.zeros(len(history), dtype=np.int64), 1, self.world)[0]
+
+
+def load_case(scenario: Scenario, path: str | Path) -> Case:
+    """A loaded scenario file as one firm's side of a study (its data and window world)."""
+    data = scenario.load_data(path)
+    return Case(scenario, data, window_world(scenario, data, str(path)), str(path))
+
+
+def _distinct(scenarios: list[Scenario], paths: list[str | Path]) -> None:
+    """A pooled study's firms are told apart by their scenarios' names."""
+    for i, (s, path) in enumerate(zip(scenarios, paths, strict=True)):
+        if s.name in (t.name for t in scenarios[:i]):
+            raise SimInputError(
+                path,
+                f"'{s.name}' is pooled twice (each firm's scenario needs its own name)",
+                field="name",
+            )
+
+
 @dataclass
 class Study:
     """One prior choice's results (tables named as the files they are written to)."""
@@ -93,7 +133,7 @@ class Study:
     regime_notes: list[str] = field(default_factory=list)
 
 
-def window_world(scenario: Scenario, data, source: str) -> World:
+def window_world(scenario: Scenario, data: Dataset, source: str) -> World:
     """The world of the calibration window only (the validation years are never simulated)."""
     first, last = scenario.calibration.window
     if not scenario.years[0] <= first <= last <= scenario.years[1]:
@@ -122,6 +162,29 @@ def models_of(
         theory_model(label, scenario, choice, host_response, identified) for label in labels
     ]
     return [*theories, no_theory_model()]
+
+
+def joint_models(cases: list[Case], choice: PriorChoice, host_response: bool) -> list[Joint]:
+    """Each model of the first firm's scenario over every firm (pooled when there are several).
+
+    The firms' scenarios must compare the same strategies (labels and policies, in order).
+    """
+    per_case = []
+    for case in cases:
+        window = case.scenario.calibration.window
+        effects = identified_effects(case.world, window)
+        per_case.append(models_of(case.scenario, choice, host_response, effects))
+        ours = [(s.label, s.policy) for s in case.scenario.strategies]
+        theirs = [(s.label, s.policy) for s in cases[0].scenario.strategies]
+        if ours != theirs:
+            raise SimInputError(
+                case.source,
+                f"a pooled study needs the same strategies as {cases[0].source} "
+                f"({', '.join(label for label, _ in theirs)}), in the same order",
+                field="strategies",
+            )
+    firms = [c.name for c in cases]
+    return [joint(firms, parts) for parts in zip(*per_case, strict=True)]
 
 
 def _model_probabilities(bank: Bank, budget: InferBudget, record: np.ndarray, seed: int):
@@ -160,7 +223,7 @@ def _model_probabilities(bank: Bank, budget: InferBudget, record: np.ndarray, se
 
 
 def _parameters(
-    bank: Bank, models: list[Model], record: np.ndarray, budget: InferBudget, seed: int
+    bank: Bank, models: list[Joint], record: np.ndarray, budget: InferBudget, seed: int
 ):
     rng = np.random.default_rng(seed + 1)
     cover, contraction, posts, draws = [], [], [], {}
@@ -194,51 +257,70 @@ def _parameters(
 
 
 def study(
-    scenario: Scenario,
-    data,
-    world: World,
+    cases: list[Case],
     choice: PriorChoice,
     budget: InferBudget,
     stored: Path | None,
-    source: str,
     host_response: bool = False,
 ) -> Study:
-    """Bank, model probabilities, diagnostics and parameter posteriors under one prior choice."""
-    effects = identified_effects(world, scenario.calibration.window)
-    models = models_of(scenario, choice, host_response, effects)
-    key = fingerprint(scenario, choice, models)
+    """Bank, model probabilities, diagnostics and parameter posteriors under one prior choice.
+
+    ``cases``: one firm, or several for a pooled study (:class:`~sim.inference.bank.Joint`): the
+    record is then the firms' records side by side, and each firm's validation years are
+    forecast from the joint posterior (the shared parameters and the firm's own).
+    """
+    seed = cases[0].scenario.seed
+    models = joint_models(cases, choice, host_response)
+    key = fingerprint([c.scenario for c in cases], choice, models)
     total = len(models) * -(-budget.draws // CHUNK) * CHUNK
     with tqdm(
         total=total, unit="draw", desc=f"bank ({choice})", disable=not sys.stderr.isatty()
     ) as bar:
         bank, frames = build_bank(
-            models, world, budget.draws, scenario.seed, key, stored, bar.update
+            models, [c.world for c in cases], budget.draws, seed, key, stored, bar.update
         )
-    history = encode_record(scenario.record(data), world)
-    record = summarise(history, np.zeros(len(history), dtype=np.int64), 1, world)[0]
-    parts, probs, p, y, agreement = _model_probabilities(bank, budget, record, scenario.seed)
-    calib = calibration_table(p, y, bank.models)
-    conf, inv = confusion(p, y, bank.models)
-    typ = typicality(bank, parts.train, record)
-    cover, contraction, posts, draws = _parameters(bank, models, record, budget, scenario.seed)
+    record = np.concatenate([c.record() for c in cases])
+    parts, probs, p, y, agreement = _model_probabilities(bank, budget, record, seed)
+    cover, contraction, posts, draws = _parameters(bank, models, record, budget, seed)
     weights = dict(zip(probs["model"], probs["probability"], strict=True))
-    forecasts = forecast_scores(scenario, data, models, draws, weights, source)
-    spread = sensitivity(scenario, data, models, draws, source)
-    probs = probs.assign(record=scenario.name, prior=choice, abc_mean_abs_diff=agreement)
+    forecasts, spread, notes = _forecasts(cases, models, draws, weights)
+    probs = probs.assign(
+        record="+".join(c.name for c in cases), prior=choice, abc_mean_abs_diff=agreement
+    )
+    conf, inv = confusion(p, y, bank.models)
     tables = {
         "model_probabilities": probs,
-        "calibration": calib.assign(prior=choice),
-        "confusion": conf.reset_index().assign(prior=choice),
-        "inversion": inv.reset_index().assign(prior=choice),
-        "typicality": typ.assign(prior=choice),
-        "coverage": cover.assign(prior=choice),
-        "contraction": contraction.assign(prior=choice),
-        "posteriors": posts.assign(prior=choice),
-        "forecast_scores": forecasts.assign(prior=choice),
-        "forecast_sensitivity": spread.assign(prior=choice),
+        "calibration": calibration_table(p, y, bank.models),
+        "confusion": conf.reset_index(),
+        "inversion": inv.reset_index(),
+        "typicality": typicality(bank, parts.train, record),
+        "coverage": cover,
+        "contraction": contraction,
+        "posteriors": posts,
+        "forecast_scores": forecasts,
+        "forecast_sensitivity": spread,
     }
-    notes = regime_notes(scenario, data, source)
+    tables = {name: t.assign(prior=choice) for name, t in tables.items()}
     return Study(choice, tables, frames, key, p, y, bank.models, notes)
+
+
+def _forecasts(
+    cases: list[Case],
+    models: list[Joint],
+    draws: dict[str, np.ndarray],
+    weights: dict[str, float],
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Each firm's forecast scores, their sensitivity, and its out-of-range regime years."""
+    scores, spreads, notes = [], [], []
+    for i, case in enumerate(cases):
+        parts = [m.parts[i] for m in models]
+        post = {m.label: draws[m.label][:, m.columns(i)] for m in models}
+        args = (case.scenario, case.data, parts, post)
+        scores.append(forecast_scores(*args, weights, case.source).assign(record=case.name))
+        spreads.append(sensitivity(*args, case.source).assign(record=case.name))
+        prefix = f"{case.name}: " if len(cases) > 1 else ""
+        notes += [prefix + n for n in regime_notes(case.scenario, case.data, case.source)]
+    return pd.concat(scores), pd.concat(spreads), notes
 
 
 def reliability_figure(s: Study, target: Path) -> Path:
@@ -368,18 +450,28 @@ def reading(studies: list[Study]) -> list[str]:
 
 
 def report(
-    scenario: Scenario,
+    cases: list[Case],
     studies: list[Study],
     budget: InferBudget,
     seconds: float,
     host_response: bool = False,
 ) -> str:
     """The report: the reading first, then the tables behind it, per prior choice."""
-    first, last = scenario.calibration.window
+    windows = ", ".join(
+        f"{c.name} {c.scenario.calibration.window[0]}-{c.scenario.calibration.window[1]}"
+        for c in cases
+    )
+    pooled = (
+        " Pooled: each theory's own parameters are shared by the firms, each firm keeps its "
+        "count block; the record is the firms' records side by side."
+        if len(cases) > 1
+        else ""
+    )
     lines = [
-        f"# Simulation-based inference for `{scenario.name}`",
+        f"# Simulation-based inference for `{' + '.join(c.name for c in cases)}`",
         "",
-        f"Calibration window {first}-{last} only (later years are not read). Per model "
+        f"Calibration window{'s' if len(cases) > 1 else ''} {windows} only (later years are "
+        f"not read).{pooled} Per model "
         f"{budget.draws:,} draws from its priors (chunks of 500), {budget.heldout:,} of "
         f"them held out for the checks; {budget.estimators} classifiers on bootstrap "
         f"resamples for the spread; ABC cross-check on {budget.abc_records} held-out "
@@ -416,43 +508,38 @@ def run_inference(
     overwrite: bool = False,
     results_root: str | Path = "results",
     host_response: bool = False,
+    pool: Sequence[str | Path] = (),
 ) -> Path:
     """Run ``sim infer`` (module docstring) and write its tables, figures, bank and report.
 
     ``host_response``: integrate over the host markets' screening response too (its priors,
     ``Firm.host_priors``), to see whether its parameters are identified and whether the model
-    probabilities move with it.
+    probabilities move with it. ``pool``: other firms' scenario files to pool with this one
+    (:class:`~sim.inference.bank.Joint`; same strategies, the first file's seed).
     """
     start = time.perf_counter()
-    scenario = load_scenario(scenario_path)
-    target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-inference"
-    check_output_dir(target, overwrite=overwrite, known=INFER_OUTPUTS, protect=[scenario_path])
+    paths = [scenario_path, *pool]
+    scenarios = [load_scenario(path) for path in paths]
+    _distinct(scenarios, paths)
+    name = "+".join(s.name for s in scenarios)
+    target = Path(out_dir) if out_dir else Path(results_root) / f"{name}-inference"
+    check_output_dir(target, overwrite=overwrite, known=INFER_OUTPUTS, protect=paths)
     budget = INFER_QUICK if quick else InferBudget()
     if draws is not None:
         budget = budget.model_copy(update={"draws": draws})
-    data = scenario.load_data(scenario_path)
-    world = window_world(scenario, data, str(scenario_path))
+    cases = [load_case(s, path) for s, path in zip(scenarios, paths, strict=True)]
     with ResultFolder(
-        target, "infer", overwrite=overwrite, known=INFER_OUTPUTS, protect=[scenario_path]
+        target, "infer", overwrite=overwrite, known=INFER_OUTPUTS, protect=paths
     ) as folder:
         studies = [
-            study(
-                scenario,
-                data,
-                world,
-                choice,
-                budget,
-                target / "bank" / choice,
-                str(scenario_path),
-                host_response,
-            )
+            study(cases, choice, budget, target / "bank" / choice, host_response)
             for choice in priors
         ]
         out = folder.staging
         (out / "figures").mkdir()
-        for name in studies[0].tables:
-            pd.concat([s.tables[name] for s in studies]).to_csv(
-                out / f"{name}.csv", index=False, float_format="%.6g"
+        for table in studies[0].tables:
+            pd.concat([s.tables[table] for s in studies]).to_csv(
+                out / f"{table}.csv", index=False, float_format="%.6g"
             )
         for s in studies:
             reliability_figure(s, out / "figures" / f"reliability_{s.choice}.png")
@@ -460,7 +547,7 @@ def run_inference(
             for label, frame in s.bank_frames.items():
                 store(frame, out / "bank" / s.choice, label, s.bank_key)
         (out / "report.md").write_text(
-            report(scenario, studies, budget, time.perf_counter() - start, host_response),
+            report(cases, studies, budget, time.perf_counter() - start, host_response),
             encoding="utf-8",
         )
     return target
