@@ -7,7 +7,7 @@
 #
 # Costs on 2 cores (measured alone or lightly shared): fitted ~20 s, projection (sim project and
 # sim backtest) ~1.5 min, calibrate (sim calibrate calibrate_all + the ablation example) ~3 min
-# alone and ~13 min shared, jd ~4-11 min, inference (four sim infer runs) ~20 min.
+# alone and ~13 min shared, jd ~4-11 min, inference (five sim infer runs) ~40 min.
 # Not covered: sim recover (~20 min shared; docs/development.md says how to refresh it by hand).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,13 +59,16 @@ jd() {
     calibration jd_calibrate
 }
 
-inference() {  # the four runs the inference page reports
+inference() {  # the five runs the inference page reports
     local files=(model_probabilities.csv calibration.csv typicality.csv coverage.csv
         contraction.csv forecast_scores.csv report.md 'figures/*.png')
     "$PY" -m sim infer scenarios/calibrate_all.yaml --out "$SCRATCH/ia"
     keep "$SCRATCH/ia" "$RESULTS/inference-alibaba" "${files[@]}"
     "$PY" -m sim infer scenarios/jd_calibrate.yaml --out "$SCRATCH/ij"
     keep "$SCRATCH/ij" "$RESULTS/inference-jd" "${files[@]}"
+    "$PY" -m sim infer scenarios/calibrate_all.yaml --pool scenarios/jd_calibrate.yaml \
+        --out "$SCRATCH/ip"
+    keep "$SCRATCH/ip" "$RESULTS/inference-pooled" "${files[@]}"
     "$PY" -m sim infer scenarios/calibrate_all.yaml --prior declared --draws 20000 \
         --host-response --out "$SCRATCH/ih"
     keep "$SCRATCH/ih" "$RESULTS/inference-alibaba-host" model_probabilities.csv coverage.csv \

@@ -39,7 +39,13 @@ CALIBRATION = "calibrate_all"
 #: The same for JD.com (``scenarios/jd_calibrate.yaml``).
 JD_CALIBRATION = "jd_calibrate"
 #: The inference studies the summary compares: column label -> result folder.
-INFERENCE = {"Alibaba": "inference-alibaba", "JD.com": "inference-jd"}
+INFERENCE = {
+    "Alibaba": "inference-alibaba",
+    "JD.com": "inference-jd",
+    "Pooled": "inference-pooled",
+}
+#: Firms' names in the tables, by scenario name (a pooled study forecasts each firm's record).
+FIRMS = {"calibrate_all": "Alibaba", "jd_calibrate": "JD.com"}
 
 
 def _value(frame: pd.DataFrame, row: str, column: str) -> float:
@@ -177,10 +183,12 @@ def inference_forecasts(folders: dict[str, Path]) -> str:
     for label, folder in folders.items():
         scores = pd.read_csv(folder / "forecast_scores.csv")
         scores = scores[(scores["prior"] == "declared") & (scores["table"] == "ex_ante")]
+        pooled = "record" in scores and scores["record"].nunique() > 1
         for r in scores[scores["model"] != "persistence"].to_dict("records"):
+            firm = FIRMS.get(str(r.get("record")), str(r.get("record")))
             rows.append(
                 {
-                    "record": label,
+                    "record": f"{label} ({firm})" if pooled else label,
                     "model": str(r["model"]),
                     "counts vs persistence (nats/year)": (
                         f"{r['count_diff_vs_persistence']:+.2f} ± {r['count_diff_se']:.2f}"

@@ -285,12 +285,13 @@ class Firm(Strict):
         "platform_regulation_effect": prior(
             -0.1,
             0.3,
-            "platform regulation (the 2020-21 campaign: Ant's IPO halted, fines for unnotified "
-            "acquisitions, anti-monopoly rules on platform concentrations) targets the "
-            "platforms' expansion by acquisition: mostly a deterrent (> 0); its 11 events at "
-            "0.3 weigh 3.3, like the four 2016-18 outbound tightenings at home_policy_effect "
-            "0.8; a small escape response (Witt and Lewin 2007, JIBS 38:579, outward investment "
-            "as escape from home institutional constraints) allows a slightly negative value",
+            "a domestic rule on platforms (their listings, acquisitions, data) does not bar "
+            "outbound capital as an outbound-investment rule does, but taxes expansion by "
+            "acquisition: mostly a deterrent (> 0), per event at most a tenth of the largest "
+            "per-event effect home_policy_effect's prior allows (3.0), argued from the kinds "
+            "of rule, not from how many came; a small escape response (Witt and Lewin 2007, "
+            "JIBS 38:579, outward investment as escape from home institutional constraints) "
+            "allows a slightly negative value",
         ),
     }
 

@@ -90,6 +90,26 @@ def test_posterior_coverage_on_a_problem_with_a_known_posterior():
         assert lvl - 0.05 <= inside[lvl] / trials <= lvl + 0.1, (lvl, inside[lvl] / trials)
 
 
+def test_sbc_ranks_are_unbiased_and_not_overconfident_on_a_known_posterior():
+    """The toy above through calibration_check: the true value's rank is centred, and the
+    outer fifths hold no more than their share (a U would be an over-confident posterior; the
+    regression-adjusted ABC posterior is conservative here, a hump, as its coverage is)."""
+    from sim.inference.parameters import calibration_check
+
+    rng = np.random.default_rng(2)
+    n = 20_000
+    theta = rng.uniform(0, 1, (n, 1))
+    x = np.column_stack([theta[:, 0] + rng.normal(0, 0.1, n), rng.normal(0, 1, (n, 2))])
+    held = rng.choice(n, 400, replace=False)
+    _, contraction, ranks = calibration_check(theta, x, held, 400, {"t": Prior(0, 1, "toy")})
+    r = ranks["rank"].to_numpy()
+    assert len(r) == 400 and set(ranks["parameter"]) == {"t"}
+    assert abs(r.mean() - 0.5) < 3.3 * np.sqrt(1 / 12 / 400), r.mean()  # unbiased
+    outer = ((r < 0.2) | (r >= 0.8)).mean()
+    assert outer < 0.4 + 3.3 * np.sqrt(0.4 * 0.6 / 400), outer  # not over-confident
+    assert contraction["identified"].all()
+
+
 def test_two_model_toy_probability_of_the_truth_grows_with_the_record():
     """Poisson counts with rate 3 or 4 per year: longer records decide more surely."""
     rng = np.random.default_rng(1)
@@ -139,9 +159,18 @@ def test_quick_inference_writes_every_table_and_never_reads_the_validation_years
         "contraction.csv": {"model", "parameter", "contraction", "identified"},
         "typicality.csv": {"model", "distance", "quantile"},
         "posteriors.csv": {"model", "parameter", "median", "q05", "q95"},
+        "sbc_ranks.csv": {"model", "parameter", "rank"},
+        "predictive.csv": {"model", "table", "year", "q05", "q50", "q95", "record_count"},
     }.items():
         assert columns <= set(pd.read_csv(out / name).columns), name
-    assert (out / "figures" / "reliability_declared.png").is_file()
+    for figure in ("reliability", "confusion", "sbc", "predictive"):
+        assert (out / "figures" / f"{figure}_declared.png").is_file(), figure
+    fans = pd.read_csv(out / "predictive.csv")
+    assert set(fans["table"]) == {"ex_ante", "conditional"}
+    assert set(fans["model"]) == {"gravity", "kojima", "no_theory", "model_average"}
+    assert (fans["q05"] <= fans["q50"]).all() and (fans["q50"] <= fans["q95"]).all()
+    record = pd.read_csv(EVENTS).query("2010 <= year <= 2021").groupby("year").size()
+    assert fans.groupby("year")["record_count"].first().sum() <= record.sum()
     assert "Posterior model probabilities" in (out / "report.md").read_text()
 
     # The validation years (2018 on) rewritten: nothing the inference says may change.
@@ -277,7 +306,7 @@ def test_a_pool_of_unlike_scenarios_is_refused_in_one_line(tmp_path, capsys):
     )
     assert main([*argv, "--pool", str(tmp_path / "small.yaml")]) == 2
     assert capsys.readouterr().err == (
-        f"sim: error: {tmp_path / 'small.yaml'}: field 'name': 'small' is pooled twice (each firm's "
-        "scenario needs its own name)\n"
+        f"sim: error: {tmp_path / 'small.yaml'}: field 'name': 'small' is pooled twice "
+        "(each firm's scenario needs its own name)\n"
     )
     assert not (tmp_path / "o").exists()

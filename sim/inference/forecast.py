@@ -105,6 +105,23 @@ def _row(label: str, table: str, s: WindowScores, base: WindowScores) -> dict[st
     }
 
 
+#: Quantiles of the posterior predictive fan (``predictive.csv``, the fan figure).
+FAN = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def fan(
+    label: str, table: str, events: np.ndarray, run: np.ndarray, n_runs: int, world: World
+) -> pd.DataFrame:
+    """Quantiles over runs of the yearly deal counts of every simulated year (one row a year)."""
+    years = (int(world.years[0]), int(world.years[-1]))
+    yearly = window_stats(events, run, n_runs, world, years).yearly
+    q = np.quantile(yearly, FAN, axis=0)
+    return pd.DataFrame(
+        {"model": label, "table": table, "year": world.years}
+        | {f"q{round(100 * f):02d}": q[i] for i, f in enumerate(FAN)}
+    )
+
+
 def forecast_scores(
     scenario: Scenario,
     data: Dataset,
@@ -112,7 +129,7 @@ def forecast_scores(
     posteriors: dict[str, np.ndarray],
     probabilities: dict[str, float],
     source: str,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scores of every model's (and the model average's) forecast of the validation years.
 
     Args:
@@ -122,10 +139,14 @@ def forecast_scores(
         posteriors: Per model, posterior draws for the record, columns in prior order.
         probabilities: Per model, its posterior probability (weights of the model average).
         source: The scenario file, for messages.
+
+    Returns:
+        The scores, and the posterior predictive fans of every simulated year (:func:`fan`)
+        beside the record's yearly counts (``record_count``).
     """
     validation = scenario.calibration.validation
     history = scenario.record(data)
-    rows = []
+    rows, fans = [], []
     for table, world in table_worlds(scenario, data, source).items():
         observed = record_window(history, world, validation)
         base = persistence_validation(scenario, world, history, 0, N_BOOT).out_of_sample
@@ -135,16 +156,22 @@ def forecast_scores(
             events, run = predictive(model, world, posteriors[model.label], list(model.priors), rng)
             sim = window_stats(events, run, PREDICTIVE_RUNS, world, validation)
             rows.append(_row(model.label, table, score_window(observed, sim, rng, N_BOOT), base))
+            fans.append(fan(model.label, table, events, run, PREDICTIVE_RUNS, world))
             take = run < round(probabilities[model.label] * PREDICTIVE_RUNS)
             pooled.append(events[take])
             pooled_runs.append(run[take] + offset)
             offset += round(probabilities[model.label] * PREDICTIVE_RUNS)
-        mixed = window_stats(
-            np.concatenate(pooled), np.concatenate(pooled_runs), offset, world, validation
+        mixed = np.concatenate(pooled), np.concatenate(pooled_runs)
+        scores = score_window(
+            observed, window_stats(*mixed, offset, world, validation), rng, N_BOOT
         )
-        rows.append(_row(MIXTURE, table, score_window(observed, mixed, rng, N_BOOT), base))
+        rows.append(_row(MIXTURE, table, scores, base))
         rows.append(_row("persistence", table, base, base))
-    return pd.DataFrame(rows)
+        fans.append(fan(MIXTURE, table, *mixed, offset, world))
+    years = fans[0]["year"]
+    actual = record_window(history, world, (int(years.min()), int(years.max()))).yearly[0]
+    record = dict(zip(years, actual, strict=True))
+    return pd.DataFrame(rows), pd.concat(fans).assign(record_count=lambda f: f["year"].map(record))
 
 
 #: Quantiles of an unfitted effect's prior at which :func:`sensitivity` repeats the forecasts.

@@ -19,13 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from tqdm import tqdm
 
 from sim.analysis.ensemble import encode_record
-from sim.analysis.record_plots import save_figure
 from sim.data.loaders import Dataset
 from sim.errors import SimInputError
+from sim.inference import figures
 from sim.inference.bank import (
     CHUNK,
     Bank,
@@ -39,13 +38,13 @@ from sim.inference.bank import (
     theory_model,
 )
 from sim.inference.forecast import (
+    MIXTURE,
     forecast_scores,
     regime_notes,
     sensitivity,
     sensitivity_markdown,
 )
 from sim.inference.models import (
-    ECE_BINS,
     abc_probabilities,
     calibration_table,
     confusion,
@@ -75,6 +74,8 @@ INFER_OUTPUTS = frozenset(
         "contraction.csv",
         "posteriors.csv",
         "forecast_scores.csv",
+        "predictive.csv",
+        "sbc_ranks.csv",
         "forecast_sensitivity.csv",
         "report.md",
         "figures",
@@ -224,9 +225,15 @@ def _model_probabilities(bank: Bank, budget: InferBudget, record: np.ndarray, se
 
 def _parameters(
     bank: Bank, models: list[Joint], record: np.ndarray, budget: InferBudget, seed: int
-):
+) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+    """Per model: SBC coverage, contraction and ranks on held-out draws, the record's posterior.
+
+    Returns:
+        The tables (``coverage``, ``contraction``, ``sbc_ranks``, ``posteriors``) and each
+        model's posterior draws for the record (columns in its priors' order).
+    """
     rng = np.random.default_rng(seed + 1)
-    cover, contraction, posts, draws = [], [], [], {}
+    cover, contraction, ranks, posts, draws = [], [], [], [], {}
     s = scales(bank.x)
     for model in models:
         rows = bank.rows(model.label)
@@ -234,8 +241,9 @@ def _parameters(
         x = bank.x[rows] / s
         keep = reference_size(len(rows), x.shape[1])
         held = rng.choice(len(rows), min(budget.sbc, len(rows) // 5), replace=False)
-        c, k = calibration_check(theta, x, held, keep, model.priors)
+        c, k, r = calibration_check(theta, x, held, keep, model.priors)
         cover.append(c.assign(model=model.label))
+        ranks.append(r.assign(model=model.label))
         contraction.append(k.assign(model=model.label))
         post = posterior(theta, x, record / s, keep, list(model.priors.values()))
         draws[model.label] = post
@@ -253,7 +261,13 @@ def _parameters(
                 | {"prior_high": [p.high for p in model.priors.values()]}
             )
         )
-    return pd.concat(cover), pd.concat(contraction), pd.concat(posts), draws
+    tables = {
+        "coverage": cover,
+        "contraction": contraction,
+        "sbc_ranks": ranks,
+        "posteriors": posts,
+    }
+    return {name: pd.concat(parts) for name, parts in tables.items()}, draws
 
 
 def study(
@@ -281,9 +295,9 @@ def study(
         )
     record = np.concatenate([c.record() for c in cases])
     parts, probs, p, y, agreement = _model_probabilities(bank, budget, record, seed)
-    cover, contraction, posts, draws = _parameters(bank, models, record, budget, seed)
+    params, draws = _parameters(bank, models, record, budget, seed)
     weights = dict(zip(probs["model"], probs["probability"], strict=True))
-    forecasts, spread, notes = _forecasts(cases, models, draws, weights)
+    forecasts, fans, spread, notes = _forecasts(cases, models, draws, weights)
     probs = probs.assign(
         record="+".join(c.name for c in cases), prior=choice, abc_mean_abs_diff=agreement
     )
@@ -294,10 +308,9 @@ def study(
         "confusion": conf.reset_index(),
         "inversion": inv.reset_index(),
         "typicality": typicality(bank, parts.train, record),
-        "coverage": cover,
-        "contraction": contraction,
-        "posteriors": posts,
+        **params,
         "forecast_scores": forecasts,
+        "predictive": fans,
         "forecast_sensitivity": spread,
     }
     tables = {name: t.assign(prior=choice) for name, t in tables.items()}
@@ -309,61 +322,20 @@ def _forecasts(
     models: list[Joint],
     draws: dict[str, np.ndarray],
     weights: dict[str, float],
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Each firm's forecast scores, their sensitivity, and its out-of-range regime years."""
-    scores, spreads, notes = [], [], []
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Each firm's forecast scores, predictive fans, their sensitivity, out-of-range years."""
+    scores, fans, spreads, notes = [], [], [], []
     for i, case in enumerate(cases):
         parts = [m.parts[i] for m in models]
         post = {m.label: draws[m.label][:, m.columns(i)] for m in models}
         args = (case.scenario, case.data, parts, post)
-        scores.append(forecast_scores(*args, weights, case.source).assign(record=case.name))
+        score, predictive = forecast_scores(*args, weights, case.source)
+        scores.append(score.assign(record=case.name))
+        fans.append(predictive.assign(record=case.name))
         spreads.append(sensitivity(*args, case.source).assign(record=case.name))
         prefix = f"{case.name}: " if len(cases) > 1 else ""
         notes += [prefix + n for n in regime_notes(case.scenario, case.data, case.source)]
-    return pd.concat(scores), pd.concat(spreads), notes
-
-
-def reliability_figure(s: Study, target: Path) -> Path:
-    """Held-out reliability diagram: predicted probability against observed frequency."""
-    fig = Figure(figsize=(5.5, 4.5))
-    ax = fig.subplots()
-    edges = np.linspace(0, 1, ECE_BINS + 1)
-    for k, label in enumerate(s.models):
-        q, hit = s.probs[:, k], s.y == k
-        bins = np.clip(np.digitize(q, edges) - 1, 0, ECE_BINS - 1)
-        used = [b for b in range(ECE_BINS) if (bins == b).any()]
-        ax.plot(
-            [q[bins == b].mean() for b in used],
-            [hit[bins == b].mean() for b in used],
-            marker="o",
-            lw=1,
-            label=label,
-        )
-    ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--")
-    ax.set_xlabel("predicted probability (held-out simulations)")
-    ax.set_ylabel("observed frequency")
-    ax.set_title(f"Reliability of the model classifier ({s.choice} priors)", fontsize=9)
-    ax.legend(fontsize=6, frameon=False)
-    fig.tight_layout()
-    return save_figure(fig, target)
-
-
-def confusion_figure(s: Study, target: Path) -> Path:
-    """Held-out confusion matrix as a heatmap (rows: true model)."""
-    conf = s.tables["confusion"].set_index("true")[s.models]
-    fig = Figure(figsize=(1.2 + 0.7 * len(s.models), 1.0 + 0.6 * len(s.models)))
-    ax = fig.subplots()
-    ax.imshow(conf.to_numpy(), cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(s.models)), s.models, rotation=45, ha="right", fontsize=7)
-    ax.set_yticks(range(len(s.models)), s.models, fontsize=7)
-    shares = conf.to_numpy(dtype=float)
-    for i in range(len(s.models)):
-        for j in range(len(s.models)):
-            ax.text(j, i, f"{shares[i, j]:.2f}", ha="center", va="center", fontsize=6)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    fig.tight_layout()
-    return save_figure(fig, target)
+    return pd.concat(scores), pd.concat(fans), pd.concat(spreads), notes
 
 
 def _md(frame: pd.DataFrame) -> str:
@@ -495,8 +467,20 @@ def report(
             f"![reliability](figures/reliability_{s.choice}.png) "
             f"![confusion](figures/confusion_{s.choice}.png)",
             "",
+            f"![SBC ranks](figures/sbc_{s.choice}.png) "
+            f"![posterior predictive](figures/predictive_{s.choice}.png)",
+            "",
         ]
     return "\n".join(lines)
+
+
+def _figures(s: Study, folder: Path) -> None:
+    """A study's figures (:mod:`sim.inference.figures`), named by its prior choice."""
+    title = f"{s.choice} priors"
+    figures.reliability(s.probs, s.y, s.models, title, folder / f"reliability_{s.choice}.png")
+    figures.confusion(s.tables["confusion"], s.models, folder / f"confusion_{s.choice}.png")
+    figures.sbc_ranks(s.tables["sbc_ranks"], title, folder / f"sbc_{s.choice}.png")
+    figures.fan(s.tables["predictive"], MIXTURE, title, folder / f"predictive_{s.choice}.png")
 
 
 def run_inference(
@@ -542,8 +526,7 @@ def run_inference(
                 out / f"{table}.csv", index=False, float_format="%.6g"
             )
         for s in studies:
-            reliability_figure(s, out / "figures" / f"reliability_{s.choice}.png")
-            confusion_figure(s, out / "figures" / f"confusion_{s.choice}.png")
+            _figures(s, out / "figures")
             for label, frame in s.bank_frames.items():
                 store(frame, out / "bank" / s.choice, label, s.bank_key)
         (out / "report.md").write_text(

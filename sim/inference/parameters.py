@@ -64,8 +64,8 @@ def calibration_check(
     heldout: np.ndarray,
     keep: int,
     priors: dict[str, Prior],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Coverage and contraction of the posterior on held-out draws of one model.
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Coverage, contraction and SBC ranks of the posterior on held-out draws of one model.
 
     Args:
         theta: Parameter draws, (n, parameters).
@@ -75,16 +75,19 @@ def calibration_check(
         priors: The model's priors, in the columns' order.
 
     Returns:
-        ``coverage`` (parameter, level, coverage) and ``contraction`` (parameter,
-        contraction, identified).
+        ``coverage`` (parameter, level, coverage), ``contraction`` (parameter,
+        contraction, identified) and ``ranks`` (parameter, rank: the share of posterior draws
+        below the true value, uniform on [0, 1] when the posterior is calibrated; Talts et al.).
     """
     ref = np.setdiff1d(np.arange(len(theta)), heldout)
     plist = list(priors.values())
     prior_var = np.array([(p.high - p.low) ** 2 / 12 for p in plist])
     inside: dict[float, list[np.ndarray]] = {lvl: [] for lvl in LEVELS}
     shrink: list[np.ndarray] = []
+    ranks: list[np.ndarray] = []
     for i in heldout:
         post = posterior(theta[ref], x[ref], x[i], keep, plist)
+        ranks.append((post < theta[i]).mean(axis=0))
         for lvl in LEVELS:
             lo, hi = np.quantile(post, [(1 - lvl) / 2, (1 + lvl) / 2], axis=0)
             inside[lvl].append((lo <= theta[i]) & (theta[i] <= hi))
@@ -101,4 +104,5 @@ def calibration_check(
     contraction = pd.DataFrame(
         {"parameter": names, "contraction": med, "identified": med >= IDENTIFIED}
     )
-    return cover, contraction
+    rank = pd.DataFrame(ranks, columns=names).melt(var_name="parameter", value_name="rank")
+    return cover, contraction, rank
