@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.modes import RANK
+from sim.policies import common
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
 from sim.priors import UNARGUED, Prior, prior
 
@@ -40,9 +41,7 @@ class UppsalaParams(PolicyParams):
     beta_region: float = Field(
         0.5, ge=0.0, le=3.0, description="preference for regions already known (log experience)"
     )
-    beta_size: float = Field(
-        0.5, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
-    )
+    beta_size: common.SizeWeight = 0.5
     climb_threshold: float = Field(
         1.5, ge=0.0, le=5.0, description="market experience needed per rung before climbing"
     )
