@@ -52,8 +52,7 @@ def attractiveness(market: MarketView, params: PolicyParams) -> np.ndarray:
     """
 
     def weight(attribute: str) -> Value:
-        value: Value = getattr(params, f"beta_{attribute}", 0.0)
-        return value
+        return getattr(params, f"beta_{attribute}", 0.0)
 
     return (
         weight("size") * market.size
