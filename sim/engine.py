@@ -309,14 +309,7 @@ def _utilities(
 
 
 def step(
-    world: World,
-    policy: Policy,
-    firm: Firm,
-    state: BatchState,
-    t: int,
-    uniforms: np.ndarray,
-    climate: np.ndarray,
-    exits: np.ndarray,
+    world: World, policy: Policy, firm: Firm, state: BatchState, t: int, draws: Draws
 ) -> np.ndarray:
     """Advance every run of the batch by year index ``t``: the firm acts, then the hosts respond.
 
@@ -324,20 +317,13 @@ def step(
     host market's screening responds to what the firm now holds there (:func:`respond`), which
     the firm meets from the next year on. Arguments and rows as :func:`act`.
     """
-    rows = act(world, policy, firm, state, t, uniforms, climate, exits)
+    rows = act(world, policy, firm, state, t, draws)
     respond(firm, state)
     return rows
 
 
 def act(
-    world: World,
-    policy: Policy,
-    firm: Firm,
-    state: BatchState,
-    t: int,
-    uniforms: np.ndarray,
-    climate: np.ndarray,
-    exits: np.ndarray,
+    world: World, policy: Policy, firm: Firm, state: BatchState, t: int, draws: Draws
 ) -> np.ndarray:
     """The firm's part of year index ``t`` in every run: exits, then deals; the year's event rows.
 
@@ -347,15 +333,16 @@ def act(
         firm: Firm-level mechanism parameters.
         state: The batch's state, changed in place.
         t: Year index (0-based).
-        uniforms: The batch's uniforms, shape (runs, 4, years, opportunities).
-        climate: The batch's hurdle shocks, shape (runs, years).
-        exits: The batch's exit uniforms, shape (runs, years, markets).
+        draws: The batch's random numbers (:func:`draw_batch`): its uniforms, shape (runs, 4,
+            years, opportunities), hurdle shocks, (runs, years), and exit uniforms, (runs,
+            years, markets).
 
     Returns:
         Event rows (``EVENT_DTYPE``) plus a leading ``run`` row index, in run order; within a
         run, the year's exits (market order) then its deals (opportunity order): a structured
         array with fields ``run`` and the event fields.
     """
+    uniforms, climate, exits = draws
     state.view.year = int(world.years[t])
     state.view.step = t
     p_block, success = host_blocking(world, firm, state, t)
@@ -730,13 +717,9 @@ def simulate(
         ``(events, run)``: the events (``EVENT_DTYPE``) of every run, in run then year then
         opportunity order, and the batch row of each event.
     """
-    uniforms, climate, exits = draws
     if state is None:
-        state = start_state(world, firm, uniforms.shape[0])
-    years = [
-        step(world, policy, firm, state, t, uniforms, climate, exits)
-        for t in range(start, world.n_years)
-    ]
+        state = start_state(world, firm, draws[0].shape[0])
+    years = [step(world, policy, firm, state, t, draws) for t in range(start, world.n_years)]
     rows = np.concatenate(years) if years else np.empty(0, dtype=_ROW_DTYPE)
     order = np.argsort(rows["run"], kind="stable")
     rows = rows[order]

@@ -45,7 +45,7 @@ class FirmAgent(mesa.Agent):
         self.policy = policy
         self.config = config
         self.state = start_state(model.world, config, 1)
-        self._uniforms, self._climate, self._exits = draws
+        self._draws = draws
 
     @property
     def commitment(self) -> np.ndarray:
@@ -75,16 +75,7 @@ class FirmAgent(mesa.Agent):
             index, always 0 here, then the event fields); the model turns them into events once,
             when they are read (:attr:`InternationalizationModel.events`).
         """
-        return act(
-            self.model.world,
-            self.policy,
-            self.config,
-            self.state,
-            t,
-            self._uniforms,
-            self._climate,
-            self._exits,
-        )
+        return act(self.model.world, self.policy, self.config, self.state, t, self._draws)
 
 
 class MarketAgent(mesa.Agent):

@@ -9,13 +9,15 @@ not something the record is asked about). Every prior lies inside its field's de
 Two prior choices are offered, so that a verdict can be checked against the prior (a verdict that
 flips with the prior is prior-driven):
 
-* ``declared``: each prior as declared (uniform over a range argued in its ``why``);
+* ``declared``: each prior as declared (uniform over a range argued in its ``why``, or, for a
+  field declared :data:`UNARGUED`, over the field's whole declared range);
 * ``centred``: uniform over 30 % of the field's bounds around its default, clipped to the declared
   range: what a modeller who trusts the defaults would assume.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -55,6 +57,12 @@ def prior(low: float, high: float, why: str) -> Prior:
     return Prior(float(low), float(high), why)
 
 
+#: The prior of a field whose range no argument narrows: uniform over the field's declared bounds,
+#: which :func:`choose` reads, so that the range is written once, on the field. Drawn only
+#: through :func:`choose` (its own ends are infinite).
+UNARGUED = Prior(-math.inf, math.inf, "uniform over the declared bounds: no value is argued")
+
+
 def declared_priors(model: type[BaseModel], group: str = "priors") -> dict[str, Prior]:
     """The priors a parameter class declares in its ``group`` mapping (empty without one).
 
@@ -78,6 +86,8 @@ def choose(
         if name not in bounds:
             raise ValueError(f"{model.__name__}.{name}: a prior needs a bounded float field")
         lo, hi = bounds[name]
+        if p is UNARGUED:
+            p = Prior(lo, hi, p.why)
         if not lo <= p.low < p.high <= hi:
             raise ValueError(
                 f"{model.__name__}.{name}: prior [{p.low}, {p.high}] is not inside [{lo}, {hi}]"

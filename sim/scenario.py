@@ -43,7 +43,7 @@ from sim.data.taxonomy import MODES as RECORD_MODES
 from sim.errors import SimInputError
 from sim.policies import Policy, PolicyParams
 from sim.policies.registry import ENTRY_POINT_GROUP, PluginError, find_policy
-from sim.priors import Prior, prior
+from sim.priors import UNARGUED, Prior, prior
 from sim.projection_spec import Projection
 from sim.yamlfile import read_yaml
 
@@ -237,7 +237,7 @@ class Firm(Strict):
         "resource_elasticity": prior(0.0, 3.0, "resources enable growth (Penrose 1959): >= 0"),
         "load_penalty": prior(0.0, 3.0, "integration load slows growth (Penrose effect): >= 0"),
         "home_policy_effect": prior(0.0, 3.0, "an easing home regime lowers the hurdle: >= 0"),
-        "climate_noise": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
+        "climate_noise": UNARGUED,
     }
 
     #: Priors of the host response (docs/ODD.md 7.12), declared apart from ``priors`` so that no

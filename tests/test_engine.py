@@ -356,7 +356,7 @@ def _exits_against_the_formula(world, name, firm, t, n_runs=3000):
     draws = draw_batch(gens, world.n_years, firm.opportunities, world.n_markets)
     state = BatchState(world, n_runs, firm.region_spillover)
     for year in range(t):
-        step(world, policy, firm, state, year, *draws)
+        step(world, policy, firm, state, year, draws)
     state.view.year, state.view.step = int(world.years[t]), t
     runs, markets = np.nonzero(state.commitment)
     base = (
@@ -374,7 +374,7 @@ def _exits_against_the_formula(world, name, firm, t, n_runs=3000):
             + firm.exit_theory * np.broadcast_to(shift, state.commitment.shape)[runs, markets]
         )
     hazard = 1.0 / (1.0 + np.exp(-(base + drivers)))
-    rows = act(world, policy, firm, state, t, *draws)
+    rows = act(world, policy, firm, state, t, draws)
     observed = int((rows["mode"] == EXIT).sum())
     neutral = float((1.0 / (1.0 + np.exp(-base))).sum())
     return observed, float(hazard.sum()), float(np.sqrt((hazard * (1 - hazard)).sum())), neutral

@@ -115,8 +115,8 @@ def _exit_year(world, firm, commitment, experience, seed=0):
     state.commitment[:] = commitment
     state.experience[:] = experience
     gens = [np.random.default_rng([seed, r]) for r in range(n_runs)]
-    uniforms, climate, exits = draw_batch(gens, world.n_years, firm.opportunities, world.n_markets)
-    rows = step(world, _NoDeal(PolicyParams()), firm, state, 0, uniforms, climate, exits)
+    draws = draw_batch(gens, world.n_years, firm.opportunities, world.n_markets)
+    rows = step(world, _NoDeal(PolicyParams()), firm, state, 0, draws)
     return state, rows
 
 

@@ -16,8 +16,9 @@ supports prior draws batched like replications.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -124,10 +125,12 @@ class FirmView:
 class Policy[P: PolicyParams]:
     """A strategy of market and mode choice.
 
-    Subclasses set ``name``, ``Params`` (a :class:`PolicyParams` subclass) and implement
-    :meth:`utilities`. ``matches_record_counts`` marks an *oracle*: it takes each year exactly as
-    many deals as the historical record has (so it sees the validation years) and is never ranked.
-    ``baseline`` marks a fair baseline (it sees only what a theory sees).
+    Subclasses set ``name`` and implement :meth:`utilities` (or :meth:`year_utilities`); their
+    ``Params`` (a :class:`PolicyParams` subclass) is the class's type argument, as in
+    ``class Gravity(Policy[GravityParams])``, unless the class sets ``Params`` itself.
+    ``matches_record_counts`` marks an *oracle*: it takes each year exactly as many deals as the
+    historical record has (so it sees the validation years) and is never ranked. ``baseline``
+    marks a fair baseline (it sees only what a theory sees).
     """
 
     name: ClassVar[str]
@@ -135,6 +138,20 @@ class Policy[P: PolicyParams]:
     matches_record_counts: ClassVar[bool] = False
     baseline: ClassVar[bool] = False
     summary: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Take ``Params`` from the type argument, which already names the parameters.
+
+        Declaring them once keeps the class's parameters and the type of ``self.params`` (what
+        mypy checks a policy's arithmetic against) from drifting apart.
+        """
+        super().__init_subclass__(**kwargs)
+        if "Params" in cls.__dict__:
+            return
+        for base in types.get_original_bases(cls):
+            args = get_args(base)
+            if get_origin(base) is Policy and args and isinstance(args[0], type):
+                cls.Params = args[0]
 
     def __init__(self, params: P) -> None:
         self.params = params
@@ -161,9 +178,25 @@ class Policy[P: PolicyParams]:
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """Log-utility of each option; ``-inf`` forbids an option.
 
+        The default serves a theory that reads the year alone, not the firm's state: its
+        :meth:`year_utilities`, computed once per year and shared by every run (several theories
+        are of this kind, so the caching lives here once). A theory that reads the firm's
+        portfolio overrides this method instead.
+
         Returns:
             Shape (runs, markets, modes), or (markets, modes) when the utilities depend neither
             on the firm's state nor on per-run parameter values (the engine broadcasts it).
+        """
+        step = firm.step
+        return self.memo(market, f"year{step}", lambda: self.year_utilities(market, step))
+
+    def year_utilities(self, market: MarketView, step: int) -> np.ndarray:
+        """Log-utility of each option from the year alone: its market view and ``step``.
+
+        Only the default :meth:`utilities` calls it; a policy overrides one of the two.
+
+        Returns:
+            Shape (markets, modes), or (runs, markets, modes) with per-run parameter values.
         """
         raise NotImplementedError
 

@@ -1,46 +1,66 @@
-"""Scoring pieces shared by several policies (attractiveness, mode constants, ladders, entropy).
+"""Scoring pieces and parameters shared by several policies (location, modes, ladders, entropy).
 
 Kept here so each policy file states only what makes its theory different. A parameter is a
 scalar, or a column over runs, shape (runs, 1), when a batch's runs have their own values
 (:func:`sim.engine.simulate_points`); every piece here accepts both, and a column makes its
 result carry the run axis.
+
+The parameters several theories share are declared once, as annotated types, so that a weight
+means the same and ranges over the same values under every theory that has it (a theory's
+default is its own): a fitted ``beta_distance`` compares across theories.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from pydantic import Field
 
 from sim.modes import RANK
-from sim.policies.base import MarketView
+from sim.policies.base import MarketView, PolicyParams
 
 _RANK_ABOVE_COOPERATION = (RANK - 1).astype(float)
 
 #: A parameter's value: one for every run, or a column over runs, shape (runs, 1).
 Value = float | np.ndarray
 
+SizeWeight = Annotated[
+    float, Field(ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)")
+]
+GrowthWeight = Annotated[float, Field(ge=0.0, le=5.0, description="weight on GDP growth")]
+DistanceWeight = Annotated[
+    float, Field(ge=0.0, le=5.0, description="penalty on geographic distance")
+]
+BarriersWeight = Annotated[float, Field(ge=0.0, le=5.0, description="penalty on entry barriers")]
+MinorityConstant = Annotated[
+    float, Field(ge=-3.0, le=3.0, description="minority stake vs cooperation")
+]
+ControlConstant = Annotated[float, Field(ge=-5.0, le=3.0, description="control vs cooperation")]
+GreenfieldConstant = Annotated[
+    float, Field(ge=-5.0, le=3.0, description="greenfield operation vs cooperation")
+]
 
-def attractiveness(
-    market: MarketView,
-    *,
-    size: Value = 0.0,
-    growth: Value = 0.0,
-    distance: Value = 0.0,
-    culture: Value = 0.0,
-    barriers: Value = 0.0,
-    maturity: Value = 0.0,
-) -> np.ndarray:
+
+def attractiveness(market: MarketView, params: PolicyParams) -> np.ndarray:
     """Linear location utility per market (a conditional-logit index, Buckley et al. 2007).
 
-    Positive weights reward size, growth and maturity; positive ``distance``, ``culture`` and
-    ``barriers`` weights penalise those attributes.
+    The location theories differ only in which attributes they weigh, so each declares the
+    weight of an attribute as its field ``beta_<attribute>`` and an attribute it does not weigh
+    counts 0. Positive weights reward size, growth and maturity; positive ``distance``,
+    ``culture`` and ``barriers`` weights penalise those attributes.
     """
+
+    def weight(attribute: str) -> Value:
+        return getattr(params, f"beta_{attribute}", 0.0)
+
     return (
-        size * market.size
-        + growth * market.growth
-        + maturity * market.maturity
-        - distance * market.distance
-        - culture * market.culture
-        - barriers * market.barriers
+        weight("size") * market.size
+        + weight("growth") * market.growth
+        + weight("maturity") * market.maturity
+        - weight("distance") * market.distance
+        - weight("culture") * market.culture
+        - weight("barriers") * market.barriers
     )
 
 

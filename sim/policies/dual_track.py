@@ -19,26 +19,18 @@ import numpy as np
 from pydantic import Field
 
 from sim.modes import CONTROLLED
+from sim.policies import common
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
-from sim.policies.common import (
-    attractiveness,
-    mode_constants,
-    mode_row,
-    over_modes,
-    rungs_skipped,
-)
 from sim.priors import Prior, prior
 
 
 class DualTrackParams(PolicyParams):
     """Location weights, one row of mode preferences per track, and the mature-track pacing."""
 
-    beta_size: float = Field(
-        1.0, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
-    )
-    beta_growth: float = Field(1.0, ge=0.0, le=5.0, description="weight on GDP growth")
-    beta_distance: float = Field(0.5, ge=0.0, le=5.0, description="penalty on geographic distance")
-    beta_barriers: float = Field(1.0, ge=0.0, le=5.0, description="penalty on entry barriers")
+    beta_size: common.SizeWeight = 1.0
+    beta_growth: common.GrowthWeight = 1.0
+    beta_distance: common.DistanceWeight = 0.5
+    beta_barriers: common.BarriersWeight = 1.0
     emerging_minority: float = Field(
         1.0, ge=-3.0, le=5.0, description="emerging track: minority stake vs cooperation"
     )
@@ -88,10 +80,13 @@ class DualTrackParams(PolicyParams):
 
 @register
 class DualTrackPolicy(Policy[DualTrackParams]):
-    """Aggressive control in emerging markets; gradual, focused penetration of mature ones."""
+    """Aggressive control in emerging markets; gradual, focused penetration of mature ones.
+
+    Only the mature track reads the firm's state (its rungs and what it is deepening), so the
+    emerging markets' utilities are computed once per year and shared by every run.
+    """
 
     name = "dual_track"
-    Params = DualTrackParams
     summary = "emerging markets by control/large stakes; mature markets gradually, one at a time"
 
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
@@ -109,7 +104,7 @@ class DualTrackPolicy(Policy[DualTrackParams]):
         if deep_in.any():
             # Entered mature markets: focus bonus, and gradualism from their rung.
             deepen = self.memo(market, "deepen", lambda: self._deepen(market))[..., mature, :]
-            deep = deepen - over_modes(p.mature_skip_penalty) * rungs_skipped(rung)
+            deep = deepen - common.over_modes(p.mature_skip_penalty) * common.rungs_skipped(rung)
             block = np.where(deep_in[:, :, None], deep, out[:, mature])
             deepening = (deep_in & (rung < CONTROLLED)).any(axis=1)
             block -= (p.spread_penalty * (deepening[:, None] & ~deep_in))[:, :, None]
@@ -119,39 +114,31 @@ class DualTrackPolicy(Policy[DualTrackParams]):
     def _deepen(self, market: MarketView) -> np.ndarray:
         # Utilities of entered mature markets before the gradualism penalty.
         p = self.params
-        location = self.memo(market, "location", lambda: self._location(market))
+        location = self.memo(market, "location", lambda: common.attractiveness(market, p))
         return self._modes(market) + (location + p.focus + p.beta_presence)[..., None]
-
-    def _location(self, market: MarketView) -> np.ndarray:
-        p = self.params
-        return attractiveness(
-            market,
-            size=p.beta_size,
-            growth=p.beta_growth,
-            distance=p.beta_distance,
-            barriers=p.beta_barriers,
-        )
 
     def _modes(self, market: MarketView) -> np.ndarray:
         p = self.params
         return self.memo(
             market,
             "modes",
-            lambda: mode_constants(
+            lambda: common.mode_constants(
                 market.mature,
-                emerging_row=mode_row(
+                emerging_row=common.mode_row(
                     p.emerging_minority, p.emerging_control, p.emerging_greenfield
                 ),
-                mature_row=mode_row(p.mature_minority, p.mature_control, p.mature_greenfield),
+                mature_row=common.mode_row(
+                    p.mature_minority, p.mature_control, p.mature_greenfield
+                ),
             ),
         )
 
     def _unentered(self, market: MarketView) -> np.ndarray:
         # Utilities when no mature market has been entered; emerging rows never change.
         p = self.params
-        location = self.memo(market, "location", lambda: self._location(market))
-        skipped = rungs_skipped(np.zeros(market.mature.shape[0], dtype=np.int8))
+        location = self.memo(market, "location", lambda: common.attractiveness(market, p))
+        skipped = common.rungs_skipped(np.zeros(market.mature.shape[0], dtype=np.int8))
         gradual = np.where(
-            market.mature[:, None], -over_modes(p.mature_skip_penalty) * skipped, 0.0
+            market.mature[:, None], -common.over_modes(p.mature_skip_penalty) * skipped, 0.0
         )
         return location[..., None] + self._modes(market) + gradual

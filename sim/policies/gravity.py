@@ -12,47 +12,50 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from pydantic import Field
 
-from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
-from sim.policies.common import attractiveness, mode_row
-from sim.priors import Prior, prior
+from sim.policies import common
+from sim.policies.base import MarketView, Policy, PolicyParams, register
+from sim.priors import UNARGUED, Prior
 
 
 class GravityParams(PolicyParams):
-    """Size and distance weights and two mode constants."""
+    """Size and distance weights and the mode constants.
 
-    beta_size: float = Field(
-        1.0, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
-    )
-    beta_distance: float = Field(1.0, ge=0.0, le=5.0, description="penalty on geographic distance")
-    alpha_minority: float = Field(0.0, ge=-3.0, le=3.0, description="minority stake vs cooperation")
-    alpha_control: float = Field(-1.5, ge=-5.0, le=3.0, description="control vs cooperation")
-    alpha_greenfield: float = Field(
-        -2.0, ge=-5.0, le=3.0, description="greenfield operation vs cooperation"
-    )
+    The gravity equation's two terms and nothing else: a further attribute would make the
+    baseline a theory of location, which is what it is there to be compared with.
+    """
+
+    beta_size: common.SizeWeight = 1.0
+    beta_distance: common.DistanceWeight = 1.0
+    alpha_minority: common.MinorityConstant = 0.0
+    alpha_control: common.ControlConstant = -1.5
+    alpha_greenfield: common.GreenfieldConstant = -2.0
 
     #: A gravity baseline: size attracts and distance deters. Mode constants fixed.
     priors: ClassVar[dict[str, Prior]] = {
-        "beta_size": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
-        "beta_distance": prior(0.0, 5.0, "uniform over the declared bounds: no value is argued"),
+        "beta_size": UNARGUED,
+        "beta_distance": UNARGUED,
     }
 
 
 @register
 class GravityPolicy(Policy[GravityParams]):
-    """Size attracts, distance repels; modes by constants."""
+    """Size attracts, distance repels; modes by constants.
+
+    A baseline, not a theory: it sees what every theory sees, so a theory of location that cannot
+    beat it has explained nothing beyond the pull of large, near markets.
+    """
 
     name = "gravity"
-    Params = GravityParams
     baseline = True
     summary = "BASELINE: gravity logit on market size and distance, constant mode preferences"
 
-    def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
-        """Gravity index plus mode constants (independent of the firm's state)."""
-        return self.memo(market, "utilities", lambda: self._static(market))
+    def year_utilities(self, market: MarketView, step: int) -> np.ndarray:
+        """Gravity index plus mode constants.
 
-    def _static(self, market: MarketView) -> np.ndarray:
+        The modes are constants because the baseline has no theory of mode: whatever a theory
+        explains about how the firm enters must do better than fixed shares.
+        """
         p = self.params
-        location = attractiveness(market, size=p.beta_size, distance=p.beta_distance)
-        return location[..., None] + mode_row(p.alpha_minority, p.alpha_control, p.alpha_greenfield)
+        modes = common.mode_row(p.alpha_minority, p.alpha_control, p.alpha_greenfield)
+        return common.attractiveness(market, p)[..., None] + modes

@@ -16,9 +16,9 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
-from sim.policies.common import attractiveness, mode_row
-from sim.priors import Prior, prior
+from sim.policies import common
+from sim.policies.base import MarketView, Policy, PolicyParams, register
+from sim.priors import UNARGUED, Prior, prior
 
 
 class KojimaParams(PolicyParams):
@@ -33,16 +33,12 @@ class KojimaParams(PolicyParams):
     softness: float = Field(
         10.0, ge=1.0, le=30.0, description="log-utility penalty per unit of maturity above ceiling"
     )
-    beta_size: float = Field(
-        1.0, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
-    )
-    beta_growth: float = Field(1.0, ge=0.0, le=5.0, description="weight on GDP growth")
-    beta_distance: float = Field(1.0, ge=0.0, le=5.0, description="penalty on geographic distance")
-    alpha_minority: float = Field(0.5, ge=-3.0, le=3.0, description="minority stake vs cooperation")
-    alpha_control: float = Field(-0.5, ge=-5.0, le=3.0, description="control vs cooperation")
-    alpha_greenfield: float = Field(
-        -2.0, ge=-5.0, le=3.0, description="greenfield operation vs cooperation"
-    )
+    beta_size: common.SizeWeight = 1.0
+    beta_growth: common.GrowthWeight = 1.0
+    beta_distance: common.DistanceWeight = 1.0
+    alpha_minority: common.MinorityConstant = 0.5
+    alpha_control: common.ControlConstant = -0.5
+    alpha_greenfield: common.GreenfieldConstant = -2.0
     direction: Literal[1, -1] = Field(
         1, description="1: emerging markets first (Kojima); -1: mature markets first"
     )
@@ -51,33 +47,33 @@ class KojimaParams(PolicyParams):
     #: binds (a soft ceiling would switch the mechanism off). Other fields fixed at defaults.
     priors: ClassVar[dict[str, Prior]] = {
         "ceiling_start": prior(0.0, 0.6, "emerging markets first (paper 3.1): ceiling starts low"),
-        "ceiling_rate": prior(0.0, 0.2, "uniform over the declared bounds: no value is argued"),
+        "ceiling_rate": UNARGUED,
         "softness": prior(3.0, 30.0, "the ceiling binds: at least 3 units per unit above it"),
-        "beta_growth": prior(0.0, 5.0, "uniform over the declared bounds: no value is argued"),
-        "beta_distance": prior(0.0, 5.0, "uniform over the declared bounds: no value is argued"),
+        "beta_growth": UNARGUED,
+        "beta_distance": UNARGUED,
     }
 
 
 @register
 class KojimaPolicy(Policy[KojimaParams]):
-    """Markets above a rising maturity ceiling are penalised; order reversible by ``direction``."""
+    """Markets above a rising maturity ceiling are penalised; order reversible by ``direction``.
+
+    The ceiling rises with the calendar, not with the firm's experience (that is Uppsala's
+    frontier), so the two theories of sequence disagree about a firm that stops deciding.
+    """
 
     name = "kojima"
-    Params = KojimaParams
     summary = "emerging (less mature) markets first; a maturity ceiling rises each year"
 
-    def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
-        """Attractiveness minus a penalty for maturity beyond this year's ceiling."""
-        return self.memo(market, f"utilities{firm.step}", lambda: self._static(market, firm.step))
+    def year_utilities(self, market: MarketView, step: int) -> np.ndarray:
+        """Attractiveness minus a penalty for maturity beyond this year's ceiling.
 
-    def _static(self, market: MarketView, step: int) -> np.ndarray:
-        # Depends only on the year, not on the firm's portfolio: one computation per year.
+        The ceiling is soft (``softness`` units per unit above it) so that the record can say
+        how strictly the order holds; the prior keeps it steep enough to bind.
+        """
         p = self.params
         ceiling = p.ceiling_start + p.ceiling_rate * step
         readiness = np.where(np.equal(p.direction, 1), market.maturity, 1.0 - market.maturity)
         penalty = p.softness * np.maximum(0.0, readiness - ceiling)
-        location = attractiveness(
-            market, size=p.beta_size, growth=p.beta_growth, distance=p.beta_distance
-        )
-        modes = mode_row(p.alpha_minority, p.alpha_control, p.alpha_greenfield)
-        return (location - penalty)[..., None] + modes
+        modes = common.mode_row(p.alpha_minority, p.alpha_control, p.alpha_greenfield)
+        return (common.attractiveness(market, p) - penalty)[..., None] + modes

@@ -16,27 +16,23 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
-from sim.policies.common import attractiveness, barrier_mode_penalty, mode_row
-from sim.priors import Prior, prior
+from sim.policies import common
+from sim.policies.base import MarketView, Policy, PolicyParams, register
+from sim.priors import UNARGUED, Prior
 
 
 class OliParams(PolicyParams):
     """Logit weights of the location and mode choice."""
 
-    beta_size: float = Field(
-        1.0, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
-    )
-    beta_growth: float = Field(0.5, ge=0.0, le=5.0, description="weight on GDP growth")
+    beta_size: common.SizeWeight = 1.0
+    beta_growth: common.GrowthWeight = 0.5
     beta_maturity: float = Field(0.5, ge=-3.0, le=3.0, description="weight on market maturity")
-    beta_distance: float = Field(1.0, ge=0.0, le=5.0, description="penalty on geographic distance")
+    beta_distance: common.DistanceWeight = 1.0
     beta_culture: float = Field(0.5, ge=0.0, le=5.0, description="penalty on cultural distance")
-    beta_barriers: float = Field(1.0, ge=0.0, le=5.0, description="penalty on entry barriers")
-    alpha_minority: float = Field(0.0, ge=-3.0, le=3.0, description="minority stake vs cooperation")
-    alpha_control: float = Field(-1.5, ge=-5.0, le=3.0, description="control vs cooperation")
-    alpha_greenfield: float = Field(
-        -2.0, ge=-5.0, le=3.0, description="greenfield operation vs cooperation"
-    )
+    beta_barriers: common.BarriersWeight = 1.0
+    alpha_minority: common.MinorityConstant = 0.0
+    alpha_control: common.ControlConstant = -1.5
+    alpha_greenfield: common.GreenfieldConstant = -2.0
     gamma_barrier_mode: float = Field(
         1.0, ge=0.0, le=5.0, description="how much barriers deter each extra rung of commitment"
     )
@@ -44,44 +40,36 @@ class OliParams(PolicyParams):
     #: A conditional location logit: its weights are the mechanism, no sign imposed beyond the
     #: declared bounds. Mode constants fixed at their defaults.
     priors: ClassVar[dict[str, Prior]] = {
-        name: prior(*bounds, "uniform over the declared bounds: no value is argued")
-        for name, bounds in {
-            "beta_size": (0.0, 3.0),
-            "beta_growth": (0.0, 5.0),
-            "beta_maturity": (-3.0, 3.0),
-            "beta_distance": (0.0, 5.0),
-            "beta_culture": (0.0, 5.0),
-            "beta_barriers": (0.0, 5.0),
-        }.items()
+        "beta_size": UNARGUED,
+        "beta_growth": UNARGUED,
+        "beta_maturity": UNARGUED,
+        "beta_distance": UNARGUED,
+        "beta_culture": UNARGUED,
+        "beta_barriers": UNARGUED,
     }
 
 
 @register
 class OliLogitPolicy(Policy[OliParams]):
-    """Location logit on market attributes with barrier-sensitive mode constants."""
+    """Location logit on market attributes with barrier-sensitive mode constants.
+
+    Its utilities ignore the firm's own history: OLI explains where and how by what the markets
+    offer, which is what sets it apart from the theories of sequence.
+    """
 
     name = "oli_logit"
-    Params = OliParams
     summary = "conditional logit on size, growth, maturity, distance, culture and barriers"
 
-    def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
-        """Location index plus mode constants and the barrier penalty on commitment."""
-        return self.memo(market, "utilities", lambda: self._static(market))
+    def year_utilities(self, market: MarketView, step: int) -> np.ndarray:
+        """Location index plus mode constants and the barrier penalty on commitment.
 
-    def _static(self, market: MarketView) -> np.ndarray:
-        # Independent of the firm's state: computed once per year for all runs.
+        Barriers act on each rung above cooperation, not only on the market: in the
+        transaction-cost logic a barrier raises the cost of every extra unit of control the
+        firm takes on (Anderson & Gatignon 1986), so it shifts the mode as well as the place.
+        """
         p = self.params
-        location = attractiveness(
-            market,
-            size=p.beta_size,
-            growth=p.beta_growth,
-            maturity=p.beta_maturity,
-            distance=p.beta_distance,
-            culture=p.beta_culture,
-            barriers=p.beta_barriers,
-        )
         return (
-            location[..., None]
-            + mode_row(p.alpha_minority, p.alpha_control, p.alpha_greenfield)
-            + barrier_mode_penalty(market.barriers, p.gamma_barrier_mode)
+            common.attractiveness(market, p)[..., None]
+            + common.mode_row(p.alpha_minority, p.alpha_control, p.alpha_greenfield)
+            + common.barrier_mode_penalty(market.barriers, p.gamma_barrier_mode)
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.modes import GREENFIELD
-from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
+from sim.policies.base import MarketView, Policy, PolicyParams, register
 
 
 class RandomParams(PolicyParams):
@@ -21,18 +21,18 @@ class RandomParams(PolicyParams):
 
 @register
 class RandomPolicy(Policy[RandomParams]):
-    """Every feasible (market, mode) option is equally likely; attributes are ignored."""
+    """Every feasible (market, mode) option is equally likely; attributes are ignored.
+
+    Kept to show what knowing each year's number of deals buys on its own: as it copies those
+    numbers, its count score says nothing and it is never ranked.
+    """
 
     name = "random"
-    Params = RandomParams
     matches_record_counts = True
     summary = "ORACLE: uniform over markets and modes; yearly counts copied from the record"
 
-    def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
+    def year_utilities(self, market: MarketView, step: int) -> np.ndarray:
         """Zeros on the deal modes (no option preferred); greenfield forbidden."""
-        return self.memo(market, "deal_modes", lambda: self._deal_modes(market))
-
-    def _deal_modes(self, market: MarketView) -> np.ndarray:
         out = self.blank(market)
         out[:, GREENFIELD] = -np.inf
         return out

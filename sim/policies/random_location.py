@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
+from sim.policies.base import MarketView, Policy, PolicyParams, register
 
 
 class RandomLocationParams(PolicyParams):
@@ -21,13 +21,15 @@ class RandomLocationParams(PolicyParams):
 
 @register
 class RandomLocationPolicy(Policy[RandomLocationParams]):
-    """Uniform over feasible options; deal counts from the shared hurdle machinery."""
+    """Uniform over feasible options; deal counts from the shared hurdle machinery.
+
+    The counts are the theories' own so that only *where and how* separate a theory from it.
+    """
 
     name = "random_location"
-    Params = RandomLocationParams
     baseline = True
     summary = "BASELINE: uniform over markets and modes; counts from the shared firm machinery"
 
-    def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
+    def year_utilities(self, market: MarketView, step: int) -> np.ndarray:
         """All zeros: no option is preferred."""
-        return self.memo(market, "zeros", lambda: self.blank(market))
+        return self.blank(market)

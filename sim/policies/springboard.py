@@ -15,20 +15,18 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
+from sim.policies import common
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
-from sim.policies.common import attractiveness, mode_constants, mode_row
-from sim.priors import Prior, prior
+from sim.priors import UNARGUED, Prior, prior
 
 
 class SpringboardParams(PolicyParams):
     """Preference for mature, large markets and the mode rows of the two market types."""
 
     beta_maturity: float = Field(2.0, ge=0.0, le=5.0, description="weight on market maturity")
-    beta_size: float = Field(
-        1.0, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
-    )
-    beta_distance: float = Field(0.2, ge=0.0, le=5.0, description="penalty on geographic distance")
-    beta_barriers: float = Field(0.5, ge=0.0, le=5.0, description="penalty on entry barriers")
+    beta_size: common.SizeWeight = 1.0
+    beta_distance: common.DistanceWeight = 0.2
+    beta_barriers: common.BarriersWeight = 0.5
     mature_minority: float = Field(
         1.0, ge=-3.0, le=5.0, description="mature markets: minority stake vs cooperation"
     )
@@ -55,38 +53,37 @@ class SpringboardParams(PolicyParams):
         "mature_minority": prior(-1.0, 5.0, "equity in mature markets at most one unit below"),
         "emerging_control": prior(-8.0, 0.0, "no preference for control in emerging markets"),
         "beta_maturity": prior(0.5, 5.0, "asset-rich, mature markets attract (positive weight)"),
-        "beta_size": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
+        "beta_size": UNARGUED,
     }
 
 
 @register
 class SpringboardPolicy(Policy[SpringboardParams]):
-    """Mature markets first, with control; emerging markets by light modes."""
+    """Mature markets first, with control; emerging markets by light modes.
+
+    Its retreat is its own as well (:meth:`exit_log_odds`): a firm that buys assets to absorb
+    them has a reason to sell once they are absorbed, which no other theory here gives.
+    """
 
     name = "springboard"
-    Params = SpringboardParams
     summary = "aggressive acquisition of strategic assets in mature markets"
 
-    def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
-        """Maturity-led location index with the springboard's mode rows."""
-        return self.memo(market, "utilities", lambda: self._static(market))
+    def year_utilities(self, market: MarketView, step: int) -> np.ndarray:
+        """Maturity-led location index with the springboard's mode rows.
 
-    def _static(self, market: MarketView) -> np.ndarray:
-        # Independent of the firm's state: computed once per year for all runs.
+        The mode rows are those of dual-track with the market types swapped (control where the
+        assets are, in mature markets), so the two theories differ in one signature the record
+        can tell apart.
+        """
         p = self.params
-        location = attractiveness(
-            market,
-            maturity=p.beta_maturity,
-            size=p.beta_size,
-            distance=p.beta_distance,
-            barriers=p.beta_barriers,
-        )
-        modes = mode_constants(
+        modes = common.mode_constants(
             market.mature,
-            emerging_row=mode_row(p.emerging_minority, p.emerging_control, p.alpha_greenfield),
-            mature_row=mode_row(p.mature_minority, p.mature_control, p.alpha_greenfield),
+            emerging_row=common.mode_row(
+                p.emerging_minority, p.emerging_control, p.alpha_greenfield
+            ),
+            mature_row=common.mode_row(p.mature_minority, p.mature_control, p.alpha_greenfield),
         )
-        return location[..., None] + modes
+        return common.attractiveness(market, p)[..., None] + modes
 
     def exit_log_odds(self, market: MarketView, firm: FirmView) -> np.ndarray:
         """Asset-seeking exits: a mature-market holding whose assets are absorbed is sold.

@@ -18,8 +18,9 @@ import numpy as np
 from pydantic import Field
 
 from sim.modes import RANK
+from sim.policies import common
 from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, register
-from sim.priors import Prior, prior
+from sim.priors import UNARGUED, Prior, prior
 
 
 class UppsalaParams(PolicyParams):
@@ -40,9 +41,7 @@ class UppsalaParams(PolicyParams):
     beta_region: float = Field(
         0.5, ge=0.0, le=3.0, description="preference for regions already known (log experience)"
     )
-    beta_size: float = Field(
-        0.5, ge=0.0, le=3.0, description="elasticity of choice to GDP (log GDP weight)"
-    )
+    beta_size: common.SizeWeight = 0.5
     climb_threshold: float = Field(
         1.5, ge=0.0, le=5.0, description="market experience needed per rung before climbing"
     )
@@ -51,19 +50,22 @@ class UppsalaParams(PolicyParams):
     #: climbs with experience; both kept on. Other fields fixed at their defaults.
     priors: ClassVar[dict[str, Prior]] = {
         "frontier_start": prior(0.0, 0.5, "the frontier starts near home (close markets first)"),
-        "frontier_rate": prior(0.0, 0.5, "uniform over the declared bounds: no value is argued"),
-        "beta_experience": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
-        "beta_region": prior(0.0, 3.0, "uniform over the declared bounds: no value is argued"),
+        "frontier_rate": UNARGUED,
+        "beta_experience": UNARGUED,
+        "beta_region": UNARGUED,
         "climb_threshold": prior(0.5, 5.0, "a rung needs experience (the ladder is on)"),
     }
 
 
 @register
 class UppsalaPolicy(Policy[UppsalaParams]):
-    """Psychic-distance frontier plus a one-rung-at-a-time commitment ladder."""
+    """Psychic-distance frontier plus a one-rung-at-a-time commitment ladder.
+
+    Both are driven by the firm's own experience, never by the calendar: a firm that stops
+    dealing stops widening its view and stops climbing.
+    """
 
     name = "uppsala"
-    Params = UppsalaParams
     summary = "psychic-distance frontier widening with experience; one rung of commitment at a time"
 
     def utilities(self, market: MarketView, firm: FirmView) -> np.ndarray:
