@@ -314,7 +314,8 @@ class FuturesFlags:
     Attributes:
         futures: Futures sampled.
         replications: Runs per strategy and future.
-        workers: Processes of the evaluator (1: in this process).
+        workers: Processes of the evaluator (1: in this process; a small projection runs in
+            this process whatever it says, see :data:`~.exploration.SMALL_PROJECTION`).
     """
 
     futures: int | None = None
