@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -256,10 +257,11 @@ def extend_world(
         "regime": regime,
         "record_counts": np.zeros(k, dtype=world.record_counts.dtype),
     }
-    return replace(
-        world,
-        **{name: np.concatenate([getattr(world, name), rows]) for name, rows in appended.items()},
-    )
+    # Any: replace() is typed field by field, and these are only the array fields.
+    grown: dict[str, Any] = {
+        name: np.concatenate([getattr(world, name), rows]) for name, rows in appended.items()
+    }
+    return replace(world, **grown)
 
 
 def regime_notes(
