@@ -32,6 +32,8 @@ CHUNK_SIZE = (1, 10_000_000)
 RECORDS = (1, 100_000)
 PORT = (1, 65_535)
 MAX_TIMEOUT = 86_400.0
+#: Where ``sim recover``'s budget defaults are declared (its flags' help reads them there).
+RECOVER_BUDGET = "sim.scenario:RecoverBudget"
 log = logging.getLogger(__name__)
 
 
@@ -72,6 +74,14 @@ def _within(low: int, high: int) -> Callable[[str], int]:
     return _whole(lambda: (low, high))
 
 
+def _model(model: str) -> Any:
+    """The schema class ``model`` names (``module:Class``), imported only when called."""
+    from importlib import import_module
+
+    module, _, cls = model.partition(":")
+    return getattr(import_module(module), cls)
+
+
 def _field(model: str, name: str) -> Callable[[str], int]:
     """An argparse type for a flag that overrides field ``name`` of ``model`` (``module:Class``).
 
@@ -80,20 +90,61 @@ def _field(model: str, name: str) -> Callable[[str], int]:
     """
 
     def bounds() -> tuple[int, int]:
-        from importlib import import_module
-
         from sim.bounds import field_bounds
 
-        module, _, cls = model.partition(":")
-        low, high = field_bounds(getattr(import_module(module), cls), name)
+        low, high = field_bounds(_model(model), name)
         return int(low), int(high)  # every overridable field declares both bounds
 
     return _whole(bounds)
 
 
-def _add_field_flag(parser: argparse.ArgumentParser, name: str, model: str, help_text: str) -> None:
-    """Add ``--name``, which overrides field ``name`` of ``model`` within the field's bounds."""
-    parser.add_argument(f"--{name}", type=_field(model, name), help=help_text)
+class _Declared:
+    """The default field ``name`` of ``model`` declares, as text, read only when printed.
+
+    A help text that states a schema default reads it here, so it cannot drift from the
+    declaration, and building the parser still imports no schema (``--help`` imports it).
+    """
+
+    def __init__(self, model: str, name: str) -> None:
+        self.model, self.name = model, name
+
+    def __str__(self) -> str:
+        return str(_model(self.model).model_fields[self.name].default)
+
+
+class _StoreDeclared(argparse.Action):
+    """Store the flag's value; its help's ``%(declared)s`` is a :class:`_Declared` default."""
+
+    def __init__(self, *args: Any, declared: tuple[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.declared = _Declared(*declared)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+
+
+def _add_field_flag(
+    parser: argparse.ArgumentParser,
+    name: str,
+    model: str,
+    help_text: str,
+    default_from: str | None = None,
+) -> None:
+    """Add ``--name``, which overrides field ``name`` of ``model`` within the field's bounds.
+
+    ``default_from`` (``module:Class``): the class whose field ``name`` declares the flag's
+    default; the help text shows it as ``%(declared)s``.
+    """
+    declared: dict[str, Any] = {}
+    if default_from is not None:
+        declared = {"action": _StoreDeclared, "declared": (default_from, name)}
+    parser.add_argument(f"--{name}", type=_field(model, name), help=help_text, **declared)
 
 
 def _seconds(text: str) -> float:
@@ -286,12 +337,16 @@ def _add_recover(commands: argparse._SubParsersAction) -> None:
         "--out", type=Path, help="directory (default: results/<name>-calibration/recovery)"
     )
     rec.add_argument(
-        "--records", type=_within(*RECORDS), help="synthetic records per generator (default 20)"
+        "--records",
+        type=_within(*RECORDS),
+        help="synthetic records per generator (default %(declared)s)",
+        action=_StoreDeclared,
+        declared=(RECOVER_BUDGET, "records"),
     )
-    _add_field_flag(
-        rec, "trials", "sim.scenario:Calibration", "optimiser trials per fit (default 30)"
-    )
-    _add_field_flag(rec, "replications", "sim.scenario:Calibration", "runs per trial (default 30)")
+    for name, text in (("trials", "optimiser trials per fit"), ("replications", "runs per trial")):
+        _add_field_flag(
+            rec, name, "sim.scenario:Calibration", f"{text} (default %(declared)s)", RECOVER_BUDGET
+        )
     rec.add_argument(
         "--workers", type=_within(*WORKERS), help="local worker processes (default: all cores)"
     )

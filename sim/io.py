@@ -15,6 +15,9 @@ A home folder was once lost to ``--overwrite``. The rules that make that impossi
   once complete, so a failed command leaves no part of its results. Staging left by a killed
   command, and the chunk cache (``.sim-cache``, kept for resuming an interrupted run), are sim's own
   (each holds a tag file) and are cleaned by the next successful run.
+* An analysis spills per-run statistics to a scratch folder (``.stats-*``) beside the chunks, in
+  the cache a user may name; its tag names the process that made it, and the next analysis over
+  that cache removes those whose process is gone (a killed run's), never another's folder.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -41,6 +45,8 @@ STAGING_PREFIX = ".sim-staging-"
 CACHE_DIR = ".sim-cache"
 #: The tag file inside a staging or cache folder: proof that sim made the folder.
 TAG = ".sim-owned"
+#: Prefix of the scratch folder an analysis spills per-run statistics to, beside its chunks.
+SPILL_PREFIX = ".stats-"
 
 
 def _resolve(path: Path) -> Path:
@@ -294,6 +300,53 @@ def _clean_internal(target: Path, *, cache: bool) -> None:
         ours = entry.name.startswith(STAGING_PREFIX) or (cache and entry.name == CACHE_DIR)
         if ours and _is_ours(entry):
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()} {os.getpid()}"
+
+
+def _owner_gone(tag: Path) -> bool:
+    """Whether the process a spill folder's tag names has ended (only a local one can be seen).
+
+    Another host's process, or a tag that names none, counts as alive: its folder is left.
+    """
+    host, _, pid = tag.read_text(encoding="utf-8").splitlines()[-1].partition(" ")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists but is another user's
+        return False
+    return False
+
+
+@contextmanager
+def spill_folder(parent: Path) -> Iterator[Path]:
+    """A scratch folder in ``parent`` for one analysis, removed on exit, even on an error.
+
+    Its tag names this process, so that after a kill (no exit runs) :func:`remove_stale_spills`
+    can tell the leftover from a folder a concurrent run is still using.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=parent))
+    try:
+        (folder / TAG).write_text(f"made by sim; removed by sim\n{_owner()}\n", encoding="utf-8")
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale_spills(cache: Path) -> None:
+    """Remove the spill folders killed runs left in chunk cache ``cache`` (one per fingerprint).
+
+    Only folders with sim's prefix, holding sim's tag, whose process has ended: a user's
+    look-alike, a live run's folder and every other file stay.
+    """
+    for folder in cache.glob(f"*/{SPILL_PREFIX}*"):
+        if _is_ours(folder) and _owner_gone(folder / TAG):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class ResultFolder:

@@ -31,6 +31,14 @@ EXPECTED = {
         rf"^dask vs local \(medians\): [+-]{NUMBER} % wall, [+-]{NUMBER} % CPU$",
         rf"^peak RSS of `sim run` main process, 20 runs: {NUMBER} MB",
     ],
+    "bench_project.py": [
+        r"^machine: \d+ cores; load average [\d.]+; 2 futures x \d+ strategies x 2 runs = \d+$",
+        rf"^one task sends {NUMBER} MB \(the model\)$",
+        rf"^starting 2 workers, an empty task each: {NUMBER} s, CPU {NUMBER} s$",
+        rf"^in process: {NUMBER} s, CPU {NUMBER} s \({NUMBER} ms/run\)$",
+        rf"^--workers 2, threshold 10000 runs \(in process\): {NUMBER} s, CPU {NUMBER} s$",
+        rf"^--workers 2, always on workers: {NUMBER} s, CPU {NUMBER} s$",
+    ],
     "bench_points.py": [
         r"^20 runs, 57 markets, 12 years; best of 1 \(s\): scalar \| per-run",
         rf"^dual_track +{NUMBER} \| {NUMBER} \(\d+ parameters\) \| {NUMBER} \| {NUMBER}$",

@@ -150,6 +150,27 @@ def test_a_flag_that_overrides_a_field_takes_the_fields_bounds(capsys, command, 
         )
 
 
+@pytest.mark.parametrize("changed", [False, True])
+def test_recover_help_shows_the_budget_defaults_as_declared(monkeypatch, capsys, changed):
+    """The defaults in `sim recover --help` are RecoverBudget's, and follow a change to it."""
+    from sim.scenario import RecoverBudget
+
+    fields = RecoverBudget.model_fields
+    if changed:
+        for offset, name in enumerate(("records", "trials", "replications"), start=1):
+            monkeypatch.setattr(fields[name], "default", 1000 + offset)
+    with pytest.raises(SystemExit):
+        main(["recover", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag, what in (
+        ("--records RECORDS", "synthetic records per generator"),
+        ("--trials TRIALS", "optimiser trials per fit"),
+        ("--replications REPLICATIONS", "runs per trial"),
+    ):
+        assert f"{flag} {what} (default {fields[flag.split()[1].lower()].default})" in text
+    assert ("(default 1001)" in text) == changed
+
+
 RECOVER = "name: rk\nreplications: 2\nstrategies:\n  - {label: k, policy: kojima}\n"
 FITTED = "  - {label: k, policy: kojima, params: {softness: 2.5}, firm: {hurdle: 2.0}}\n"
 

@@ -205,3 +205,20 @@ def test_local_dask_workers_keep_glibc_default_allocation_thresholds():
     with DaskExecutor(workers=1) as executor:
         seen = executor.client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
     assert list(seen.values()) == [None]  # dask's nanny would set 65536 (see executors.py)
+
+
+def test_a_local_cluster_does_not_claim_port_8787_or_warn_when_another_holds_it(recwarn):
+    """Another dask cluster on 8787 once made every local one warn (and bind its HTTP there)."""
+    from sim.experiment.executors import DaskExecutor
+
+    other = socket.socket()
+    with other:
+        try:  # stand in for another cluster's dashboard (or it is held already: just as good)
+            other.bind(("127.0.0.1", 8787))
+            other.listen()
+        except OSError:
+            pass
+        with DaskExecutor(workers=1) as executor:
+            http = executor.cluster.scheduler.http_server.port
+    assert http != 8787
+    assert [str(w.message) for w in recwarn if "8787" in str(w.message)] == []

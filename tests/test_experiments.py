@@ -253,12 +253,10 @@ def test_swept_value_out_of_range_is_reported(tmp_path, capsys):
 
 def test_dask_scheduler_address_path_gives_identical_results(reference, tmp_path, monkeypatch):
     """A cluster named by address: chunks travel back and the main process stores them."""
-    from distributed import LocalCluster
+    from sim.experiment.executors import local_cluster
 
     monkeypatch.setattr("sim.experiment.experiment.SMALL_ENSEMBLE", 0)
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    with local_cluster(2) as cluster:
         result = run_scenario(
             BASELINE,
             out_dir=tmp_path / "out",

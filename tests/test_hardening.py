@@ -293,10 +293,10 @@ def test_unreachable_scheduler_is_one_line_within_the_timeout(tiny, tmp_path, ca
 
 
 def test_run_without_workers_fails_in_bounded_time_saying_how_to_resume(tiny, tmp_path, capsys):
-    from distributed import LocalCluster
+    from sim.experiment.executors import local_cluster
 
     out = tmp_path / "o"
-    with LocalCluster(n_workers=0, processes=True, dashboard_address=None) as cluster:
+    with local_cluster(0) as cluster:
         start = time.monotonic()
         code, _, err = run_tiny(
             capsys,

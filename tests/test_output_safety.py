@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.io import CACHE_DIR, MARKER, STAGING_PREFIX, TAG, ResultFolder
+from sim.io import CACHE_DIR, MARKER, SPILL_PREFIX, STAGING_PREFIX, TAG, ResultFolder
 
 TINY = "name: tiny\nreplications: 2\nstrategies:\n  - {label: k, policy: kojima}\n"
 SIM_CHECKOUT = Path(__file__).resolve().parents[1]
@@ -29,6 +29,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (fake / ".ssh" / "id_ed25519").write_text("secret key")
     (fake / "thesis.tex").write_text("years of work")
     monkeypatch.setenv("HOME", str(fake))
+    # matplotlib, first imported here when this file runs alone, would put its caches in HOME.
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mplconfig"))
     work = tmp_path / "work"
     work.mkdir()
     (work / "tiny.yaml").write_text(TINY)
@@ -211,6 +213,43 @@ def test_chunk_cache_lives_inside_out_and_goes_after_success(home, capsys):
     assert sorted(p.name for p in home.iterdir()) == [".ssh", "chunks", "results", "thesis.tex"]
     code, err = run(capsys, home / "r2", "--cache", home)
     one_line(code, err, "your home folder")
+
+
+def test_a_killed_runs_spill_folder_in_a_named_cache_goes_with_the_next_run(home, capsys):
+    """A kill during analysis leaves `.stats-*` in the cache; the next run removes only that."""
+    import socket
+    import subprocess
+    import sys
+
+    cache = home / "chunks"
+    assert run(capsys, home / "r1", "--cache", cache)[0] == 0
+    [store] = [p for p in cache.iterdir() if p.is_dir()]
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    owners = {"stale": gone.stdout.strip(), "live": str(os.getpid())}
+    for name, pid in owners.items():
+        folder = store / f"{SPILL_PREFIX}{name}"
+        folder.mkdir()
+        (folder / TAG).write_text(f"made by sim; removed by sim\n{socket.gethostname()} {pid}\n")
+        (folder / "p0-values.npy").write_bytes(b"spilled")
+    look_alike = store / f"{SPILL_PREFIX}mine"  # no tag: not sim's
+    look_alike.mkdir()
+    (look_alike / "notes.txt").write_text("mine")
+    (cache / "readme.txt").write_text("mine")
+    before = digest(home)
+    assert run(capsys, home / "r2", "--cache", cache)[0] == 0
+    assert not (store / f"{SPILL_PREFIX}stale").exists()
+    after = digest(home)
+    kept = {k: v for k, v in before.items() if f"{SPILL_PREFIX}stale" not in k}
+    assert {k: after[k] for k in kept} == kept  # the live run's, the look-alike, the user's
+    assert sorted(p.name for p in store.glob(f"{SPILL_PREFIX}*")) == [
+        f"{SPILL_PREFIX}live",
+        f"{SPILL_PREFIX}mine",
+    ]
 
 
 @pytest.mark.parametrize(

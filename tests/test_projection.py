@@ -133,6 +133,31 @@ def test_same_seed_gives_identical_experiments(setup, dataset):
     assert a.arrays["deals_by_year"].shape == (6, 2, 5)
 
 
+@pytest.mark.parametrize(("small", "runs_on"), [(10_000, "serial"), (0, "local")])
+def test_workers_give_the_same_experiments_and_a_small_projection_runs_in_process(
+    setup, dataset, monkeypatch, small, runs_on
+):
+    """Worker start-up outweighs a small projection's runs (SMALL_PROJECTION): it stays here."""
+    import sim.projection.exploration as exploration
+
+    one = explore(model(setup, dataset, replications=2), ["grav", "dual"], 3, seed=11)
+    used: list[str] = []
+    original = exploration.evaluator_for
+
+    def spy(workers: int, tasks: int):
+        evaluator = original(workers, tasks)
+        used.append(evaluator.name)
+        return evaluator
+
+    monkeypatch.setattr(exploration, "evaluator_for", spy)
+    monkeypatch.setattr(exploration, "SMALL_PROJECTION", small)
+    two = explore(model(setup, dataset, replications=2), ["grav", "dual"], 3, seed=11, workers=2)
+    assert used == [runs_on]  # 3 futures x 2 strategies x 2 runs = 12 runs
+    pd.testing.assert_frame_equal(one.table, two.table)
+    for name, values in one.arrays.items():
+        assert values.tobytes() == two.arrays[name].tobytes()
+
+
 def test_barrier_escalation_gives_fewer_deals_in_the_affected_markets(setup, dataset):
     m = model(setup, dataset, replications=150)
     _, world, _ = setup

@@ -34,6 +34,8 @@ EXECUTORS = ("serial", "local", "dask")
 #: Default seconds to wait for a dask scheduler to answer, or for a worker to (re)appear.
 DEFAULT_TIMEOUT = 180.0
 _ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://[^\s/:]+(:\d{1,5})?/?$")
+#: Where a LocalCluster's scheduler serves HTTP (health, metrics): any free port on this host.
+SCHEDULER_HTTP = "127.0.0.1:0"
 #: dask settings for the workers of a LocalCluster (see :meth:`DaskExecutor.__enter__`).
 NANNY_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 #: The environment setting a dask nanny leaks into the process that started it.
@@ -274,6 +276,33 @@ def _results(client, pending: set[Any], timeout: float) -> Iterator[Result]:
             raise
 
 
+def local_cluster(workers: int) -> Any:
+    """A dask LocalCluster on this machine: one single-threaded worker process per ``workers``.
+
+    dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which also turns off glibc's
+    adaptive mmap threshold: every array over 128 KiB is then mapped and unmapped afresh, and the
+    batched engine's (runs x markets x modes) arrays page-fault on every step (measured: twice
+    the CPU time per chunk). Workers keep glibc's default. A nanny also leaves the variable in
+    this process's environment, where every later cluster's workers would inherit it: the value
+    dask set is left out while starting.
+
+    The scheduler serves HTTP even without a dashboard, on 8787 when given no address, and warns
+    when another cluster holds that port: it gets a free local port (:data:`SCHEDULER_HTTP`)
+    and the dashboard stays off (sim offers none).
+    """
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(NANNY_ENVIRON), _without(DASK_TRIM):
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=SCHEDULER_HTTP,
+            scheduler_kwargs={"dashboard": False},
+        )
+
+
 class DaskExecutor(Executor):
     """Tasks on a dask.distributed cluster: the one at ``scheduler``, or a LocalCluster.
 
@@ -291,25 +320,12 @@ class DaskExecutor(Executor):
         self.cluster: Any = None
 
     def __enter__(self) -> Self:
-        import dask
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         if self.scheduler:
             self.client = _connect(self.scheduler, self.timeout)
         else:
-            # dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which also turns
-            # off glibc's adaptive mmap threshold: every array over 128 KiB is then mapped and
-            # unmapped afresh, and the batched engine's (runs x markets x modes) arrays page-fault
-            # on every step (measured: twice the CPU time per chunk). Workers keep glibc's default.
-            # A nanny also leaves the variable in this process's environment, where every later
-            # cluster's workers would inherit it: the value dask set is left out while starting.
-            with dask.config.set(NANNY_ENVIRON), _without(DASK_TRIM):
-                self.cluster = LocalCluster(
-                    n_workers=self.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                )
+            self.cluster = local_cluster(self.workers)
             self.client = Client(self.cluster)
         return self
 

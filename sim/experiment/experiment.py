@@ -12,7 +12,6 @@ import contextlib
 import logging
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -35,6 +34,7 @@ from sim.experiment.plan import Point, Task, plan_points, plan_tasks
 from sim.experiment.runner import Engine
 from sim.experiment.store import ChunkStore, fingerprint
 from sim.experiment.worker import PointJob, run_task
+from sim.io import remove_stale_spills, spill_folder
 from sim.scenario import Scenario
 from sim.world import World, build_world
 
@@ -231,8 +231,9 @@ def compare(
     world = experiment.world
     # The per-run values go to files beside the chunks (inside --out, or the named cache) and
     # are deleted once their quantiles are known.
-    with tempfile.TemporaryDirectory(prefix=".stats-", dir=experiment.store.dir) as spill:
-        points = [PointStats(Path(spill), f"p{i}") for i in range(len(experiment.points))]
+    remove_stale_spills(experiment.store.dir.parent)
+    with spill_folder(experiment.store.dir) as spill:
+        points = [PointStats(spill, f"p{i}") for i in range(len(experiment.points))]
         for group, task, events in ordered_chunks(experiment):
             if sink is not None:
                 sink(group, task, events)

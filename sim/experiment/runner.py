@@ -93,16 +93,22 @@ def run_block(
     reps = list(replications)
     if not reps:
         return empty_events()
+
+    def one(r: int, how: Engine) -> np.ndarray:
+        # A single run, its failure raised as RunFailed naming it so it can be rerun alone.
+        rng = run_generator(seed, label, point, r)
+        try:
+            if how == "mesa":
+                events = run_once(world, policy, firm, rng)
+            else:
+                events = simulate_points(world, policy, firm, {}, [rng])[0]
+        except Exception as exc:
+            where = _describe(seed, label, strategy, point, str(r))
+            raise RunFailed(f"run failed: {where}: {type(exc).__name__}: {exc}") from exc
+        return with_run_ids(events, strategy, point, np.full(events.size, r))
+
     if engine == "mesa":
-        parts = []
-        for r in reps:
-            try:
-                events = run_once(world, policy, firm, run_generator(seed, label, point, r))
-            except Exception as exc:
-                where = _describe(seed, label, strategy, point, str(r))
-                raise RunFailed(f"run failed: {where}: {type(exc).__name__}: {exc}") from exc
-            parts.append(with_run_ids(events, strategy, point, np.full(events.size, r)))
-        return np.concatenate(parts)
+        return np.concatenate([one(r, "mesa") for r in reps])
     parts = []
     for first in range(0, len(reps), MAX_BATCH):
         batch = reps[first : first + MAX_BATCH]
@@ -110,26 +116,8 @@ def run_block(
             generators = [run_generator(seed, label, point, r) for r in batch]
             events, row = simulate_points(world, policy, firm, {}, generators)
         except Exception:
-            _find_failing_run(world, policy, firm, seed, strategy, point, batch, label)
+            for r in batch:  # step the failed batch's runs alone to name the first that fails
+                one(r, "batch")
             raise
         parts.append(with_run_ids(events, strategy, point, np.asarray(batch)[row]))
     return np.concatenate(parts)
-
-
-def _find_failing_run(
-    world: World,
-    policy: Policy[PolicyParams],
-    firm: Firm,
-    seed: int,
-    strategy: int,
-    point: int,
-    batch: list[int],
-    label: str,
-) -> None:
-    """Step a failed batch's runs one at a time and raise RunFailed for the first that fails."""
-    for r in batch:
-        try:
-            simulate_points(world, policy, firm, {}, [run_generator(seed, label, point, r)])
-        except Exception as exc:
-            where = _describe(seed, label, strategy, point, str(r))
-            raise RunFailed(f"run failed: {where}: {type(exc).__name__}: {exc}") from exc

@@ -358,7 +358,7 @@ def run_backtest(
     """
     start = time.perf_counter()
     scenario, spec, source = _checked(scenario_path)
-    n_futures, n_reps = flags.futures or spec.futures, flags.replications or spec.replications
+    n_futures, n_reps = flags.budget(spec)
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-backtest"
     check_output_dir(target, overwrite=overwrite, known=BACKTEST_OUTPUTS, protect=[scenario_path])
     data = scenario.load_data(source)

@@ -33,6 +33,14 @@ MISSING_EMA = (
 )
 
 
+#: Up to this many runs (futures x strategies x replications), ``explore`` runs in this process
+#: whatever ``workers`` asks. Each fresh worker process spends about 0.8 s of CPU starting (it
+#: imports sim, numpy and pandas), and a run costs 0.2-0.5 ms: two workers can only save half
+#: of the runs' time, which beats their start-up from about 8,000 runs even on an idle machine
+#: (figures in docs/performance.md, "Projections on local workers"). The outcomes are the same
+#: either way (every run has its own seed).
+SMALL_PROJECTION = 10_000
+
 #: Per-run counts by projected year (runs x years) kept for every experiment: deals (the fan
 #: chart), exits and greenfield operations (scored by ``sim backtest``).
 RUN_ARRAYS: tuple[str, ...] = ("deals_by_year", "exits_by_year", "greenfield_by_year")
@@ -136,7 +144,8 @@ def explore(
         labels: Strategy labels, the lever's categories.
         futures: Number of futures.
         seed: Seeds the Latin hypercube (the scenario seed).
-        workers: Processes; 1 runs in this process (EMA's sequential evaluator).
+        workers: Processes; 1 runs in this process (EMA's sequential evaluator), as does a
+            projection of at most :data:`SMALL_PROJECTION` runs.
     """
     ema = require_ema()
     ranges = model.uncertainties.ranges()
@@ -157,7 +166,9 @@ def explore(
             ema.ArrayOutcome("deals_by_market", shape=(world.n_markets,), dtype=float),
         ]
         policies = [ema.Sample(label, strategy=label) for label in labels]
-        with evaluator_for(workers, futures) as ours, _bridge(emodel, model, ours) as evaluator:
+        runs = futures * len(labels) * model.replications
+        processes = workers if runs > SMALL_PROJECTION else 1
+        with evaluator_for(processes, futures) as ours, _bridge(emodel, model, ours) as evaluator:
             experiments, outcomes = evaluator.perform_experiments(
                 scenarios=futures,
                 policies=policies,

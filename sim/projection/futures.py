@@ -21,7 +21,8 @@ future and indicator values the user supplies for those years.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -242,35 +243,25 @@ def extend_world(
     kind = "outbound_easing" if future.home_regime >= 0 else "outbound_tightening"
     regime[:, world.regime_kinds.index(kind)] += future.home_regime * steps
 
-    def cat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.concatenate([a, b], axis=0)
-
-    return World(
-        years=cat(world.years, yr),
-        iso3=world.iso3,
-        region=world.region,
-        regions=world.regions,
-        mature=world.mature,
-        distance=world.distance,
-        culture=world.culture,
-        culture_imputed=world.culture_imputed,
-        maturity=cat(world.maturity, maturity),
-        barriers=cat(world.barriers, barriers),
-        growth=cat(world.growth, growth),
-        size=cat(world.size, size),
-        excluded=cat(world.excluded, np.tile(world.excluded[-1], (k, 1))),
-        shocked=cat(world.shocked, shocked),
-        p_block=cat(world.p_block, p_block),
-        log_resources=cat(world.log_resources, log_resources),
-        regime=cat(world.regime, regime),
-        record_counts=cat(world.record_counts, np.zeros(k, dtype=world.record_counts.dtype)),
-        history_modes=world.history_modes,
-        industries=world.industries,
-        core_industry=world.core_industry,
-        coords=world.coords,
-        earlier=world.earlier,
-        regime_kinds=world.regime_kinds,
-    )
+    # Only the year-indexed fields grow; every per-market field is the record's own.
+    appended = {
+        "years": yr,
+        "maturity": maturity,
+        "barriers": barriers,
+        "growth": growth,
+        "size": size,
+        "excluded": np.tile(world.excluded[-1], (k, 1)),
+        "shocked": shocked,
+        "p_block": p_block,
+        "log_resources": log_resources,
+        "regime": regime,
+        "record_counts": np.zeros(k, dtype=world.record_counts.dtype),
+    }
+    # Any: replace() is typed field by field, and these are only the array fields.
+    grown: dict[str, Any] = {
+        name: np.concatenate([getattr(world, name), rows]) for name, rows in appended.items()
+    }
+    return replace(world, **grown)
 
 
 def regime_notes(

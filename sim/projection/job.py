@@ -314,12 +314,17 @@ class FuturesFlags:
     Attributes:
         futures: Futures sampled.
         replications: Runs per strategy and future.
-        workers: Processes of the evaluator (1: in this process).
+        workers: Processes of the evaluator (1: in this process; a small projection runs in
+            this process whatever it says, see :data:`~.exploration.SMALL_PROJECTION`).
     """
 
     futures: int | None = None
     replications: int | None = None
     workers: int = 1
+
+    def budget(self, spec: Projection) -> tuple[int, int]:
+        """Futures and runs per strategy and future: the flags', else the section's."""
+        return self.futures or spec.futures, self.replications or spec.replications
 
 
 #: Every futures flag left to the projection section (one worker).
@@ -359,8 +364,7 @@ def run_projection(
     """
     start = time.perf_counter()
     scenario, spec, source = projection_of(scenario_path)
-    n_futures = flags.futures or spec.futures
-    n_reps = flags.replications or spec.replications
+    n_futures, n_reps = flags.budget(spec)
     target = Path(out_dir) if out_dir else Path(results_root) / f"{scenario.name}-projection"
     check_output_dir(target, overwrite=overwrite, known=PROJECTION_OUTPUTS, protect=[scenario_path])
     prep = prepare_projection(scenario, source, origin, n_reps)
