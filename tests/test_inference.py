@@ -12,7 +12,7 @@ import pytest
 from sim.cli import main
 from sim.inference.bank import CHUNK, build_bank
 from sim.inference.job import models_of, window_world
-from sim.inference.models import calibration_table, fit_classifier, probabilities
+from sim.inference.models import calibration_table, fit_classifier, mmd_test, probabilities
 from sim.inference.parameters import LEVELS, posterior
 from sim.policies.base import get_policy, policy_names
 from sim.priors import PRIOR_CHOICES, Prior, choose
@@ -115,6 +115,24 @@ def test_two_model_toy_probability_of_the_truth_grows_with_the_record():
     assert mean_truth[0] < mean_truth[1] < mean_truth[2] and mean_truth[2] > 0.9
 
 
+def test_the_mmd_quantile_is_uniform_for_the_models_own_records_and_near_one_when_shifted():
+    """Skewed, correlated toy draws: the simulated null calibrates the test without a formula."""
+    rng = np.random.default_rng(4)
+
+    def draws(n: int) -> np.ndarray:
+        z = rng.gamma(2.0, 1.0, (n, 6))
+        return np.column_stack([z, z[:, :3] + rng.normal(0, 0.3, (n, 3))])
+
+    own, records = draws(6000), draws(400)
+    table = mmd_test(own, records, np.random.default_rng(5))
+    counts = np.histogram(table["mmd_quantile"], bins=4, range=(0, 1))[0]
+    assert (abs(counts - 100) <= 30).all(), counts  # uniform: 100 per quarter, sd 8.7
+    assert table["mmd_p_value"].between(0, 1).all()
+    shifted = mmd_test(own, records[:20] + 5.0, np.random.default_rng(5))
+    assert (shifted["mmd_quantile"] >= 0.99).all(), shifted
+    assert (shifted["mmd_p_value"] <= 0.011).all()
+
+
 def _quick(tmp_path: Path, scenario: Path, out: str, capsys) -> pd.DataFrame:
     code = main(
         ["infer", str(scenario), "--quick", "--prior", "declared", "--out", str(tmp_path / out)]
@@ -137,7 +155,7 @@ def test_quick_inference_writes_every_table_and_never_reads_the_validation_years
         "confusion.csv": {"true", "gravity", "kojima", "no_theory"},
         "coverage.csv": {"model", "parameter", "level", "coverage"},
         "contraction.csv": {"model", "parameter", "contraction", "identified"},
-        "typicality.csv": {"model", "distance", "quantile"},
+        "typicality.csv": {"model", "distance", "quantile", "mmd", "mmd_quantile", "mmd_p_value"},
         "posteriors.csv": {"model", "parameter", "median", "q05", "q95"},
     }.items():
         assert columns <= set(pd.read_csv(out / name).columns), name

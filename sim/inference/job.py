@@ -219,7 +219,7 @@ def study(
     parts, probs, p, y, agreement = _model_probabilities(bank, budget, record, scenario.seed)
     calib = calibration_table(p, y, bank.models)
     conf, inv = confusion(p, y, bank.models)
-    typ = typicality(bank, parts.train, record)
+    typ = typicality(bank, parts.train, record, scenario.seed)
     cover, contraction, posts, draws = _parameters(bank, models, record, budget, scenario.seed)
     weights = dict(zip(probs["model"], probs["probability"], strict=True))
     forecasts = forecast_scores(scenario, data, models, draws, weights, source)
@@ -297,7 +297,8 @@ SECTIONS = (
     ),
     ("Calibration on held-out simulations", "calibration", None),
     (
-        "Is the record typical of each model? (Mahalanobis quantile; near 1: atypical)",
+        "Is the record typical of each model? (Mahalanobis and MMD quantiles against simulated "
+        "nulls; near 1: atypical)",
         "typicality",
         None,
     ),
@@ -343,6 +344,7 @@ def reading(studies: list[Study]) -> list[str]:
         ece, sd = t["calibration"]["ece"].max(), probs["sd"].max()
         abc = probs["abc_mean_abs_diff"].iloc[0]
         typical = t["typicality"].set_index("model")["quantile"]
+        mmd = t["typicality"].set_index("model")["mmd_quantile"]
         unidentified = t["contraction"].query("~identified")
         lines += [
             f"- **{s.choice} priors**: the record's most probable model is **{top}** "
@@ -350,11 +352,11 @@ def reading(studies: list[Study]) -> list[str]:
             f"{_against('ece', ece)}, largest sd over estimators {_against('sd', sd)}, mean "
             f"|classifier - ABC| {_against('abc', abc)}.",
             f"  Typicality: the record's Mahalanobis quantile is {typical.min():.3f} at best "
-            f"({typical.idxmin()})"
+            f"({typical.idxmin()}), its MMD quantile {mmd.min():.3f} ({mmd.idxmin()})"
             + (
-                "; **no model produces records like the real one** (every quantile above "
-                "0.95): the probabilities compare misspecified models and mislead."
-                if typical.min() > 0.95
+                "; **no model produces records like the real one** (every quantile of one "
+                "test above 0.95): the probabilities compare misspecified models and mislead."
+                if typical.min() > 0.95 or mmd.min() > 0.95
                 else "."
             )
             + f" Parameters not identified (contraction < 0.1): {len(unidentified)}.",

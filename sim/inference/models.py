@@ -131,18 +131,78 @@ def abc_probabilities(bank: Bank, rows: np.ndarray, records: np.ndarray, keep: i
     return out
 
 
-def typicality(bank: Bank, rows: np.ndarray, record: np.ndarray) -> pd.DataFrame:
-    """Is the record like each model's prior predictive? Mahalanobis distance quantile.
+#: Draws of a model in the MMD reference sample, and held-out draws in its simulated null.
+MMD_REFERENCE = 2_000
+MMD_NULL = 1_000
+
+
+def _sq_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances between the rows of ``a`` and of ``b``."""
+    d = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2 * a @ b.T
+    return np.maximum(d, 0.0)
+
+
+def _kernel(a: np.ndarray, b: np.ndarray, width: float) -> np.ndarray:
+    """Gaussian kernel between the rows of ``a`` and of ``b``."""
+    return np.exp(-_sq_distances(a, b) / (2 * width**2))
+
+
+def mmd_test(own: np.ndarray, records: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """Kernel two-sample test of each record against a model's draws, with a simulated null.
+
+    The statistic is the squared maximum mean discrepancy (Gretton et al. 2012, JMLR 13:723)
+    between a record, taken as a one-point sample, and :data:`MMD_REFERENCE` of the model's
+    draws, under a Gaussian kernel whose width is the median distance between reference draws
+    (the median heuristic). Its null distribution is not asymptotic: it is the statistic of
+    :data:`MMD_NULL` other draws of the same model, each treated as if it were the record, so
+    the quantile of a record the model made is uniform.
+
+    Args:
+        own: The model's draws, scaled summaries (rows).
+        records: Records' scaled summaries (rows).
+        rng: Chooses the reference and null draws.
+
+    Returns:
+        Per record: ``mmd`` (its statistic), ``mmd_quantile`` (share of null draws below it;
+        near 1: atypical) and ``mmd_p_value`` ((1 + null draws at or above it) / (1 + null
+        draws)).
+    """
+    order = rng.permutation(len(own))
+    n_ref = min(MMD_REFERENCE, len(own) // 2)
+    ref, null = own[order[:n_ref]], own[order[n_ref : n_ref + MMD_NULL]]
+    width = float(np.sqrt(np.median(_sq_distances(ref, ref)[np.triu_indices(n_ref, 1)]))) or 1.0
+    base = 1.0 + _kernel(ref, ref, width).mean()
+    null_stat = np.sort(base - 2 * _kernel(null, ref, width).mean(axis=1))
+    stat = base - 2 * _kernel(records, ref, width).mean(axis=1)
+    below = np.searchsorted(null_stat, stat, side="left")
+    return pd.DataFrame(
+        {
+            "mmd": stat,
+            "mmd_quantile": below / len(null_stat),
+            "mmd_p_value": (1 + len(null_stat) - below) / (1 + len(null_stat)),
+        }
+    )
+
+
+def typicality(bank: Bank, rows: np.ndarray, record: np.ndarray, seed: int) -> pd.DataFrame:
+    """Is the record like each model's prior predictive? Mahalanobis and MMD quantiles.
 
     For each model, the record's squared Mahalanobis distance (covariance of the model's own
-    draws, pseudo-inverse) is compared with the distances of the model's draws themselves: a
-    quantile near 1 means the model rarely makes a record like this one.
+    draws, pseudo-inverse) is compared with the distances of the model's draws themselves, and
+    a kernel test (:func:`mmd_test`, summaries scaled by their robust spread over ``rows``, the
+    same metric for every model) compares it with the model's draws without assuming they are
+    elliptical. A quantile near 1 means the model rarely makes a record like this one.
     """
+    rng = np.random.default_rng(seed)
+    s = scales(bank.x[rows])
     out = []
     for k, label in enumerate(bank.models):
         own = bank.x[rows][bank.model[rows] == k]
         mean, prec = own.mean(axis=0), np.linalg.pinv(np.cov(own, rowvar=False))
         d = np.einsum("ij,jk,ik->i", own - mean, prec, own - mean)
         r = float((record - mean) @ prec @ (record - mean))
-        out.append({"model": label, "distance": r, "quantile": float((d < r).mean())})
+        out.append(
+            {"model": label, "distance": r, "quantile": float((d < r).mean())}
+            | mmd_test(own / s, record[None, :] / s, rng).iloc[0].to_dict()
+        )
     return pd.DataFrame(out)
