@@ -128,8 +128,8 @@ def _model_probabilities(bank: Bank, budget: InferBudget, record: np.ndarray, se
     """Classifier probabilities with held-out diagnostics, their spread, and the ABC check.
 
     Estimators train on ``budget.train`` draws per model (the rest of the bank, beyond the
-    held-out draws, serves ABC and the parameter posteriors): the first on those draws, the
-    others on bootstrap resamples of them; the first is the one the diagnostics judge.
+    held-out draws, serves ABC and the parameter posteriors); each estimator has its own seed
+    and its own draws from the training part; the first is the one the diagnostics judge.
     """
     rng = np.random.default_rng(seed)
     parts = split(bank, min(budget.heldout, len(bank.rows(bank.models[0])) // 4), rng)
@@ -140,7 +140,9 @@ def _model_probabilities(bank: Bank, budget: InferBudget, record: np.ndarray, se
     clf = fit_classifier(bank.x[train], bank.model[train], seed)
     p = probabilities(clf, bank.x[parts.test], len(bank.models))
     y = bank.model[parts.test]
-    others = ensemble_probabilities(bank, train, record[None, :], budget.estimators - 1, seed)
+    others = ensemble_probabilities(
+        bank, parts.train, record[None, :], budget.estimators - 1, budget.train, seed
+    )
     runs = np.concatenate([probabilities(clf, record[None, :], len(bank.models))[None], others])
     keep = max(20, len(parts.train) // 100)
     check = rng.choice(parts.test, min(budget.abc_records, len(parts.test)), replace=False)
@@ -383,9 +385,9 @@ def report(
         "",
         f"Calibration window {first}-{last} only (later years are not read). Per model "
         f"{budget.draws:,} draws from its priors (chunks of 500), {budget.heldout:,} of "
-        f"them held out for the checks; {budget.estimators} classifiers on bootstrap "
-        f"resamples for the spread; ABC cross-check on {budget.abc_records} held-out "
-        f"simulations. Host markets' screening response: "
+        f"them held out for the checks; {budget.estimators} classifiers, each with its own "
+        f"seed and training draws, for the spread; ABC cross-check on "
+        f"{budget.abc_records} held-out simulations. Host markets' screening response: "
         f"{'integrated over its priors' if host_response else 'off (its default)'}. "
         f"Took {seconds:.0f} s.",
         "",
