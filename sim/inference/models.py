@@ -27,7 +27,7 @@ ECE_BINS = 10
 #: :data:`TREE_MIN_ROWS`), and the smallest leaf: many small, shallow-leaved trees average away
 #: the tree-to-tree noise that made boosted classifiers disagree on the real records.
 TREES = 1_000
-TREE_SHARE = 0.05
+TREE_SHARE = 0.025
 TREE_MIN_ROWS = 1_000
 LEAF = 10
 #: Share of an estimator's training draws (of every model) kept aside to recalibrate its forest.
