@@ -10,9 +10,16 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.inference.bank import CHUNK, build_bank, joint
+from sim.inference import models
+from sim.inference.bank import CHUNK, Bank, build_bank, joint
 from sim.inference.job import models_of, window_world
-from sim.inference.models import calibration_table, fit_classifier, probabilities
+from sim.inference.models import (
+    calibration_table,
+    ensemble_probabilities,
+    fit_classifier,
+    mmd_test,
+    probabilities,
+)
 from sim.inference.parameters import LEVELS, posterior
 from sim.policies.base import get_policy, policy_names
 from sim.priors import PRIOR_CHOICES, Prior, choose
@@ -135,6 +142,39 @@ def test_two_model_toy_probability_of_the_truth_grows_with_the_record():
     assert mean_truth[0] < mean_truth[1] < mean_truth[2] and mean_truth[2] > 0.9
 
 
+def test_independently_trained_estimators_differ_but_agree(monkeypatch):
+    """Own seeds and own draws: estimators are not copies, yet the forest keeps them close."""
+    monkeypatch.setattr(models, "TREES", 200)  # the mechanism, not the full forest's precision
+    rng = np.random.default_rng(6)
+    x = np.vstack([rng.normal(mu, 1.0, (3000, 4)) for mu in (0.0, 0.5, 1.0)])
+    bank = Bank(["a", "b", "c"], list("wxyz"), x, np.repeat([0, 1, 2], 3000), {})
+    records = np.array([[0.5, 0.5, 0.5, 0.5], [2.5, 2.5, 2.5, 2.5]])  # inside, at the edge
+    runs = ensemble_probabilities(bank, np.arange(9000), records, 5, 1500, 2)
+    assert runs.shape == (5, 2, 3)
+    np.testing.assert_allclose(runs.sum(axis=2), 1.0)
+    sd = runs.std(axis=0, ddof=1)
+    assert (sd.max(axis=1) > 0).all() and sd.max() <= 0.05, sd
+    assert runs[:, 1, 2].mean() > 0.8  # the edge record is far on c's side
+
+
+def test_the_mmd_quantile_is_uniform_for_the_models_own_records_and_near_one_when_shifted():
+    """Skewed, correlated toy draws: the simulated null calibrates the test without a formula."""
+    rng = np.random.default_rng(4)
+
+    def draws(n: int) -> np.ndarray:
+        z = rng.gamma(2.0, 1.0, (n, 6))
+        return np.column_stack([z, z[:, :3] + rng.normal(0, 0.3, (n, 3))])
+
+    own, records = draws(6000), draws(400)
+    table = mmd_test(own, records, np.random.default_rng(5))
+    counts = np.histogram(table["mmd_quantile"], bins=4, range=(0, 1))[0]
+    assert (abs(counts - 100) <= 30).all(), counts  # uniform: 100 per quarter, sd 8.7
+    assert table["mmd_p_value"].between(0, 1).all()
+    shifted = mmd_test(own, records[:20] + 5.0, np.random.default_rng(5))
+    assert (shifted["mmd_quantile"] >= 0.99).all(), shifted
+    assert (shifted["mmd_p_value"] <= 0.011).all()
+
+
 def _quick(tmp_path: Path, scenario: Path, out: str, capsys) -> pd.DataFrame:
     code = main(
         ["infer", str(scenario), "--quick", "--prior", "declared", "--out", str(tmp_path / out)]
@@ -157,7 +197,7 @@ def test_quick_inference_writes_every_table_and_never_reads_the_validation_years
         "confusion.csv": {"true", "gravity", "kojima", "no_theory"},
         "coverage.csv": {"model", "parameter", "level", "coverage"},
         "contraction.csv": {"model", "parameter", "contraction", "identified"},
-        "typicality.csv": {"model", "distance", "quantile"},
+        "typicality.csv": {"model", "distance", "quantile", "mmd", "mmd_quantile", "mmd_p_value"},
         "posteriors.csv": {"model", "parameter", "median", "q05", "q95"},
         "sbc_ranks.csv": {"model", "parameter", "rank"},
         "predictive.csv": {"model", "table", "year", "q05", "q50", "q95", "record_count"},

@@ -192,8 +192,8 @@ def _model_probabilities(bank: Bank, budget: InferBudget, record: np.ndarray, se
     """Classifier probabilities with held-out diagnostics, their spread, and the ABC check.
 
     Estimators train on ``budget.train`` draws per model (the rest of the bank, beyond the
-    held-out draws, serves ABC and the parameter posteriors): the first on those draws, the
-    others on bootstrap resamples of them; the first is the one the diagnostics judge.
+    held-out draws, serves ABC and the parameter posteriors); each estimator has its own seed
+    and its own draws from the training part; the first is the one the diagnostics judge.
     """
     rng = np.random.default_rng(seed)
     parts = split(bank, min(budget.heldout, len(bank.rows(bank.models[0])) // 4), rng)
@@ -204,7 +204,9 @@ def _model_probabilities(bank: Bank, budget: InferBudget, record: np.ndarray, se
     clf = fit_classifier(bank.x[train], bank.model[train], seed)
     p = probabilities(clf, bank.x[parts.test], len(bank.models))
     y = bank.model[parts.test]
-    others = ensemble_probabilities(bank, train, record[None, :], budget.estimators - 1, seed)
+    others = ensemble_probabilities(
+        bank, parts.train, record[None, :], budget.estimators - 1, budget.train, seed
+    )
     runs = np.concatenate([probabilities(clf, record[None, :], len(bank.models))[None], others])
     keep = max(20, len(parts.train) // 100)
     check = rng.choice(parts.test, min(budget.abc_records, len(parts.test)), replace=False)
@@ -307,7 +309,7 @@ def study(
         "calibration": calibration_table(p, y, bank.models),
         "confusion": conf.reset_index(),
         "inversion": inv.reset_index(),
-        "typicality": typicality(bank, parts.train, record),
+        "typicality": typicality(bank, parts.train, record, seed),
         **params,
         "forecast_scores": forecasts,
         "predictive": fans,
@@ -351,7 +353,8 @@ SECTIONS = (
     ),
     ("Calibration on held-out simulations", "calibration", None),
     (
-        "Is the record typical of each model? (Mahalanobis quantile; near 1: atypical)",
+        "Is the record typical of each model? (Mahalanobis and MMD quantiles against simulated "
+        "nulls; near 1: atypical)",
         "typicality",
         None,
     ),
@@ -397,6 +400,7 @@ def reading(studies: list[Study]) -> list[str]:
         ece, sd = t["calibration"]["ece"].max(), probs["sd"].max()
         abc = probs["abc_mean_abs_diff"].iloc[0]
         typical = t["typicality"].set_index("model")["quantile"]
+        mmd = t["typicality"].set_index("model")["mmd_quantile"]
         unidentified = t["contraction"].query("~identified")
         lines += [
             f"- **{s.choice} priors**: the record's most probable model is **{top}** "
@@ -404,11 +408,11 @@ def reading(studies: list[Study]) -> list[str]:
             f"{_against('ece', ece)}, largest sd over estimators {_against('sd', sd)}, mean "
             f"|classifier - ABC| {_against('abc', abc)}.",
             f"  Typicality: the record's Mahalanobis quantile is {typical.min():.3f} at best "
-            f"({typical.idxmin()})"
+            f"({typical.idxmin()}), its MMD quantile {mmd.min():.3f} ({mmd.idxmin()})"
             + (
-                "; **no model produces records like the real one** (every quantile above "
-                "0.95): the probabilities compare misspecified models and mislead."
-                if typical.min() > 0.95
+                "; **no model produces records like the real one** (every quantile of one "
+                "test above 0.95): the probabilities compare misspecified models and mislead."
+                if typical.min() > 0.95 or mmd.min() > 0.95
                 else "."
             )
             + f" Parameters not identified (contraction < 0.1): {len(unidentified)}.",
@@ -445,9 +449,9 @@ def report(
         f"Calibration window{'s' if len(cases) > 1 else ''} {windows} only (later years are "
         f"not read).{pooled} Per model "
         f"{budget.draws:,} draws from its priors (chunks of 500), {budget.heldout:,} of "
-        f"them held out for the checks; {budget.estimators} classifiers on bootstrap "
-        f"resamples for the spread; ABC cross-check on {budget.abc_records} held-out "
-        f"simulations. Host markets' screening response: "
+        f"them held out for the checks; {budget.estimators} classifiers, each with its own "
+        f"seed and training draws, for the spread; ABC cross-check on "
+        f"{budget.abc_records} held-out simulations. Host markets' screening response: "
         f"{'integrated over its priors' if host_response else 'off (its default)'}. "
         f"Took {seconds:.0f} s.",
         "",
