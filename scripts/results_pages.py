@@ -122,6 +122,7 @@ def _checks_column(folder: Path, prior: str) -> dict[str, str]:
     probs = table("model_probabilities").set_index("model")
     calib = table("calibration").set_index("model")
     typical = table("typicality").set_index("model")["quantile"]
+    mmd = table("typicality").set_index("model")["mmd_quantile"]
     coverage = table("coverage")
     contraction = table("contraction")
     top = str(probs["probability"].idxmax())
@@ -134,7 +135,7 @@ def _checks_column(folder: Path, prior: str) -> dict[str, str]:
             f"{calib['accuracy'].min():.2f} ({calib['accuracy'].idxmin()}) – "
             f"{calib['accuracy'].max():.2f} ({calib['accuracy'].idxmax()})"
         ),
-        "largest sd of a probability over the 5 classifiers": _met(probs["sd"].max(), "sd"),
+        "largest sd of a probability over the 5 estimators": _met(probs["sd"].max(), "sd"),
         "mean \\|classifier − ABC\\| on held-out simulations": _met(
             probs["abc_mean_abs_diff"].iloc[0], "abc"
         ),
@@ -147,11 +148,17 @@ def _checks_column(folder: Path, prior: str) -> dict[str, str]:
             f"{_value(probs, 'dual_track', 'sd'):.3f} "
             f"({_value(probs, 'dual_track', 'abc_probability'):.3f})"
         ),
-        "record's typicality quantile: best (model) – worst": (
+        "record's Mahalanobis quantile: best (model) – worst": (
             f"{typical.min():.3f} ({typical.idxmin()}) – {typical.max():.3f}"
         ),
-        "models for which the record is atypical (quantile > 0.95)": (
+        "models for which the record is atypical by Mahalanobis (quantile > 0.95)": (
             f"{(typical > 0.95).sum()} of {len(typical)}"
+        ),
+        "record's MMD quantile: best (model) – worst": (
+            f"{mmd.min():.3f} ({mmd.idxmin()}) – {mmd.max():.3f}"
+        ),
+        "models for which the record is atypical by MMD (quantile > 0.95)": (
+            f"{(mmd > 0.95).sum()} of {len(mmd)}"
         ),
         "parameters not identified (contraction < 0.1)": (
             f"{(~contraction['identified']).sum()} of {len(contraction)}"
