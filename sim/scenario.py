@@ -553,7 +553,7 @@ class InferBudget(Strict):
     draws: int = Field(100_000, ge=500, description="bank draws per model")
     train: int = Field(40_000, ge=1, description="draws per model each classifier trains on")
     heldout: int = Field(5_000, ge=1, description="held-out draws per model for the checks")
-    estimators: int = Field(5, ge=1, description="classifiers (bootstrap resamples)")
+    estimators: int = Field(5, ge=1, description="estimators (own seed and draws)")
     abc_records: int = Field(50, ge=1, description="held-out records of the ABC cross-check")
     sbc: int = Field(100, ge=1, description="held-out draws per model for coverage")
 

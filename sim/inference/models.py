@@ -1,13 +1,14 @@
 """Posterior model probabilities from the bank, and how far they can be trusted.
 
-The estimator is a gradient-boosting classifier trained on simulated summaries to name the model
-that made them (amortized model comparison in the spirit of ABC random forests, Pudlo et al. 2016,
-Bioinformatics 32:859): with equal draws per model its class probabilities estimate the posterior
-model probabilities under equal prior odds. It is judged on held-out simulations before it says
-anything about a real record: expected calibration error per model, Brier score, the confusion
-matrix (P(predicted | true)) and the inversion matrix (P(true | predicted); Wilson & Collins 2019,
-eLife 8:e49547). Several estimators trained on resamples of the bank give the spread of each
-probability on a real record; ABC rejection on the same bank is the cross-check.
+The estimator is a random forest trained on simulated summaries to name the model that made them
+(ABC model choice by random forests, Pudlo et al. 2016, Bioinformatics 32:859), its vote shares
+sharpened by one temperature fitted on draws it did not see: with equal draws per model its class
+probabilities estimate the posterior model probabilities under equal prior odds. It is judged on
+held-out simulations before it says anything about a real record: expected calibration error per
+model, Brier score, the confusion matrix (P(predicted | true)) and the inversion matrix
+(P(true | predicted); Wilson & Collins 2019, eLife 8:e49547). Several estimators, each with its
+own seed and its own training draws, give the spread of each probability on a real record; ABC
+rejection on the same bank is the cross-check.
 """
 
 from __future__ import annotations
