@@ -271,30 +271,38 @@ def test_with_the_host_response_off_every_policy_gives_the_events_of_before(name
 HOST_ON = {"host_commitment": 0.3, "host_deals": 0.4, "host_sensitive": 0.5}
 
 
-@pytest.mark.parametrize("name", policy_names())
-def test_batch_and_mesa_give_identical_events_with_the_host_response_on(dataset, name):
-    s = scenario(shocks=SHOCKS, firm=HOST_ON)
+def _mesa_equals_batch_and_the_switch_acts(dataset, name: str, on: dict) -> None:
+    """Mesa and batch runs agree with ``on`` set, and the same runs without it differ."""
+    s = scenario(shocks=SHOCKS, firm=on)
     world = build_world(dataset, s)
     mesa = _block(world, name, s.firm, range(5), "mesa")
     whole = _block(world, name, s.firm, range(5), "batch")
     assert mesa.size > 0 and mesa.tobytes() == whole.tobytes()
-    # The response acts: the same runs with it off give other events.
     off = _block(world, name, scenario(shocks=SHOCKS).firm, range(5), "batch")
     assert off.tobytes() != whole.tobytes()
 
 
-def test_a_run_without_the_response_is_unchanged_in_a_batch_where_others_respond(dataset):
+@pytest.mark.parametrize("name", policy_names())
+def test_batch_and_mesa_give_identical_events_with_the_host_response_on(dataset, name):
+    _mesa_equals_batch_and_the_switch_acts(dataset, name, HOST_ON)
+
+
+def _only_the_switched_runs_change(dataset, name: str, table: dict, seeds: list[int]) -> None:
+    """Runs 0 and 2 of ``table`` (switched off) equal the plain batch's; runs 1 and 3 differ."""
     s = scenario(shocks=SHOCKS)
     world = build_world(dataset, s)
-    policy = get_policy("dual_track")(get_policy("dual_track").Params())
-    seeds = [11, 12, 13, 14]
-    table = {"host_deals": np.array([0.0, 1.0, 0.0, 0.5])}
+    policy = get_policy(name)(get_policy(name).Params())
     events, run = simulate_points(world, policy, s.firm, table, seeds)
     off, off_run = simulate_points(world, policy, s.firm, {}, seeds)
     for r in (0, 2):
         assert events[run == r].tobytes() == off[off_run == r].tobytes()
     for r in (1, 3):
         assert events[run == r].tobytes() != off[off_run == r].tobytes()
+
+
+def test_a_run_without_the_response_is_unchanged_in_a_batch_where_others_respond(dataset):
+    table = {"host_deals": np.array([0.0, 1.0, 0.0, 0.5])}
+    _only_the_switched_runs_change(dataset, "dual_track", table, [11, 12, 13, 14])
 
 
 #: sha256 (first 16 hex digits) of the events of 20 runs at default parameters on the real world
@@ -323,28 +331,13 @@ EXIT_ON = {"exit_home_regime": 0.2, "exit_growth": 2.0, "exit_theory": 1.0}
 
 @pytest.mark.parametrize("name", ["gravity", "springboard", "uppsala"])
 def test_batch_and_mesa_give_identical_events_with_the_exit_drivers_on(dataset, name):
-    s = scenario(shocks=SHOCKS, firm=EXIT_ON)
-    world = build_world(dataset, s)
-    mesa = _block(world, name, s.firm, range(5), "mesa")
-    whole = _block(world, name, s.firm, range(5), "batch")
-    assert mesa.size > 0 and mesa.tobytes() == whole.tobytes()
-    off = _block(world, name, scenario(shocks=SHOCKS).firm, range(5), "batch")
-    assert off.tobytes() != whole.tobytes()  # the drivers act
+    _mesa_equals_batch_and_the_switch_acts(dataset, name, EXIT_ON)
 
 
 def test_a_run_without_exit_drivers_is_unchanged_in_a_batch_where_others_have_them(dataset):
-    s = scenario(shocks=SHOCKS)
-    world = build_world(dataset, s)
-    policy = get_policy("uppsala")(get_policy("uppsala").Params())
-    seeds = [21, 22, 23, 24]
     table = {"exit_home_regime": np.array([0.0, 0.3, 0.0, 0.1]), "exit_theory": np.zeros(4)}
     table["exit_theory"][3] = 2.0
-    events, run = simulate_points(world, policy, s.firm, table, seeds)
-    off, off_run = simulate_points(world, policy, s.firm, {}, seeds)
-    for r in (0, 2):
-        assert events[run == r].tobytes() == off[off_run == r].tobytes()
-    for r in (1, 3):
-        assert events[run == r].tobytes() != off[off_run == r].tobytes()
+    _only_the_switched_runs_change(dataset, "uppsala", table, [21, 22, 23, 24])
 
 
 def _exits_against_the_formula(world, name, firm, t, n_runs=3000):

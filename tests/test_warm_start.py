@@ -181,13 +181,18 @@ def test_a_later_start_begins_inside_the_full_runs_band_for_that_year(fitted_run
         assert band["p05"] <= start["median"] <= band["p95"], label
 
 
-def test_the_mesa_model_starts_from_the_same_warm_state_as_the_batch(later):
-    # Parity on a warm-started world: each Mesa run's events equal its row of a batch.
+def _strategy(later, i: int):
+    """The later-start scenario's strategy ``i``: its world, policy and firm settings."""
     scenario, data = later
-    label = scenario.strategies[0]
+    label = scenario.strategies[i]
     firm = label.firm_for(scenario.firm)
     world = build_world(data, scenario.model_copy(update={"firm": firm}))
-    policy = label.policy_class()(label.make_params())
+    return world, label.policy_class()(label.make_params()), firm
+
+
+def test_the_mesa_model_starts_from_the_same_warm_state_as_the_batch(later):
+    # Parity on a warm-started world: each Mesa run's events equal its row of a batch.
+    world, policy, firm = _strategy(later, 0)
     assert world.earlier.size > 0
     batch, run = simulate_points(world, policy, firm, {}, [11, 12, 13])
     assert batch.size > 30
@@ -199,11 +204,7 @@ def test_the_mesa_model_starts_from_the_same_warm_state_as_the_batch(later):
 def test_runs_with_their_own_half_lives_start_from_their_own_loads_whatever_the_batch(later):
     # The warm start's load decays by each run's own half-life: a batch of three half-lives
     # gives each run the events it has simulated alone at its value.
-    scenario, data = later
-    label = scenario.strategies[3]
-    firm = label.firm_for(scenario.firm)
-    world = build_world(data, scenario.model_copy(update={"firm": firm}))
-    policy = label.policy_class()(label.make_params())
+    world, policy, firm = _strategy(later, 3)
     halflives = np.array([0.5, 2.0, 8.0])
     loads = start_state(world, firm.model_copy(update={"load_halflife": halflives}), 3).load
     assert loads[0] < loads[1] < loads[2]
