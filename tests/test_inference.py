@@ -14,7 +14,9 @@ from sim.inference import models
 from sim.inference.bank import CHUNK, Bank, build_bank, joint
 from sim.inference.job import models_of, window_world
 from sim.inference.models import (
+    abc_votes,
     calibration_table,
+    choose_keep,
     ensemble_probabilities,
     fit_classifier,
     mmd_test,
@@ -155,6 +157,22 @@ def test_independently_trained_estimators_differ_but_agree(monkeypatch):
     sd = runs.std(axis=0, ddof=1)
     assert (sd.max(axis=1) > 0).all() and sd.max() <= 0.05, sd
     assert runs[:, 1, 2].mean() > 0.8  # the edge record is far on c's side
+
+
+def test_the_cross_validated_abc_tolerance_tracks_a_known_posterior():
+    """Two unit Gaussians a unit apart in two summaries: P(b | x) = 1 / (1 + exp(1 - x1 - x2))."""
+    rng = np.random.default_rng(8)
+    n, tune = 20_000, 200
+    x = np.vstack([rng.normal(m, 1.0, (k, 2)) for k in (n, tune) for m in (0.0, 1.0)])
+    labels = np.concatenate([np.repeat([0, 1], k) for k in (n, tune)])
+    bank = Bank(["a", "b"], ["u", "v"], x, labels, {})
+    keep = choose_keep(bank, np.arange(2 * n), np.arange(2 * n, 2 * (n + tune)))
+    records = rng.normal(0.5, 1.2, (300, 2))
+    truth = 1 / (1 + np.exp(1 - records.sum(axis=1)))
+    votes = abc_votes(bank, np.arange(2 * n), records, [keep, 5_000])
+    error = {k: np.abs(v[:, 1] - truth).mean() for k, v in votes.items()}
+    np.testing.assert_allclose(votes[keep].sum(axis=1), 1.0)
+    assert 20 < keep < 5_000 and error[keep] <= 0.04 and error[keep] < error[5_000], (keep, error)
 
 
 def test_the_mmd_quantile_is_uniform_for_the_models_own_records_and_near_one_when_shifted():

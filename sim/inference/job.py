@@ -45,8 +45,10 @@ from sim.inference.forecast import (
     sensitivity_markdown,
 )
 from sim.inference.models import (
-    abc_probabilities,
+    ABC_TUNING,
+    abc_votes,
     calibration_table,
+    choose_keep,
     confusion,
     ensemble_probabilities,
     fit_classifier,
@@ -208,17 +210,19 @@ def _model_probabilities(bank: Bank, budget: InferBudget, record: np.ndarray, se
         bank, parts.train, record[None, :], budget.estimators - 1, budget.train, seed
     )
     runs = np.concatenate([probabilities(clf, record[None, :], len(bank.models))[None], others])
-    keep = max(20, len(parts.train) // 100)
     check = rng.choice(parts.test, min(budget.abc_records, len(parts.test)), replace=False)
-    abc_check = abc_probabilities(bank, parts.train, bank.x[check], keep)
+    rest = np.setdiff1d(parts.test, check)
+    keep = choose_keep(bank, parts.train, rng.choice(rest, min(ABC_TUNING, len(rest)), False))
+    abc = abc_votes(bank, parts.train, np.vstack([bank.x[check], record]), [keep])[keep]
+    abc_check, abc_record = abc[:-1], abc[-1]
     clf_check = probabilities(clf, bank.x[check], len(bank.models))
-    abc_record = abc_probabilities(bank, parts.train, record[None, :], keep)[0]
     probs = pd.DataFrame(
         {
             "model": bank.models,
             "probability": runs.mean(axis=0)[0],
             "sd": runs.std(axis=0, ddof=1)[0],
             "abc_probability": abc_record,
+            "abc_keep": keep,
         }
     )
     agreement = float(np.abs(abc_check - clf_check).mean(axis=1).mean())
