@@ -7,7 +7,9 @@ result carry the run axis.
 
 The parameters several theories share are declared once, as annotated types, so that a weight
 means the same and ranges over the same values under every theory that has it (a theory's
-default is its own): a fitted ``beta_distance`` compares across theories.
+default is its own): a fitted ``beta_distance`` compares across theories. Where each theory
+words the description its own way, a field helper declares the rest once (:func:`preference`,
+:func:`softness`).
 """
 
 from __future__ import annotations
@@ -67,6 +69,16 @@ def preference(
     """
     text = f"{where}: {_MODE_WORDS[mode]} vs cooperation"
     return Field(default, ge=lo, le=hi, description=text)
+
+
+def softness(default: float, past: str) -> Any:
+    """A field for how hard a theory of sequence's moving threshold binds.
+
+    Uppsala's psychic-distance frontier and Kojima's maturity ceiling are soft: a market
+    ``past`` the threshold loses this much log-utility per unit beyond it. One meaning and one
+    range (1, gentle, to 30, a wall) under both theories, so fitted values compare.
+    """
+    return Field(default, ge=1.0, le=30.0, description=f"log-utility penalty per unit of {past}")
 
 
 def attractiveness(market: MarketView, params: PolicyParams) -> np.ndarray:
