@@ -23,6 +23,7 @@ Inputs are plain numpy arrays (runs in rows) so the functions do not depend on t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -141,6 +142,93 @@ def _weights_for(
     return bootstrap_weights(n_runs, n_boot, rng).astype(float)
 
 
+@dataclass(frozen=True)
+class _Estimate:
+    """What a scoring rule reads from a record under the runs, before its Monte Carlo error.
+
+    Attributes:
+        value: The score with every run weighted once; NaN when there is nothing to score.
+        per_unit: The contributions behind ``value`` (:class:`Score`); NaN when empty.
+        n_units: How many years or events were scored.
+        replicates: The score for each row of run weights (B, R), shape (B,); ``None`` when
+            there is nothing to score.
+    """
+
+    value: float
+    per_unit: np.ndarray
+    n_units: int = 0
+    replicates: Callable[[np.ndarray], np.ndarray] | None = None
+
+    @classmethod
+    def nothing(cls, width: int) -> _Estimate:
+        """Nothing to score: NaN value and ``width`` NaN contributions (never 0, a perfect fit)."""
+        return cls(np.nan, np.full(width, np.nan))
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A proper score of the record under an ensemble of runs, with its Monte Carlo error.
+
+    The scores differ only in their rule, which reads the checked counts (:func:`_count_rule`,
+    :func:`_mix_rule`, :func:`_energy_rule`); the rest is the same for each and done here once:
+    the check of the counts, the Monte Carlo standard error from bootstrap run weights
+    (:func:`bootstrap_weights`) or from weights given, and the :class:`Score`.
+
+    Attributes:
+        name: The score's name in error messages.
+        unit: What the value is normalised by: "year", "event" or "record".
+        rule: ``rule(sim, observed)``: the :class:`_Estimate` of the record under the runs.
+    """
+
+    name: str
+    unit: str
+    rule: Callable[[np.ndarray, np.ndarray], _Estimate]
+
+    def __call__(
+        self,
+        sim_counts: np.ndarray,
+        observed: np.ndarray,
+        rng: np.random.Generator | None = None,
+        *,
+        n_boot: int = N_BOOT,
+        weights: np.ndarray | None = None,
+    ) -> Score:
+        """Score the record ``observed`` under the runs ``sim_counts``.
+
+        Args:
+            sim_counts: Simulated counts, one row per run: (R, T) yearly counts or (R, K)
+                category counts.
+            observed: The record's counts, shape (T,) or (K,).
+            rng: Generator for the bootstrap over runs (required unless ``weights`` is given).
+            n_boot: Number of bootstrap replicates (0: the value only, its error NaN).
+            weights: Precomputed bootstrap run weights (B, R), e.g. shared with another strategy.
+
+        Returns:
+            The :class:`Score`, flagged ``empty`` with NaN value and error when the rule finds
+            nothing to score.
+
+        Raises:
+            ValueError: counts that are not non-negative integers of matching shapes, or neither
+                ``rng`` nor ``weights`` for a bootstrap.
+        """
+        sim, obs = _as_runs(sim_counts, observed, self.name)
+        n_runs = sim.shape[0]
+        estimate = self.rule(sim, obs)
+        if estimate.replicates is None:
+            return Score(np.nan, np.nan, estimate.per_unit, n_runs, empty=True, unit=self.unit)
+        boot = estimate.replicates(_weights_for(n_runs, n_boot, rng, weights))
+        return Score(
+            estimate.value,
+            _se(boot, n_runs),
+            estimate.per_unit,
+            n_runs,
+            False,
+            self.unit,
+            estimate.n_units,
+            boot,
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # yearly counts: negative binomial by moments
 
@@ -173,14 +261,7 @@ def _count_values(sim: np.ndarray, observed: np.ndarray, w: np.ndarray) -> np.nd
     return _nb_logpmf(observed[None, :], mean, var)
 
 
-def count_log_score(
-    sim_counts: np.ndarray,
-    observed: np.ndarray,
-    rng: np.random.Generator | None = None,
-    *,
-    n_boot: int = N_BOOT,
-    weights: np.ndarray | None = None,
-) -> Score:
+def _count_rule(sim: np.ndarray, observed: np.ndarray) -> _Estimate:
     """Log score of the observed yearly counts, per year, under the ensemble.
 
     The predictive distribution of each year's count is a negative binomial matched to the runs'
@@ -195,26 +276,27 @@ def count_log_score(
     The fit ignores correlation between years (each year is scored on its own margin).
 
     Args:
-        sim_counts: Simulated counts, shape (R, T): run r's number of events in year t.
+        sim: Simulated counts, shape (R, T): run r's number of events in year t.
         observed: The record's counts, shape (T,).
-        rng: Generator for the bootstrap over runs (required unless ``weights`` is given).
-        n_boot: Number of bootstrap replicates.
-        weights: Precomputed bootstrap run weights (B, R), e.g. shared with another strategy.
 
     Returns:
-        Score with ``value`` = mean log predictive probability per year (nats), per-year values
-        in ``per_unit`` and the Monte Carlo standard error over runs.
+        ``value`` = mean log predictive probability per year (nats), per-year values in
+        ``per_unit``; nothing to score without years.
     """
-    sim, obs = _as_runs(sim_counts, observed, "count_log_score")
-    n_runs, n_years = sim.shape
+    n_years = sim.shape[1]
     if n_years == 0:
-        return Score(np.nan, np.nan, np.zeros(0), n_runs, empty=True, unit="year")
-    per_year = _count_values(sim, obs, np.ones((1, n_runs)))[0]
-    w = _weights_for(n_runs, n_boot, rng, weights)
-    boot = _count_values(sim, obs, w).mean(axis=1)
-    return Score(
-        float(per_year.mean()), _se(boot, n_runs), per_year, n_runs, False, "year", n_years, boot
+        return _Estimate.nothing(0)
+    per_year = _count_values(sim, observed, np.ones((1, sim.shape[0])))[0]
+    return _Estimate(
+        float(per_year.mean()),
+        per_year,
+        n_years,
+        lambda w: _count_values(sim, observed, w).mean(axis=1),
     )
+
+
+#: Log score of the observed yearly counts, per year (:func:`_count_rule`).
+count_log_score = Scorer("count_log_score", "year", _count_rule)
 
 
 def _se(replicates: np.ndarray, n_runs: int) -> float:
@@ -356,14 +438,7 @@ def _dm_terms(observed: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return own - norm * observed / n
 
 
-def mix_log_score(
-    sim_counts: np.ndarray,
-    observed: np.ndarray,
-    rng: np.random.Generator | None = None,
-    *,
-    n_boot: int = N_BOOT,
-    weights: np.ndarray | None = None,
-) -> Score:
+def _mix_rule(sim: np.ndarray, observed: np.ndarray) -> _Estimate:
     """Dirichlet-multinomial log score of the observed category counts, per observed event.
 
     The ensemble's predictive distribution for the mix is a Dirichlet-multinomial fitted to the
@@ -377,30 +452,31 @@ def mix_log_score(
     shares, which reward a smeared average.
 
     Args:
-        sim_counts: Category counts per run, shape (R, K).
+        sim: Category counts per run, shape (R, K).
         observed: The record's category counts, shape (K,).
-        rng: Generator for the bootstrap over runs (required unless ``weights`` is given).
-        n_boot: Number of bootstrap replicates.
-        weights: Precomputed bootstrap run weights (B, R).
 
     Returns:
-        Score per event; ``per_unit`` holds each category's contribution (they sum to ``value``).
-        With no observed events the score is flagged ``empty`` and its value is NaN (never 0,
-        which would read as a perfect fit). An ensemble without any simulated event says
-        nothing about the mix; the add-one-half shares then make it a uniform forecast (its
-        count score is where such an ensemble loses).
+        The score per event; ``per_unit`` holds each category's contribution (they sum to
+        ``value``). Nothing to score without observed events. An ensemble without any simulated
+        event says nothing about the mix; the add-one-half shares then make it a uniform
+        forecast (its count score is where such an ensemble loses).
     """
-    sim, obs = _as_runs(sim_counts, observed, "mix_log_score")
-    n_runs, k = sim.shape
-    n_events = int(obs.sum())
+    n_events = int(observed.sum())
     if n_events == 0:
-        return Score(np.nan, np.nan, np.full(k, np.nan), n_runs, empty=True, unit="event")
-    per_cat = _dm_terms(obs, dirichlet_multinomial_fit(sim)) / n_events
-    w = _weights_for(n_runs, n_boot, rng, weights)
-    boot = _dm_terms(obs[None, :], dirichlet_multinomial_fit(sim, w)).sum(axis=1) / n_events
-    return Score(
-        float(per_cat.sum()), _se(boot, n_runs), per_cat, n_runs, False, "event", n_events, boot
+        return _Estimate.nothing(sim.shape[1])
+    per_cat = _dm_terms(observed, dirichlet_multinomial_fit(sim)) / n_events
+    return _Estimate(
+        float(per_cat.sum()),
+        per_cat,
+        n_events,
+        lambda w: (
+            _dm_terms(observed[None, :], dirichlet_multinomial_fit(sim, w)).sum(axis=1) / n_events
+        ),
     )
+
+
+#: Dirichlet-multinomial log score of the observed category counts, per event (:func:`_mix_rule`).
+mix_log_score = Scorer("mix_log_score", "event", _mix_rule)
 
 
 # --------------------------------------------------------------------------------------------
@@ -413,14 +489,7 @@ def _shares_of_runs(sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sim[used] / n[used, None], used
 
 
-def mix_energy_score(
-    sim_counts: np.ndarray,
-    observed: np.ndarray,
-    rng: np.random.Generator | None = None,
-    *,
-    n_boot: int = N_BOOT,
-    weights: np.ndarray | None = None,
-) -> Score:
+def _energy_rule(sim: np.ndarray, observed: np.ndarray) -> _Estimate:
     """Energy score of the observed shares under the runs' shares (positively oriented).
 
     ES = 1/2 E|X - X'| - E|X - y| with X, X' independent runs' share vectors, y the record's
@@ -433,22 +502,21 @@ def mix_energy_score(
     shares and are left out (they are scored by the count score).
 
     Args:
-        sim_counts: Category counts per run, shape (R, K).
+        sim: Category counts per run, shape (R, K).
         observed: The record's category counts, shape (K,).
-        rng: Generator for the bootstrap over runs (required unless ``weights`` is given).
-        n_boot: Number of bootstrap replicates.
-        weights: Precomputed bootstrap run weights (B, R).
 
     Returns:
-        Score with unit "record"; empty (NaN) when the record or every run has no events.
+        The score of the record (one unit); nothing to score when the record or every run has
+        no events.
     """
-    sim, obs = _as_runs(sim_counts, observed, "mix_energy_score")
-    n_runs = sim.shape[0]
-    if obs.sum() == 0 or not np.any(sim.sum(axis=1) > 0):
-        return Score(np.nan, np.nan, np.full(1, np.nan), n_runs, empty=True, unit="record")
-    point = float(_energy_replicates(sim, obs, np.ones((1, n_runs)))[0])
-    boot = _energy_replicates(sim, obs, _weights_for(n_runs, n_boot, rng, weights))
-    return Score(point, _se(boot, n_runs), np.array([point]), n_runs, False, "record", 1, boot)
+    if observed.sum() == 0 or not np.any(sim.sum(axis=1) > 0):
+        return _Estimate.nothing(1)
+    point = float(_energy_replicates(sim, observed, np.ones((1, sim.shape[0])))[0])
+    return _Estimate(point, np.array([point]), 1, lambda w: _energy_replicates(sim, observed, w))
+
+
+#: Energy score of the observed shares under the runs' shares (:func:`_energy_rule`).
+mix_energy_score = Scorer("mix_energy_score", "record", _energy_rule)
 
 
 # --------------------------------------------------------------------------------------------

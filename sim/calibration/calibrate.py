@@ -457,9 +457,11 @@ def calibrate(
         history, world, np.random.default_rng([scenario.seed, 5]), max(n_boot, 2)
     )
     jobs = [(seed, s) for seed in seeds or cal.seeds for s in range(len(scenario.strategies))]
-    args = (scenario, world, history, observed, patterns, storage, trials, replications, n_boot)
+    shared = _FitInputs(
+        scenario, world, history, observed, patterns, storage, trials, replications, n_boot
+    )
     # Workers are fresh processes: they take the caller's optuna log level with them.
-    fit_one = partial(_in_worker, optuna.logging.get_verbosity(), args)
+    fit_one = partial(_in_worker, optuna.logging.get_verbosity(), shared)
     fits, validations = [], []
     done_seeds: set[int] = set()
     bar = tqdm(
@@ -481,32 +483,41 @@ def calibrate(
     return CalibrationOutcome(fits, validations, world, history)
 
 
-def _in_worker(level: int, args: tuple[Any, ...], job: tuple[int, int]) -> tuple[Fit, Validation]:
-    """One (seed, strategy) job at the caller's optuna log level (``args``: the shared ones).
+@dataclass(frozen=True)
+class _FitInputs:
+    """What every (seed, strategy) job of a calibration shares, handed to each worker with it."""
+
+    scenario: Scenario
+    world: World
+    history: pd.DataFrame
+    observed: WindowStats
+    patterns: tuple[pd.Series, pd.Series]
+    storage: str | None
+    trials: int
+    replications: int
+    n_boot: int
+
+
+def _in_worker(level: int, shared: _FitInputs, job: tuple[int, int]) -> tuple[Fit, Validation]:
+    """One (seed, strategy index) job at the caller's optuna log level: fit, then validate.
 
     A worker process starts at optuna's default level; the caller's travels with the task.
     """
     optuna.logging.set_verbosity(level)
-    fit_and_validate: Callable[..., tuple[Fit, Validation]] = _fit_and_validate
-    return fit_and_validate(*args, job)
-
-
-def _fit_and_validate(
-    scenario: Scenario,
-    world: World,
-    history: pd.DataFrame,
-    observed: WindowStats,
-    patterns: tuple[pd.Series, pd.Series],
-    storage: str | None,
-    trials: int,
-    replications: int,
-    n_boot: int,
-    job: tuple[int, int],
-) -> tuple[Fit, Validation]:
-    """One (seed, strategy index) job: fit, then validate (a task of the evaluator)."""
     seed, s = job
-    fit = fit_strategy(scenario, world, observed, s, seed, storage, trials, replications)
-    return fit, validate(scenario, world, history, fit, s, patterns, n_boot)
+    fit = fit_strategy(
+        shared.scenario,
+        shared.world,
+        shared.observed,
+        s,
+        seed,
+        shared.storage,
+        shared.trials,
+        shared.replications,
+    )
+    return fit, validate(
+        shared.scenario, shared.world, shared.history, fit, s, shared.patterns, shared.n_boot
+    )
 
 
 def _score_row(v: Validation) -> dict[str, Any]:

@@ -7,12 +7,14 @@ result carry the run axis.
 
 The parameters several theories share are declared once, as annotated types, so that a weight
 means the same and ranges over the same values under every theory that has it (a theory's
-default is its own): a fitted ``beta_distance`` compares across theories.
+default is its own): a fitted ``beta_distance`` compares across theories. Where each theory
+words the description its own way, a field helper declares the rest once (:func:`preference`,
+:func:`softness`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -40,6 +42,43 @@ ControlConstant = Annotated[float, Field(ge=-5.0, le=3.0, description="control v
 GreenfieldConstant = Annotated[
     float, Field(ge=-5.0, le=3.0, description="greenfield operation vs cooperation")
 ]
+
+#: How a preference's description names each entry mode above cooperation (as the constants do).
+_MODE_WORDS = {
+    "minority": "minority stake",
+    "control": "control",
+    "greenfield": "greenfield operation",
+}
+
+
+def preference(
+    default: float,
+    lo: float,
+    hi: float,
+    mode: Literal["minority", "control", "greenfield"],
+    where: str,
+) -> Any:
+    """A field for one mode preference that a theory holds for some markets only.
+
+    The utility of entering by ``mode`` ("minority", "control" or "greenfield") relative to
+    cooperation, which :func:`mode_row` puts at 0, in the markets ``where`` names (a track or a
+    market type). Such a theory sets its own bounds, unlike the one-row constants above: they
+    carry its restrictions (dual-track lets control be favoured only in emerging markets). The
+    description is worded like every other preference's, e.g. "mature track: control vs
+    cooperation".
+    """
+    text = f"{where}: {_MODE_WORDS[mode]} vs cooperation"
+    return Field(default, ge=lo, le=hi, description=text)
+
+
+def softness(default: float, past: str) -> Any:
+    """A field for how hard a theory of sequence's moving threshold binds.
+
+    Uppsala's psychic-distance frontier and Kojima's maturity ceiling are soft: a market
+    ``past`` the threshold loses this much log-utility per unit beyond it. One meaning and one
+    range (1, gentle, to 30, a wall) under both theories, so fitted values compare.
+    """
+    return Field(default, ge=1.0, le=30.0, description=f"log-utility penalty per unit of {past}")
 
 
 def attractiveness(market: MarketView, params: PolicyParams) -> np.ndarray:

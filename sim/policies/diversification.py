@@ -10,7 +10,7 @@ gains entropy by doing so), plus a constant ``alpha_greenfield``.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -20,6 +20,15 @@ from sim.policies.base import FirmView, MarketView, Policy, PolicyParams, regist
 from sim.priors import UNARGUED, Prior, prior
 
 
+def _entropy_weight(default: float, over: str) -> Any:
+    """A field for the value of spreading the portfolio ``over`` regions, modes or industries.
+
+    One range for the three, so their fitted values compare: the utility of one unit (nat) of
+    entropy gain, from 0 (that spreading is worth nothing) to 10.
+    """
+    return Field(default, ge=0.0, le=10.0, description=f"value of one unit of {over}-entropy gain")
+
+
 class DiversificationParams(PolicyParams):
     """Location weights and the value of spreading over regions and modes."""
 
@@ -27,18 +36,12 @@ class DiversificationParams(PolicyParams):
     beta_growth: common.GrowthWeight = 0.5
     beta_distance: common.DistanceWeight = 0.5
     beta_barriers: common.BarriersWeight = 1.0
-    beta_region_entropy: float = Field(
-        3.0, ge=0.0, le=10.0, description="value of one unit of region-entropy gain"
-    )
-    beta_mode_entropy: float = Field(
-        1.5, ge=0.0, le=10.0, description="value of one unit of mode-entropy gain"
-    )
+    beta_region_entropy: float = _entropy_weight(3.0, "region")
+    beta_mode_entropy: float = _entropy_weight(1.5, "mode")
     alpha_minority: common.MinorityConstant = 0.5
     alpha_control: common.ControlConstant = -1.0
     alpha_greenfield: common.GreenfieldConstant = -2.0
-    beta_industry_entropy: float = Field(
-        1.5, ge=0.0, le=10.0, description="value of one unit of industry-entropy gain"
-    )
+    beta_industry_entropy: float = _entropy_weight(1.5, "industry")
 
     #: The paper's diversification (sections 3 and 4): spreading over regions and modes has
     #: value, kept on. Other fields fixed at their defaults.

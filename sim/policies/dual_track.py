@@ -31,24 +31,12 @@ class DualTrackParams(PolicyParams):
     beta_growth: common.GrowthWeight = 1.0
     beta_distance: common.DistanceWeight = 0.5
     beta_barriers: common.BarriersWeight = 1.0
-    emerging_minority: float = Field(
-        1.0, ge=-3.0, le=5.0, description="emerging track: minority stake vs cooperation"
-    )
-    emerging_control: float = Field(
-        1.5, ge=-3.0, le=5.0, description="emerging track: control vs cooperation"
-    )
-    emerging_greenfield: float = Field(
-        0.0, ge=-8.0, le=5.0, description="emerging track: greenfield operation vs cooperation"
-    )
-    mature_minority: float = Field(
-        0.5, ge=-3.0, le=5.0, description="mature track: minority stake vs cooperation"
-    )
-    mature_control: float = Field(
-        -3.0, ge=-8.0, le=3.0, description="mature track: control vs cooperation"
-    )
-    mature_greenfield: float = Field(
-        -3.0, ge=-8.0, le=3.0, description="mature track: greenfield operation vs cooperation"
-    )
+    emerging_minority: float = common.preference(1.0, -3.0, 5.0, "minority", "emerging track")
+    emerging_control: float = common.preference(1.5, -3.0, 5.0, "control", "emerging track")
+    emerging_greenfield: float = common.preference(0.0, -8.0, 5.0, "greenfield", "emerging track")
+    mature_minority: float = common.preference(0.5, -3.0, 5.0, "minority", "mature track")
+    mature_control: float = common.preference(-3.0, -8.0, 3.0, "control", "mature track")
+    mature_greenfield: float = common.preference(-3.0, -8.0, 3.0, "greenfield", "mature track")
     mature_skip_penalty: float = Field(
         3.0, ge=0.0, le=10.0, description="mature track: penalty per rung skipped (gradualism)"
     )

@@ -30,9 +30,7 @@ class KojimaParams(PolicyParams):
     ceiling_rate: float = Field(
         0.05, ge=0.0, le=0.2, description="yearly rise of the maturity ceiling"
     )
-    softness: float = Field(
-        10.0, ge=1.0, le=30.0, description="log-utility penalty per unit of maturity above ceiling"
-    )
+    softness: float = common.softness(10.0, "maturity above ceiling")
     beta_size: common.SizeWeight = 1.0
     beta_growth: common.GrowthWeight = 1.0
     beta_distance: common.DistanceWeight = 1.0

@@ -27,18 +27,10 @@ class SpringboardParams(PolicyParams):
     beta_size: common.SizeWeight = 1.0
     beta_distance: common.DistanceWeight = 0.2
     beta_barriers: common.BarriersWeight = 0.5
-    mature_minority: float = Field(
-        1.0, ge=-3.0, le=5.0, description="mature markets: minority stake vs cooperation"
-    )
-    mature_control: float = Field(
-        2.0, ge=-3.0, le=5.0, description="mature markets: control vs cooperation"
-    )
-    emerging_minority: float = Field(
-        0.0, ge=-3.0, le=5.0, description="emerging markets: minority stake vs cooperation"
-    )
-    emerging_control: float = Field(
-        -2.0, ge=-8.0, le=3.0, description="emerging markets: control vs cooperation"
-    )
+    mature_minority: float = common.preference(1.0, -3.0, 5.0, "minority", "mature markets")
+    mature_control: float = common.preference(2.0, -3.0, 5.0, "control", "mature markets")
+    emerging_minority: float = common.preference(0.0, -3.0, 5.0, "minority", "emerging markets")
+    emerging_control: float = common.preference(-2.0, -8.0, 3.0, "control", "emerging markets")
     alpha_greenfield: float = Field(
         -3.0,
         ge=-8.0,

@@ -32,9 +32,7 @@ class UppsalaParams(PolicyParams):
     frontier_rate: float = Field(
         0.02, ge=0.0, le=0.5, description="frontier widening per unit of total experience"
     )
-    softness: float = Field(
-        10.0, ge=1.0, le=30.0, description="log-utility penalty per unit of distance past frontier"
-    )
+    softness: float = common.softness(10.0, "distance past frontier")
     beta_experience: float = Field(
         1.0, ge=0.0, le=3.0, description="preference for markets already known (log experience)"
     )
