@@ -12,7 +12,6 @@ from sim.analysis.scores import (
     _nb_logpmf,
     count_log_score,
     dirichlet_multinomial_fit,
-    mix_energy_score,
     mix_log_score,
     score_difference,
 )
@@ -185,31 +184,6 @@ def test_mix_score_prefers_the_true_model_over_a_smeared_one() -> None:
     assert t > s + 0.05
 
 
-# ---------------------------------------------------------------------------- energy
-
-
-def test_energy_score_hand_example_and_orientation() -> None:
-    runs = np.array([[2, 0], [0, 2]])  # shares (1, 0) and (0, 1)
-    obs = np.array([1, 0])
-    s = mix_energy_score(runs, obs, np.random.default_rng(0))
-    # E|X - y| = (0 + sqrt 2) / 2, E|X - X'| over distinct pairs = sqrt 2
-    assert s.value == pytest.approx(0.5 * np.sqrt(2) - np.sqrt(2) / 2)
-    perfect = mix_energy_score(np.tile([3, 1], (5, 1)), np.array([6, 2]), np.random.default_rng(0))
-    assert perfect.value == pytest.approx(0.0)
-    assert perfect.value > mix_energy_score(runs, obs, np.random.default_rng(0)).value - 1e-12
-    assert mix_energy_score(runs, np.zeros(2, int), np.random.default_rng(0)).empty
-
-
-def test_energy_score_prefers_true_model() -> None:
-    rng = np.random.default_rng(11)
-    true = rng.multinomial(40, [0.5, 0.3, 0.2], size=300)
-    off = rng.multinomial(40, [0.3, 0.3, 0.4], size=300)
-    records = rng.multinomial(40, [0.5, 0.3, 0.2], size=60)
-    t = np.mean([mix_energy_score(true, y, rng, n_boot=2).value for y in records])
-    o = np.mean([mix_energy_score(off, y, rng, n_boot=2).value for y in records])
-    assert t > o
-
-
 # ---------------------------------------------------------------------------- differences
 
 
@@ -227,18 +201,18 @@ def test_paired_difference_uses_common_random_numbers() -> None:
     assert paired.per_unit.shape == (8,)
 
 
-@pytest.mark.parametrize("kind", ["mix", "energy"])
-def test_difference_of_mix_scores(kind: str) -> None:
+def test_difference_of_mix_scores() -> None:
     rng = np.random.default_rng(14)
     a = _dm_runs(rng, np.array([4.0, 2.0, 1.0]), 150)
     b = _dm_runs(rng, np.array([1.0, 2.0, 4.0]), 100)
     obs = np.array([9, 4, 2])
-    scorer = mix_log_score if kind == "mix" else mix_energy_score
-    d = score_difference(kind, a, b, obs, rng, paired=False)
-    assert d.value == pytest.approx(scorer(a, obs, rng).value - scorer(b, obs, rng).value)
+    d = score_difference("mix", a, b, obs, rng, paired=False)
+    assert d.value == pytest.approx(
+        mix_log_score(a, obs, rng).value - mix_log_score(b, obs, rng).value
+    )
     assert d.value > 3 * d.se > 0
     with pytest.raises(ValueError, match="equal run counts"):
-        score_difference(kind, a, b, obs, rng, paired=True)
+        score_difference("mix", a, b, obs, rng, paired=True)
 
 
 def test_score_to_dict_round_trip() -> None:

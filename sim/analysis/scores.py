@@ -8,8 +8,7 @@ beat the world that generated the data (the Jensen-Shannon divergence against po
 
 Conventions shared by every function:
 
-* Scores are **positively oriented**: higher is better (the log score is log f(y); the energy
-  score is Gneiting & Raftery's eq. 22, 1/2 E|X - X'| - E|X - y|).
+* Scores are **positively oriented**: higher is better (the log score is log f(y)).
 * Scores are **normalised** so windows of different length sit on one scale: the count score is
   per year, the Dirichlet-multinomial mix score per observed event.
 * The standard error is the **Monte Carlo** error of the score that comes from estimating the
@@ -170,7 +169,7 @@ class Scorer:
     """A proper score of the record under an ensemble of runs, with its Monte Carlo error.
 
     The scores differ only in their rule, which reads the checked counts (:func:`_count_rule`,
-    :func:`_mix_rule`, :func:`_energy_rule`); the rest is the same for each and done here once:
+    :func:`_mix_rule`); the rest is the same for each and done here once:
     the check of the counts, the Monte Carlo standard error from bootstrap run weights
     (:func:`bootstrap_weights`) or from weights given, and the :class:`Score`.
 
@@ -480,57 +479,16 @@ mix_log_score = Scorer("mix_log_score", "event", _mix_rule)
 
 
 # --------------------------------------------------------------------------------------------
-# category mixes: energy score
-
-
-def _shares_of_runs(sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = sim.sum(axis=1)
-    used = n > 0
-    return sim[used] / n[used, None], used
-
-
-def _energy_rule(sim: np.ndarray, observed: np.ndarray) -> _Estimate:
-    """Energy score of the observed shares under the runs' shares (positively oriented).
-
-    ES = 1/2 E|X - X'| - E|X - y| with X, X' independent runs' share vectors, y the record's
-    shares and |.| the Euclidean norm (Gneiting & Raftery 2007, eq. 22 with beta = 1; Gneiting
-    et al. 2008 for ensembles). It needs no parametric fit, so it is a check on the
-    Dirichlet-multinomial score. Its value is in share units (between -sqrt(2) and 0) and does not
-    grow with the number of events, so windows are on one scale. Caveat: the forecast is the
-    shares of runs *of their own size*; when runs have far fewer or more events than the record
-    their shares are noisier or smoother than the record's could be. Runs with no events have no
-    shares and are left out (they are scored by the count score).
-
-    Args:
-        sim: Category counts per run, shape (R, K).
-        observed: The record's category counts, shape (K,).
-
-    Returns:
-        The score of the record (one unit); nothing to score when the record or every run has
-        no events.
-    """
-    if observed.sum() == 0 or not np.any(sim.sum(axis=1) > 0):
-        return _Estimate.nothing(1)
-    point = float(_energy_replicates(sim, observed, np.ones((1, sim.shape[0])))[0])
-    return _Estimate(point, np.array([point]), 1, lambda w: _energy_replicates(sim, observed, w))
-
-
-#: Energy score of the observed shares under the runs' shares (:func:`_energy_rule`).
-mix_energy_score = Scorer("mix_energy_score", "record", _energy_rule)
-
-
-# --------------------------------------------------------------------------------------------
 # differences between strategies
 
 _SCORERS = {
     "count": count_log_score,
     "mix": mix_log_score,
-    "energy": mix_energy_score,
 }
 
 
 def score_difference(
-    kind: Literal["count", "mix", "energy"],
+    kind: Literal["count", "mix"],
     a_runs: np.ndarray,
     b_runs: np.ndarray,
     observed: np.ndarray,
@@ -557,8 +515,7 @@ def score_difference(
     differences in ``per_unit`` are the input for a test across years).
 
     Args:
-        kind: Which score: "count" (``count_log_score``), "mix" (``mix_log_score``) or "energy"
-            (``mix_energy_score``).
+        kind: Which score: "count" (``count_log_score``) or "mix" (``mix_log_score``).
         a_runs: Strategy A's simulated counts, (R_a, T) or (R_a, K).
         b_runs: Strategy B's simulated counts, same number of columns.
         observed: The record's counts, (T,) or (K,).
@@ -596,19 +553,3 @@ def score_difference(
         a.n_units,
         boot,
     )
-
-
-def _energy_replicates(sim: np.ndarray, obs: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Energy score for each row of run weights (B, R); runs without events are left out."""
-    x, used = _shares_of_runs(sim)
-    y = obs / obs.sum()
-    to_obs = np.linalg.norm(x - y, axis=1)
-    gram = x @ x.T
-    sq = np.diag(gram)
-    pair = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * gram, 0.0))
-    wu = w[:, used]
-    total = wu.sum(axis=1)
-    # U-statistic over distinct draws (the diagonal of pair is 0)
-    spread = np.einsum("br,rs,bs->b", wu, pair, wu) / np.maximum(total * (total - 1), 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 0.5 * spread - (wu @ to_obs) / total
