@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.inference import bank as bank_module
 from sim.inference import models
 from sim.inference.bank import CHUNK, Bank, build_bank, joint
 from sim.inference.job import models_of, window_world
@@ -66,15 +67,40 @@ def test_the_bank_is_seeded_by_chunk_so_an_extended_bank_equals_a_larger_one(tmp
     for label, frame in frames.items():
         store(frame, tmp_path, label, "key")
     calls = []
-    extended, _ = build_bank(models, [world], 2 * CHUNK, 5, "key", tmp_path, calls.append)
+    extended, _ = build_bank(models, [world], 2 * CHUNK, 5, "key", [tmp_path], calls.append)
     assert calls == [CHUNK] * len(models)  # only the new chunk of each model is simulated
     direct, _ = build_bank(models, [world], 2 * CHUNK, 5, "key")
     np.testing.assert_array_equal(extended.x, direct.x)
     for label in direct.models:
         pd.testing.assert_frame_equal(extended.params[label], direct.params[label])
     np.testing.assert_array_equal(small.x, direct.x[np.r_[0:CHUNK, 2 * CHUNK : 3 * CHUNK]])
-    build_bank(models, [world], CHUNK, 5, "other key", tmp_path, calls.append)
+    build_bank(models, [world], CHUNK, 5, "other key", [tmp_path], calls.append)
     assert len(calls) == 2 * len(models)  # a bank made by something else is not reused
+
+
+def test_an_interrupted_bank_resumes_from_the_draws_it_spilled(tmp_path, monkeypatch):
+    """Draws are written every SPILL_CHUNKS chunks and when a model is done; a rerun reuses them."""
+    monkeypatch.setattr(bank_module, "SPILL_CHUNKS", 2)
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    world = window_world(scenario, scenario.load_data(ROOT / "scenarios" / "baseline.yaml"), "b")
+    models = [joint(["b"], [m]) for m in models_of(scenario, "declared")[-2:]]
+
+    seen: list[int] = []
+
+    def interrupt(draws: int) -> None:
+        seen.append(draws)
+        if len(seen) == 5:  # the first model's 3 chunks and 2 of the second's
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_bank(models, [world], 3 * CHUNK, 5, "key", [tmp_path], interrupt, tmp_path)
+    calls: list[int] = []
+    resumed, _ = build_bank(
+        models, [world], 3 * CHUNK, 5, "key", [tmp_path], calls.append, tmp_path
+    )
+    assert calls == [CHUNK]  # only the chunk lost to the interruption is simulated again
+    direct, _ = build_bank(models, [world], 3 * CHUNK, 5, "key")
+    np.testing.assert_array_equal(resumed.x, direct.x)
 
 
 def test_posterior_coverage_on_a_problem_with_a_known_posterior():

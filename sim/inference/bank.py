@@ -44,6 +44,8 @@ from sim.world import World
 
 #: Draws per chunk: the unit of seeding, simulation and extension.
 CHUNK = 500
+#: Chunks of a model between two writes of its draws while a bank is built (resuming).
+SPILL_CHUNKS = 40
 #: Second spawn key of bank draws (runs of `sim run` use their point index there).
 BANK_STREAM = 7_000_001
 #: Label of the no-theory generator.
@@ -305,16 +307,34 @@ def bank_names(firms: Sequence[str], worlds: Sequence[World]) -> list[str]:
     return [f"{f}.{n}" for f, w in zip(firms, worlds, strict=True) for n in summary_names(w)]
 
 
+def _longest_stored(folders: Sequence[Path], label: str, key: str) -> pd.DataFrame | None:
+    """A model's most draws stored in any of ``folders`` (with the bank's fingerprint)."""
+    found = [f for f in (load_stored(folder, label, key) for folder in folders) if f is not None]
+    return max(found, key=len, default=None)
+
+
 def build_bank(
     models: Sequence[Joint],
     worlds: Sequence[World],
     draws: int,
     seed: int,
     key: str,
-    stored: Path | None = None,
+    stored: Sequence[Path] = (),
     progress: Callable[[int], object] | None = None,
+    spill: Path | None = None,
 ) -> tuple[Bank, dict[str, pd.DataFrame]]:
     """Each model's first ``draws`` draws (rounded up to whole chunks), reusing stored chunks.
+
+    Args:
+        models: The models to draw from.
+        worlds: Each firm's world (one for a one-firm bank).
+        draws: Draws per model.
+        seed: The scenario's seed (chunks spawn their streams from it).
+        key: The bank's fingerprint (:func:`fingerprint`).
+        stored: Folders whose stored draws (of this bank's fingerprint) are reused.
+        progress: Called with the number of draws each simulated chunk adds.
+        spill: Where each model's draws are written every :data:`SPILL_CHUNKS` chunks and when
+            complete, so an interrupted build resumes from them (pass it in ``stored`` too).
 
     Returns:
         The bank and each model's frame of draws (for storing).
@@ -323,7 +343,7 @@ def build_bank(
     parts: dict[str, list[pd.DataFrame]] = {}
     todo: list[tuple[Joint, int]] = []
     for model in models:
-        old = load_stored(stored, model.label, key) if stored is not None else None
+        old = _longest_stored(stored, model.label, key)
         have = (
             []
             if old is None
@@ -333,8 +353,11 @@ def build_bank(
         todo += [(model, c) for c in range(len(parts[model.label]), n_chunks)]
     with Evaluator() as evaluator:
         chunks = evaluator.evaluate(partial(_simulate, tuple(worlds), seed), todo)
-        for (model, _), frame in zip(todo, chunks, strict=True):
-            parts[model.label].append(frame)
+        for (model, chunk), frame in zip(todo, chunks, strict=True):
+            done = parts[model.label]
+            done.append(frame)
+            if spill is not None and (chunk + 1 == n_chunks or len(done) % SPILL_CHUNKS == 0):
+                store(pd.concat(done, ignore_index=True), spill, model.label, key)
             if progress is not None:
                 progress(CHUNK)
     frames = {label: pd.concat(p, ignore_index=True) for label, p in parts.items()}

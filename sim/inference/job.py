@@ -2,8 +2,9 @@
 
 Scenario file -> models (each strategy with its declared priors, plus a no-theory generator) ->
 a bank of simulated histories of the calibration window (stored in ``<out>/bank/``, reused and
-extended) -> a classifier of the model behind a history, checked on held-out simulations ->
-posterior model probabilities of the real record with their spread over resampled estimators and
+extended; an interrupted build resumes from the draws it wrote to ``<out>/.sim-cache``) -> a
+classifier of the model behind a history, checked on held-out simulations -> posterior model
+probabilities of the real record with their spread over independently trained estimators and
 an ABC cross-check -> per model: is the record typical of it, and what its parameters' posteriors
 look like (coverage and contraction on held-out simulations). Under each prior choice asked for.
 Nothing from the validation years is read: the bank and the record stop at the window's end.
@@ -280,14 +281,17 @@ def study(
     cases: list[Case],
     choice: PriorChoice,
     budget: InferBudget,
-    stored: Path | None,
+    bank_dir: Path,
     host_response: bool = False,
+    spill: Path | None = None,
 ) -> Study:
     """Bank, model probabilities, diagnostics and parameter posteriors under one prior choice.
 
     ``cases``: one firm, or several for a pooled study (:class:`~sim.inference.bank.Joint`): the
     record is then the firms' records side by side, and each firm's validation years are
-    forecast from the joint posterior (the shared parameters and the firm's own).
+    forecast from the joint posterior (the shared parameters and the firm's own). ``bank_dir``
+    holds a finished run's bank (reused, extended); ``spill`` is where this build writes its
+    draws as they come, so an interrupted run resumes from them.
     """
     seed = cases[0].scenario.seed
     models = joint_models(cases, choice, host_response)
@@ -297,7 +301,14 @@ def study(
         total=total, unit="draw", desc=f"bank ({choice})", disable=not sys.stderr.isatty()
     ) as bar:
         bank, frames = build_bank(
-            models, [c.world for c in cases], budget.draws, seed, key, stored, bar.update
+            models,
+            [c.world for c in cases],
+            budget.draws,
+            seed,
+            key,
+            (bank_dir,) if spill is None else (spill, bank_dir),
+            bar.update,
+            spill,
         )
     record = np.concatenate([c.record() for c in cases])
     parts, probs, p, y, agreement = _model_probabilities(bank, budget, record, seed)
@@ -402,7 +413,7 @@ def reading(studies: list[Study]) -> list[str]:
         )
         leaders[s.choice] = top
         ece, sd = t["calibration"]["ece"].max(), probs["sd"].max()
-        abc = probs["abc_mean_abs_diff"].iloc[0]
+        abc, keep = probs[["abc_mean_abs_diff", "abc_keep"]].iloc[0]
         typical = t["typicality"].set_index("model")["quantile"]
         mmd = t["typicality"].set_index("model")["mmd_quantile"]
         unidentified = t["contraction"].query("~identified")
@@ -410,7 +421,8 @@ def reading(studies: list[Study]) -> list[str]:
             f"- **{s.choice} priors**: the record's most probable model is **{top}** "
             f"(p = {p_top:.3f} ± {sd_top:.3f}; ABC {abc_top:.3f}). Estimator checks: largest ECE "
             f"{_against('ece', ece)}, largest sd over estimators {_against('sd', sd)}, mean "
-            f"|classifier - ABC| {_against('abc', abc)}.",
+            f"|classifier - ABC| {_against('abc', abc)} (ABC keeps the {keep:,.0f} nearest draws, "
+            "chosen by cross-validation).",
             f"  Typicality: the record's Mahalanobis quantile is {typical.min():.3f} at best "
             f"({typical.idxmin()}), its MMD quantile {mmd.min():.3f} ({mmd.idxmin()})"
             + (
@@ -524,7 +536,14 @@ def run_inference(
         target, "infer", overwrite=overwrite, known=INFER_OUTPUTS, protect=paths
     ) as folder:
         studies = [
-            study(cases, choice, budget, target / "bank" / choice, host_response)
+            study(
+                cases,
+                choice,
+                budget,
+                target / "bank" / choice,
+                host_response,
+                folder.cache / "bank" / choice,
+            )
             for choice in priors
         ]
         out = folder.staging
