@@ -28,10 +28,12 @@ from sim.inference.bank import Bank
 #: Bins of the reliability diagram and of the expected calibration error.
 ECE_BINS = 10
 #: Trees of a forest, the share of its training draws each tree sees (at least
-#: :data:`TREE_MIN_ROWS`), and the smallest leaf: many small, shallow-leaved trees average away
-#: the tree-to-tree noise that made boosted classifiers disagree on the real records.
+#: :data:`TREE_MIN_ROWS`), and the smallest leaf: many trees on subsamples average away the
+#: tree-to-tree noise that made boosted classifiers disagree on the real records. A tenth of the
+#: draws per tree gave a lower held-out Brier score than a fortieth or a twentieth (Alibaba's
+#: full bank: 0.149 against 0.163 and 0.155, summed over models) at three times the fitting time.
 TREES = 1_000
-TREE_SHARE = 0.025
+TREE_SHARE = 0.1
 TREE_MIN_ROWS = 1_000
 LEAF = 10
 #: Share of an estimator's training draws (of every model) kept aside to recalibrate its forest.
@@ -83,7 +85,7 @@ class Estimator:
 def fit_classifier(x: np.ndarray, y: np.ndarray, seed: int) -> Estimator:
     """A random forest of the model behind a summary vector, recalibrated by a temperature.
 
-    ABC model choice by random forests (Pudlo et al. 2016) with many trees on small subsamples:
+    ABC model choice by random forests (Pudlo et al. 2016) with many trees on subsamples:
     the forest's vote shares average over :data:`TREES` trees, so two estimators trained on
     different draws agree on a record far more than boosted classifiers do (which extrapolate
     a record at the edge of the bank each in its own way). Vote shares are under-confident, so
