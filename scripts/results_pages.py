@@ -142,7 +142,10 @@ def _checks_column(folder: Path, prior: str) -> dict[str, str]:
         "classifier's most probable model": (
             f"{top} {_value(probs, top, 'probability'):.2f} ± {_value(probs, top, 'sd'):.2f}"
         ),
-        "ABC's three most probable models": ", ".join(f"{m} {p:.2f}" for m, p in abc.items()),
+        "ABC's three most probable models (draws kept, cross-validated)": (
+            ", ".join(f"{m} {p:.2f}" for m, p in abc.items())
+            + f" ({probs['abc_keep'].iloc[0]:,.0f})"
+        ),
         "dual_track: classifier (ABC)": (
             f"{_value(probs, 'dual_track', 'probability'):.3f} ± "
             f"{_value(probs, 'dual_track', 'sd'):.3f} "
