@@ -30,8 +30,9 @@ ECE_BINS = 10
 #: Trees of a forest, the share of its training draws each tree sees (at least
 #: :data:`TREE_MIN_ROWS`), and the smallest leaf: many trees on subsamples average away the
 #: tree-to-tree noise that made boosted classifiers disagree on the real records. A tenth of the
-#: draws per tree gave a lower held-out Brier score than a fortieth or a twentieth (Alibaba's
-#: full bank: 0.149 against 0.163 and 0.155, summed over models) at three times the fitting time.
+#: draws per tree gave a lower held-out Brier score than a fortieth on every shipped record's
+#: full bank (and than a twentieth on the first firm's), at three times the fitting time
+#: (docs/performance.md).
 TREES = 1_000
 TREE_SHARE = 0.1
 TREE_MIN_ROWS = 1_000
