@@ -282,8 +282,8 @@ def study(
     choice: PriorChoice,
     budget: InferBudget,
     bank_dir: Path,
+    spill: Path,
     host_response: bool = False,
-    spill: Path | None = None,
 ) -> Study:
     """Bank, model probabilities, diagnostics and parameter posteriors under one prior choice.
 
@@ -306,7 +306,7 @@ def study(
             budget.draws,
             seed,
             key,
-            (bank_dir,) if spill is None else (spill, bank_dir),
+            (spill, bank_dir),
             bar.update,
             spill,
         )
@@ -541,8 +541,8 @@ def run_inference(
                 choice,
                 budget,
                 target / "bank" / choice,
-                host_response,
                 folder.cache / "bank" / choice,
+                host_response,
             )
             for choice in priors
         ]
