@@ -554,6 +554,7 @@ class InferBudget(Strict):
     train: int = Field(40_000, ge=1, description="draws per model each classifier trains on")
     heldout: int = Field(5_000, ge=1, description="held-out draws per model for the checks")
     estimators: int = Field(5, ge=1, description="estimators (own seed and draws)")
+    trees: int = Field(3_000, ge=1, description="trees of each estimator's random forest")
     abc_records: int = Field(50, ge=1, description="held-out records of the ABC cross-check")
     sbc: int = Field(100, ge=1, description="held-out draws per model for coverage")
 
@@ -567,7 +568,9 @@ CALIBRATE_QUICK = CalibrateBudget(
     run_replications=20,
 )
 RECOVER_QUICK = RecoverBudget(records=2, trials=4, replications=8, validation_replications=20)
-INFER_QUICK = InferBudget(draws=1_000, train=800, heldout=200, estimators=3, abc_records=20, sbc=20)
+INFER_QUICK = InferBudget(
+    draws=1_000, train=800, heldout=200, estimators=3, trees=1_000, abc_records=20, sbc=20
+)
 
 
 def _within_record(years: Any, covered: tuple[int, int], firm: str) -> None:

@@ -11,7 +11,6 @@ import pytest
 
 from sim.cli import main
 from sim.inference import bank as bank_module
-from sim.inference import models
 from sim.inference.bank import CHUNK, Bank, build_bank, joint
 from sim.inference.job import models_of, window_world
 from sim.inference.models import (
@@ -157,7 +156,7 @@ def test_two_model_toy_probability_of_the_truth_grows_with_the_record():
     for years in (3, 12, 48):
         x = np.vstack([sims(3, years, 3000), sims(4, years, 3000)])
         y = np.repeat([0, 1], 3000)
-        clf = fit_classifier(x, y, 0)
+        clf = fit_classifier(x, y, 0, 1_000)
         held = sims(4, years, 1000)
         p = probabilities(clf, held, 2)
         mean_truth.append(p[:, 1].mean())
@@ -170,14 +169,13 @@ def test_two_model_toy_probability_of_the_truth_grows_with_the_record():
     assert mean_truth[0] < mean_truth[1] < mean_truth[2] and mean_truth[2] > 0.9
 
 
-def test_independently_trained_estimators_differ_but_agree(monkeypatch):
+def test_independently_trained_estimators_differ_but_agree():
     """Own seeds and own draws: estimators are not copies, yet the forest keeps them close."""
-    monkeypatch.setattr(models, "TREES", 200)  # the mechanism, not the full forest's precision
     rng = np.random.default_rng(6)
     x = np.vstack([rng.normal(mu, 1.0, (3000, 4)) for mu in (0.0, 0.5, 1.0)])
     bank = Bank(["a", "b", "c"], list("wxyz"), x, np.repeat([0, 1, 2], 3000), {})
     records = np.array([[0.5, 0.5, 0.5, 0.5], [2.5, 2.5, 2.5, 2.5]])  # inside, at the edge
-    runs = ensemble_probabilities(bank, np.arange(9000), records, 5, 1500, 2)
+    runs = ensemble_probabilities(bank, np.arange(9000), records, 5, 1500, 200, 2)  # few trees
     assert runs.shape == (5, 2, 3)
     np.testing.assert_allclose(runs.sum(axis=2), 1.0)
     sd = runs.std(axis=0, ddof=1)

@@ -204,11 +204,11 @@ def _model_probabilities(bank: Bank, budget: InferBudget, record: np.ndarray, se
     train = np.concatenate(
         [rng.choice(r, min(budget.train, len(r)), replace=False) for r in per_model]
     )
-    clf = fit_classifier(bank.x[train], bank.model[train], seed)
+    clf = fit_classifier(bank.x[train], bank.model[train], seed, budget.trees)
     p = probabilities(clf, bank.x[parts.test], len(bank.models))
     y = bank.model[parts.test]
     others = ensemble_probabilities(
-        bank, parts.train, record[None, :], budget.estimators - 1, budget.train, seed
+        bank, parts.train, record[None, :], budget.estimators - 1, budget.train, budget.trees, seed
     )
     runs = np.concatenate([probabilities(clf, record[None, :], len(bank.models))[None], others])
     check = rng.choice(parts.test, min(budget.abc_records, len(parts.test)), replace=False)
@@ -465,8 +465,9 @@ def report(
         f"Calibration window{'s' if len(cases) > 1 else ''} {windows} only (later years are "
         f"not read).{pooled} Per model "
         f"{budget.draws:,} draws from its priors (chunks of 500), {budget.heldout:,} of "
-        f"them held out for the checks; {budget.estimators} classifiers, each with its own "
-        f"seed and training draws, for the spread; ABC cross-check on "
+        f"them held out for the checks; {budget.estimators} classifiers ({budget.trees:,} "
+        f"trees each), each with its own seed and training draws, for the spread; ABC "
+        f"cross-check on "
         f"{budget.abc_records} held-out simulations. Host markets' screening response: "
         f"{'integrated over its priors' if host_response else 'off (its default)'}. "
         f"Took {seconds:.0f} s.",

@@ -27,14 +27,13 @@ from sim.inference.bank import Bank
 
 #: Bins of the reliability diagram and of the expected calibration error.
 ECE_BINS = 10
-#: Trees of a forest, the share of its training draws each tree sees (at least
-#: :data:`TREE_MIN_ROWS`), and the smallest leaf: many trees on subsamples average away the
-#: tree-to-tree noise that made boosted classifiers disagree on the real records. A tenth of the
-#: draws per tree gave a lower held-out Brier score than a fortieth on every shipped record's
-#: full bank (and than a twentieth on the first firm's), at three times the fitting time
-#: (docs/performance.md).
-TREES = 1_000
-TREE_SHARE = 0.1
+#: The share of an estimator's training draws each tree of its forest sees (at least
+#: :data:`TREE_MIN_ROWS`), and the smallest leaf. The number of trees is the budget's: on the
+#: real records, whose summaries lie at the edge of every prior predictive, nearly all the
+#: spread between estimators is tree-to-tree noise, which falls as one over the root of the
+#: trees (docs/performance.md). At a fixed cost, more trees on smaller subsamples are steadier;
+#: a twentieth of the draws per tree keeps most of the held-out Brier score a tenth gave.
+TREE_SHARE = 0.05
 TREE_MIN_ROWS = 1_000
 LEAF = 10
 #: Share of an estimator's training draws (of every model) kept aside to recalibrate its forest.
@@ -83,11 +82,11 @@ class Estimator:
         return tempered(self.forest.predict_proba(x), self.temperature)
 
 
-def fit_classifier(x: np.ndarray, y: np.ndarray, seed: int) -> Estimator:
+def fit_classifier(x: np.ndarray, y: np.ndarray, seed: int, trees: int) -> Estimator:
     """A random forest of the model behind a summary vector, recalibrated by a temperature.
 
     ABC model choice by random forests (Pudlo et al. 2016) with many trees on subsamples:
-    the forest's vote shares average over :data:`TREES` trees, so two estimators trained on
+    the forest's vote shares average over ``trees`` trees, so two estimators trained on
     different draws agree on a record far more than boosted classifiers do (which extrapolate
     a record at the edge of the bank each in its own way). Vote shares are under-confident, so
     they are sharpened by one temperature (Guo et al. 2017) that minimises the log loss on
@@ -101,7 +100,7 @@ def fit_classifier(x: np.ndarray, y: np.ndarray, seed: int) -> Estimator:
         aside[rng.choice(rows, int(np.ceil(CALIBRATION_SHARE * len(rows))), replace=False)] = True
     fit = ~aside
     forest = RandomForestClassifier(
-        n_estimators=TREES,
+        n_estimators=trees,
         max_samples=min(1.0, max(TREE_SHARE, TREE_MIN_ROWS / fit.sum())),
         min_samples_leaf=LEAF,
         max_features="sqrt",
@@ -165,7 +164,13 @@ def confusion(p: np.ndarray, y: np.ndarray, models: list[str]) -> tuple[pd.DataF
 
 
 def ensemble_probabilities(
-    bank: Bank, pool: np.ndarray, records: np.ndarray, n_estimators: int, per_model: int, seed: int
+    bank: Bank,
+    pool: np.ndarray,
+    records: np.ndarray,
+    n_estimators: int,
+    per_model: int,
+    trees: int,
+    seed: int,
 ) -> np.ndarray:
     """Probabilities of each record under independently trained estimators.
 
@@ -185,7 +190,7 @@ def ensemble_probabilities(
                 for r in (pool[bank.model[pool] == k] for k in range(len(bank.models)))
             ]
         )
-        clf = fit_classifier(bank.x[rows], bank.model[rows], seed + 1 + i)
+        clf = fit_classifier(bank.x[rows], bank.model[rows], seed + 1 + i, trees)
         out.append(probabilities(clf, records, len(bank.models)))
     return np.stack(out)
 
