@@ -30,7 +30,7 @@ ECE_BINS = 10
 #: The share of an estimator's training draws each tree of its forest sees (at least
 #: :data:`TREE_MIN_ROWS`), and the smallest leaf. The number of trees is the budget's: the real
 #: records lie at the edge of every prior predictive, where tree-to-tree noise made most of the
-#: spread between estimators on JD.com's record, and it falls as one over the root of the trees.
+#: spread between estimators on one shipped record, and it falls as one over the root of the trees.
 #: At a fixed cost, more trees on smaller subsamples are steadier; a twentieth of the draws per
 #: tree keeps most of the held-out Brier score a tenth gave (docs/inference.md).
 TREE_SHARE = 0.05
