@@ -20,8 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import FeatureUnion, Pipeline
 
 from sim.inference.bank import Bank
 
@@ -67,15 +69,18 @@ def tempered(votes: np.ndarray, temperature: float) -> np.ndarray:
 
 @dataclass
 class Estimator:
-    """A random forest of the model behind a summary vector and its recalibrating temperature."""
+    """A random forest of the model behind a summary vector and its recalibrating temperature.
 
-    forest: RandomForestClassifier
+    ``forest`` takes the summaries and appends their linear discriminant axes before the trees.
+    """
+
+    forest: Pipeline
     temperature: float
 
     @property
     def classes_(self) -> np.ndarray:
         """The models the forest was trained on (indices into the bank's models)."""
-        return self.forest.classes_
+        return np.asarray(self.forest.classes_)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Recalibrated probabilities of the forest's classes for each row of ``x``."""
@@ -88,10 +93,15 @@ def fit_classifier(x: np.ndarray, y: np.ndarray, seed: int, trees: int) -> Estim
     ABC model choice by random forests (Pudlo et al. 2016) with many trees on subsamples:
     the forest's vote shares average over ``trees`` trees, so two estimators trained on
     different draws agree on a record far more than boosted classifiers do (which extrapolate
-    a record at the edge of the bank each in its own way). Vote shares are under-confident, so
-    they are sharpened by one temperature (Guo et al. 2017) that minimises the log loss on
-    :data:`CALIBRATION_SHARE` of the draws the forest did not see: a single smooth parameter
-    moves the record's probabilities less between estimators than isotonic or matrix scaling.
+    a record at the edge of the bank each in its own way). As in Pudlo et al. (and their
+    ``abcrf`` package), the trees also split on the summaries' linear discriminant axes: one
+    split on such an axis separates models that axis-aligned splits separate only by a
+    staircase, whose steps at the edge of the bank depend on which draws a forest saw
+    (docs/inference.md measures how much steadier the record's probabilities are). Vote shares
+    are under-confident, so they are sharpened by one temperature (Guo et al. 2017) that
+    minimises the log loss on :data:`CALIBRATION_SHARE` of the draws the forest did not see: a
+    single smooth parameter moves the record's probabilities less between estimators than
+    isotonic or matrix scaling.
     """
     rng = np.random.default_rng(seed)
     aside = np.zeros(len(y), dtype=bool)
@@ -99,16 +109,18 @@ def fit_classifier(x: np.ndarray, y: np.ndarray, seed: int, trees: int) -> Estim
         rows = np.flatnonzero(y == k)
         aside[rng.choice(rows, int(np.ceil(CALIBRATION_SHARE * len(rows))), replace=False)] = True
     fit = ~aside
-    forest = RandomForestClassifier(
+    trees_on = RandomForestClassifier(
         n_estimators=trees,
         max_samples=min(1.0, max(TREE_SHARE, TREE_MIN_ROWS / fit.sum())),
         min_samples_leaf=LEAF,
         max_features="sqrt",
         n_jobs=-1,
         random_state=seed,
-    ).fit(x[fit], y[fit])
+    )
+    axes = FeatureUnion([("summaries", "passthrough"), ("lda", LinearDiscriminantAnalysis())])
+    forest = Pipeline([("axes", axes), ("forest", trees_on)]).fit(x[fit], y[fit])
     votes = forest.predict_proba(x[aside])
-    truth = np.searchsorted(forest.classes_, y[aside])
+    truth = np.searchsorted(np.asarray(forest.classes_), y[aside])
 
     def log_loss(t: float) -> float:
         return float(-np.log(tempered(votes, t)[np.arange(len(truth)), truth]).mean())
