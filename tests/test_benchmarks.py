@@ -14,6 +14,12 @@ ROOT = Path(__file__).resolve().parents[1]
 NUMBER = r"[\d,]+(?:\.\d+)?"
 #: Per script: lines its tiny run must print (regular expressions, matched in order).
 EXPECTED = {
+    "bench_bank.py": [
+        r"^machine: .+, \d+ cores; load average [\d.]+$",
+        r"^bank: 4,500 histories \(9 models x 500 draws\), \d+ summaries each$",
+        rf"^built in {NUMBER} s \({NUMBER} histories/s, one process\)$",
+        rf"^peak RSS: {NUMBER} MB \({NUMBER} MB before the build\)$",
+    ],
     "bench_engine.py": [
         r"^machine: .+, \d+ cores$",
         rf"^mesa path: +{NUMBER} ms/run +\({NUMBER} runs/s\)$",
