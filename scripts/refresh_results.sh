@@ -7,7 +7,7 @@
 #
 # Costs on 2 cores (measured alone or lightly shared): fitted ~20 s, projection (sim project and
 # sim backtest) ~1.5 min, calibrate (sim calibrate calibrate_all + the ablation example) ~3 min
-# alone and ~13 min shared, jd ~4-11 min, inference (five sim infer runs) ~70 min.
+# alone and ~13 min shared, jd ~4-11 min, inference (five sim infer runs) ~85 min.
 # Not covered: sim recover (~20 min shared; docs/development.md says how to refresh it by hand).
 set -euo pipefail
 cd "$(dirname "$0")/.."
