@@ -1,7 +1,8 @@
 """Posterior model probabilities from the bank, and how far they can be trusted.
 
-The estimator is a random forest trained on simulated summaries to name the model that made them
-(ABC model choice by random forests, Pudlo et al. 2016, Bioinformatics 32:859), its vote shares
+The estimator is a random forest trained on simulated summaries (and, as Pudlo et al. do, their
+linear discriminant axes) to name the model that made them (ABC model choice by random forests,
+Pudlo et al. 2016, Bioinformatics 32:859), its vote shares
 sharpened by one temperature fitted on draws it did not see: with equal draws per model its class
 probabilities estimate the posterior model probabilities under equal prior odds. It is judged on
 held-out simulations before it says anything about a real record: expected calibration error per
